@@ -1,0 +1,58 @@
+// Everything that shapes a connection; defaults are chosen for services that
+// must not lose events: reconnect forever, buffer while disconnected.
+#pragma once
+
+#include <natscoro/connection_event.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace natscoro {
+
+struct tls_options {
+  bool enabled = false;            ///< also implied by a "tls://" URL
+  std::string ca_file;             ///< PEM file of trusted CAs (empty: the system's)
+  std::string cert_file;           ///< client certificate (PEM), for mutual TLS
+  std::string key_file;            ///< client private key (PEM)
+  std::string expected_hostname;   ///< name to verify in the server certificate (empty: from the URL)
+  bool skip_verification = false;  ///< accept any server certificate: for tests only
+};
+
+struct reconnect_options {
+  bool allowed = true;
+  int max_attempts = -1;                            ///< per server; -1: forever
+  std::chrono::milliseconds wait{2000};             ///< between attempts on one server
+  std::chrono::milliseconds jitter{100};            ///< random extra wait (plain TCP)
+  std::chrono::milliseconds jitter_tls{1000};       ///< random extra wait (TLS)
+  std::size_t buffer_size = 8 * 1024 * 1024;        ///< bytes of publishes buffered while disconnected
+};
+
+struct connect_options {
+  /// Server URLs (nats://host:port, tls://host:port); several for a cluster.
+  std::vector<std::string> servers{"nats://127.0.0.1:4222"};
+  std::string name;  ///< shown by the server's monitoring (connz)
+
+  // Authentication: at most one of these schemes is normally used.
+  std::string user;
+  std::string password;
+  std::string token;
+  std::string credentials_file;  ///< a .creds file (user JWT + NKey seed)
+  std::string nkey_public;       ///< an NKey user's public key ("U..."), with nkey_seed_file
+  std::string nkey_seed_file;    ///< the file holding that user's NKey seed
+
+  tls_options tls;
+
+  std::chrono::milliseconds connect_timeout{2000};  ///< per server, per attempt
+  reconnect_options reconnect;
+  std::chrono::milliseconds ping_interval{120'000};
+  int max_pings_out = 2;
+  bool no_echo = false;  ///< do not receive what this connection publishes
+
+  /// Called on the connection's executor for each state change (also logged).
+  std::function<void(const connection_event&)> on_event;
+};
+
+}  // namespace natscoro

@@ -1,0 +1,90 @@
+// The state behind every handle of one connection: the nats.c connection and
+// the bridge from nats.c's callback threads to the connection's executor.
+#pragma once
+
+#include <natscoro/connection.hpp>
+#include <natscoro/detail/pending_operation.hpp>
+#include <natscoro/detail/runtime.hpp>
+
+#include <nats/nats.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace natscoro::detail {
+
+class connection_core : public std::enable_shared_from_this<connection_core> {
+ public:
+  using connect_operation = pending_operation<void(error_code, connection)>;
+  using drain_operation = pending_operation<void(error_code)>;
+
+  connection_core(boost::asio::any_io_executor ex, connect_options opts);
+  ~connection_core();
+
+  connection_core(const connection_core&) = delete;
+  connection_core& operator=(const connection_core&) = delete;
+
+  const boost::asio::any_io_executor& executor() const noexcept { return executor_; }
+  natsConnection* native() const noexcept { return nc_; }
+  connection_status status() const;
+  server_info info() const;
+
+  /// Runs on the blocking pool: connects, then completes `op`.
+  void connect_blocking(const std::shared_ptr<connect_operation>& op);
+
+  /// Starts a drain; `op` completes once the connection is closed.
+  void drain(std::chrono::milliseconds timeout, std::shared_ptr<drain_operation> op);
+
+  /// Flushes briefly and closes, on the blocking pool. Returns at once.
+  void close_in_background();
+
+  /// Runs `f(core)` on the blocking pool. The executor is kept busy until the
+  /// pool is done with this object, so that the object (and its copies of the
+  /// executor) never outlive the execution context.
+  template <class F>
+  void on_blocking_pool(F f);
+
+ private:
+  static void on_disconnected(natsConnection* nc, void* closure);
+  static void on_reconnected(natsConnection* nc, void* closure);
+  static void on_closed(natsConnection* nc, void* closure);
+  static void on_lame_duck(natsConnection* nc, void* closure);
+  static void on_error(natsConnection* nc, natsSubscription* sub, natsStatus status, void* closure);
+
+  connection_event describe(natsConnection* nc, connection_event_kind kind);  // on a nats.c thread
+  void post_event(connection_event ev);                           // on a nats.c thread
+  void handle_event(const connection_event& ev);                  // on the executor
+  void handle_closed(connection_event ev);                        // on the executor
+
+  const boost::asio::any_io_executor executor_;
+  const connect_options options_;
+  natsConnection* nc_ = nullptr;
+  std::string last_url_;  // written by the connect and by nats.c's (single) callback thread
+
+  // Outstanding work on the executor from connect to close, so that it stays
+  // alive for the events nats.c posts to it. Released by the closed callback.
+  boost::asio::any_io_executor work_;
+  // Keeps this object alive for nats.c's callbacks until the closed callback.
+  std::shared_ptr<connection_core> self_;
+
+  std::atomic<bool> close_requested_{false};
+  std::atomic<bool> closed_{false};
+  std::mutex drain_mutex_;
+  std::vector<std::shared_ptr<drain_operation>> drains_;
+  error_code drain_error_;
+};
+
+template <class F>
+void connection_core::on_blocking_pool(F f) {
+  runtime::instance().run_blocking(
+      [self = shared_from_this(),
+       work = boost::asio::prefer(executor_, boost::asio::execution::outstanding_work.tracked),
+       f = std::move(f)]() mutable {
+        f(*self);
+        self.reset();  // before `work` goes with this lambda
+      });
+}
+
+}  // namespace natscoro::detail

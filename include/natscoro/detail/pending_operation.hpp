@@ -1,0 +1,93 @@
+// A one-shot completion that any thread may finish, first caller wins.
+//
+// nats.c reports results on its own threads, and natscoro runs nats.c's
+// blocking calls on a pool of its own. Neither may run user code: they finish a
+// pending_operation, which posts the handler to its associated executor (never
+// inline), keeping that executor's work count up until then, as Asio's
+// c_callback_wrapper example does. A cancellation request through the handler's
+// cancellation slot races with the result the same way: whichever finishes the
+// operation first is delivered, the other is dropped.
+#pragma once
+
+#include <boost/asio/any_completion_executor.hpp>
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <tuple>
+#include <utility>
+
+namespace natscoro::detail {
+
+template <class Signature>
+class pending_operation;
+
+template <class... Args>
+class pending_operation<void(Args...)> : public std::enable_shared_from_this<pending_operation<void(Args...)>> {
+ public:
+  using handler_type = boost::asio::any_completion_handler<void(Args...)>;
+
+  /// `io_executor` is the operation's I/O executor; the handler runs there unless it has an executor of its own.
+  static std::shared_ptr<pending_operation> create(handler_type handler, const boost::asio::any_io_executor& io_executor) {
+    return std::shared_ptr<pending_operation>(new pending_operation(std::move(handler), io_executor));
+  }
+
+  /// Completes the operation with `args` when cancellation of any type is requested.
+  void complete_on_cancel(Args... args) {
+    auto slot = handler_->get_cancellation_slot();
+    if (!slot.is_connected()) return;
+    slot.assign([weak = this->weak_from_this(), result = std::make_tuple(std::move(args)...)](auto) mutable {
+      if (auto self = weak.lock()) std::apply([&](auto&... a) { self->complete(std::move(a)...); }, result);
+    });
+  }
+
+  /// Delivers the result, unless the operation was already completed. Thread-safe.
+  /// Returns whether this call completed the operation.
+  bool complete(Args... args) {
+    std::optional<handler_type> handler;
+    boost::asio::any_io_executor io_work;
+    boost::asio::any_completion_executor handler_work;
+    {
+      std::lock_guard lock(mutex_);
+      if (!handler_) return false;
+      handler.swap(handler_);
+      io_work = std::move(io_work_);
+      handler_work = std::move(handler_work_);
+    }
+    // Posted to the I/O executor (never inline), then dispatched to the handler's own executor.
+    boost::asio::post(io_work, boost::asio::bind_executor(handler_work, [h = std::move(*handler),
+                                                                         ... a = std::move(args)]() mutable {
+      h.get_cancellation_slot().clear();
+      std::move(h)(std::move(a)...);
+    }));
+    return true;
+  }
+
+  /// Whether the operation is still waiting for its result (e.g. not cancelled). Thread-safe.
+  bool pending() const {
+    std::lock_guard lock(mutex_);
+    return handler_.has_value();
+  }
+
+ private:
+  pending_operation(handler_type handler, const boost::asio::any_io_executor& io_executor)
+      : io_work_(boost::asio::prefer(io_executor, boost::asio::execution::outstanding_work.tracked)),
+        handler_work_(boost::asio::prefer(
+            boost::asio::get_associated_executor(handler, boost::asio::any_completion_executor(io_executor)),
+            boost::asio::execution::outstanding_work.tracked)),
+        handler_(std::move(handler)) {}
+
+  mutable std::mutex mutex_;
+  boost::asio::any_io_executor io_work_;
+  boost::asio::any_completion_executor handler_work_;
+  std::optional<handler_type> handler_;
+};
+
+}  // namespace natscoro::detail

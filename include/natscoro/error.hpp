@@ -1,0 +1,92 @@
+// Error codes and the exception natscoro throws.
+//
+// Three categories:
+//   - nats_category():      statuses of nats.c (natsStatus), e.g. no server, authorization failed, TLS;
+//   - jetstream_category(): JetStream API error codes ("err_code" in the server's JSON replies);
+//   - library_category():   natscoro's own conditions (errc).
+// Asynchronous operations complete with `void(error_code, T)`; awaited with
+// asio::deferred they throw boost::system::system_error. Where natscoro throws
+// by itself it throws natscoro::error, whose what() carries the detail (the
+// server's text, the offending attribute).
+#pragma once
+
+#include <boost/system/error_code.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <ostream>
+#include <string>
+
+namespace natscoro {
+
+using error_code = boost::system::error_code;
+
+/// natscoro's own conditions.
+enum class errc {
+  not_connected = 1,    ///< the connection is closed or not established
+  invalid_argument,     ///< an option or argument is not acceptable (the log says which)
+  invalid_subject,      ///< a subject that NATS would refuse
+  payload_too_large,    ///< the message exceeds the server's max_payload
+  invalid_event,        ///< an event that is not a valid CloudEvent
+  publish_timeout,      ///< no PubAck within the ack timeout, after every retry
+  no_stream,            ///< no stream is bound to the subject
+  closing,              ///< the object is being drained or closed
+  invalid_url,          ///< a server URL that cannot be parsed
+};
+
+/// The nats.c statuses natscoro reports. Values are those of nats.c's natsStatus
+/// (checked at compile time), so any other status also lands in nats_category().
+enum class nats_errc {
+  protocol_error = 2,
+  io_error = 3,
+  connection_closed = 5,
+  no_server = 6,                 ///< server unreachable (nothing listening, DNS, refused)
+  connection_disconnected = 10,
+  authorization_failed = 11,      ///< wrong user, password, token, credentials
+  not_permitted = 12,            ///< permissions violation
+  address_missing = 14,          ///< bad URL
+  invalid_subject = 15,
+  invalid_argument = 16,
+  max_payload = 21,
+  timeout = 26,
+  ssl_error = 29,                ///< TLS handshake or certificate verification failed
+  no_server_support = 30,
+  not_yet_connected = 31,
+  no_responders = 34,
+};
+
+const boost::system::error_category& library_category() noexcept;
+const boost::system::error_category& nats_category() noexcept;
+const boost::system::error_category& jetstream_category() noexcept;
+
+inline error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), library_category()}; }
+inline error_code make_error_code(nats_errc e) noexcept { return {static_cast<int>(e), nats_category()}; }
+
+/// Prints "category:value message", as for error_code (so codes read well in logs and test output).
+inline std::ostream& operator<<(std::ostream& os, errc e) { return os << make_error_code(e) << ' ' << make_error_code(e).message(); }
+inline std::ostream& operator<<(std::ostream& os, nats_errc e) {
+  return os << make_error_code(e) << ' ' << make_error_code(e).message();
+}
+
+/// Turns a nats.c status (natsStatus, as int) into an error code; 0 (NATS_OK) gives no error.
+inline error_code nats_error(int status) noexcept {
+  return status == 0 ? error_code{} : error_code{status, nats_category()};
+}
+
+/// Turns a JetStream API "err_code" into an error code.
+inline error_code jetstream_error(int err_code) noexcept { return {err_code, jetstream_category()}; }
+
+/// The exception natscoro throws: an error code plus the detail that explains it.
+class error : public boost::system::system_error {
+ public:
+  error(error_code ec, const std::string& detail) : system_error(ec, detail) {}
+  explicit error(error_code ec) : system_error(ec) {}
+};
+
+}  // namespace natscoro
+
+namespace boost::system {
+template <>
+struct is_error_code_enum<natscoro::errc> : std::true_type {};
+template <>
+struct is_error_code_enum<natscoro::nats_errc> : std::true_type {};
+}  // namespace boost::system

@@ -1,0 +1,8 @@
+// natscoro: C++20 coroutines for NATS JetStream on Boost.Asio. Includes everything.
+#pragma once
+
+#include <natscoro/connect_options.hpp>
+#include <natscoro/connection.hpp>
+#include <natscoro/connection_event.hpp>
+#include <natscoro/error.hpp>
+#include <natscoro/logging.hpp>

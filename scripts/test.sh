@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds with clang-19, runs the whole suite (unit and
+# integration: the integration tests start their own nats-server processes), then
+# builds test_package against an installation into a temporary prefix, with CMake
+# and with pkg-config.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+bash "$root/scripts/setup.sh"
+build=${BUILD_DIR:-$root/build}
+configure "$build"
+cmake --build "$build"
+ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
+
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+cmake --install "$build" --prefix "$prefix" >/dev/null
+cmake -S "$root/test_package" -B "$prefix/test_package-build" -G Ninja -DCMAKE_CXX_COMPILER="$CXX" \
+      -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$prefix/test_package-build" >/dev/null
+"$prefix/test_package-build/test_package"
+# shellcheck disable=SC2046
+"$CXX" -o "$prefix/test_package-pc" "$root/test_package/test_package.cpp" \
+  $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs natscoro) -Wl,-rpath,"$prefix/lib"
+"$prefix/test_package-pc"
+echo "test.sh: all tests passed; test_package built against the installed package (CMake and pkg-config)"

@@ -1,0 +1,115 @@
+#include <natscoro/detail/native_options.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+namespace natscoro::detail {
+namespace {
+
+bool is_tls_url(const std::string& url) { return url.rfind("tls://", 0) == 0; }
+
+// Collects the first failure of a sequence of nats.c option calls with the name of the option.
+class option_setter {
+ public:
+  explicit option_setter(native_options_result& result) : result_(result) {}
+
+  void operator()(const char* option, natsStatus status) {
+    if (status == NATS_OK || result_.error) return;
+    result_.error = nats_error(status);
+    result_.detail = std::string("option '") + option + "' refused: " + natsStatus_GetText(status);
+    if (auto text = last_nats_error_text(); !text.empty()) result_.detail += " (" + text + ")";
+  }
+
+  bool failed() const { return static_cast<bool>(result_.error); }
+
+ private:
+  native_options_result& result_;
+};
+
+native_options_result invalid(std::string detail) {
+  native_options_result r;
+  r.error = make_error_code(errc::invalid_argument);
+  r.detail = std::move(detail);
+  return r;
+}
+
+}  // namespace
+
+std::string last_nats_error_text() {
+  natsStatus status = NATS_OK;
+  const char* text = nats_GetLastError(&status);
+  return (status != NATS_OK && text != nullptr) ? std::string(text) : std::string();
+}
+
+native_options_result make_native_options(const connect_options& opts, const native_callbacks& callbacks) {
+  using std::chrono::milliseconds;
+  if (opts.servers.empty()) return invalid("connect_options::servers is empty");
+  if (std::any_of(opts.servers.begin(), opts.servers.end(), [](const auto& s) { return s.empty(); }))
+    return invalid("connect_options::servers holds an empty URL");
+  if (opts.connect_timeout <= milliseconds::zero()) return invalid("connect_options::connect_timeout must be positive");
+  if (opts.reconnect.wait < milliseconds::zero()) return invalid("connect_options::reconnect.wait is negative");
+  if (opts.ping_interval <= milliseconds::zero()) return invalid("connect_options::ping_interval must be positive");
+  if (opts.tls.cert_file.empty() != opts.tls.key_file.empty())
+    return invalid("connect_options::tls needs both cert_file and key_file, or neither");
+  if (opts.nkey_seed_file.empty() != opts.nkey_public.empty())
+    return invalid("connect_options needs both nkey_public and nkey_seed_file, or neither");
+
+  native_options_result result;
+  natsOptions* raw = nullptr;
+  if (auto s = natsOptions_Create(&raw); s != NATS_OK) {
+    result.error = nats_error(s);
+    result.detail = "cannot create nats.c options";
+    return result;
+  }
+  result.options.reset(raw);
+  option_setter set(result);
+
+  std::vector<const char*> urls;
+  for (const auto& s : opts.servers) urls.push_back(s.c_str());
+  set("servers", natsOptions_SetServers(raw, urls.data(), static_cast<int>(urls.size())));
+  if (!opts.name.empty()) set("name", natsOptions_SetName(raw, opts.name.c_str()));
+  if (!opts.user.empty() || !opts.password.empty())
+    set("user", natsOptions_SetUserInfo(raw, opts.user.c_str(), opts.password.c_str()));
+  if (!opts.token.empty()) set("token", natsOptions_SetToken(raw, opts.token.c_str()));
+  if (!opts.credentials_file.empty())
+    set("credentials_file", natsOptions_SetUserCredentialsFromFiles(raw, opts.credentials_file.c_str(), nullptr));
+  if (!opts.nkey_seed_file.empty())
+    set("nkey_seed_file", natsOptions_SetNKeyFromSeed(raw, opts.nkey_public.c_str(), opts.nkey_seed_file.c_str()));
+
+  const bool tls = opts.tls.enabled || std::any_of(opts.servers.begin(), opts.servers.end(), is_tls_url);
+  if (tls) {
+    set("tls", natsOptions_SetSecure(raw, true));
+    if (!opts.tls.ca_file.empty())
+      set("tls.ca_file", natsOptions_LoadCATrustedCertificates(raw, opts.tls.ca_file.c_str()));
+    if (!opts.tls.cert_file.empty())
+      set("tls.cert_file", natsOptions_LoadCertificatesChain(raw, opts.tls.cert_file.c_str(), opts.tls.key_file.c_str()));
+    if (!opts.tls.expected_hostname.empty())
+      set("tls.expected_hostname", natsOptions_SetExpectedHostname(raw, opts.tls.expected_hostname.c_str()));
+    if (opts.tls.skip_verification) set("tls.skip_verification", natsOptions_SkipServerVerification(raw, true));
+  }
+
+  set("connect_timeout", natsOptions_SetTimeout(raw, opts.connect_timeout.count()));
+  set("reconnect.allowed", natsOptions_SetAllowReconnect(raw, opts.reconnect.allowed));
+  set("reconnect.max_attempts", natsOptions_SetMaxReconnect(raw, opts.reconnect.max_attempts));
+  set("reconnect.wait", natsOptions_SetReconnectWait(raw, opts.reconnect.wait.count()));
+  set("reconnect.jitter",
+      natsOptions_SetReconnectJitter(raw, opts.reconnect.jitter.count(), opts.reconnect.jitter_tls.count()));
+  set("reconnect.buffer_size", natsOptions_SetReconnectBufSize(raw, static_cast<int>(opts.reconnect.buffer_size)));
+  set("ping_interval", natsOptions_SetPingInterval(raw, opts.ping_interval.count()));
+  set("max_pings_out", natsOptions_SetMaxPingsOut(raw, opts.max_pings_out));
+  set("no_echo", natsOptions_SetNoEcho(raw, opts.no_echo));
+  // One shared delivery pool for all subscriptions instead of a thread each.
+  set("global message delivery", natsOptions_UseGlobalMessageDelivery(raw, true));
+
+  set("disconnected callback", natsOptions_SetDisconnectedCB(raw, callbacks.disconnected, callbacks.closure));
+  set("reconnected callback", natsOptions_SetReconnectedCB(raw, callbacks.reconnected, callbacks.closure));
+  set("closed callback", natsOptions_SetClosedCB(raw, callbacks.closed, callbacks.closure));
+  set("lame duck callback", natsOptions_SetLameDuckModeCB(raw, callbacks.lame_duck, callbacks.closure));
+  set("error handler", natsOptions_SetErrorHandler(raw, callbacks.error, callbacks.closure));
+
+  if (set.failed()) result.options.reset();
+  return result;
+}
+
+}  // namespace natscoro::detail

@@ -1,0 +1,301 @@
+#include <natscoro/connection.hpp>
+#include <natscoro/detail/connection_core.hpp>
+#include <natscoro/detail/native_options.hpp>
+#include <natscoro/detail/runtime.hpp>
+#include <natscoro/logging.hpp>
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/system_executor.hpp>
+
+#include <cstdlib>
+
+namespace natscoro {
+
+std::string_view to_string(connection_event_kind kind) noexcept {
+  switch (kind) {
+    case connection_event_kind::disconnected: return "disconnected";
+    case connection_event_kind::reconnected: return "reconnected";
+    case connection_event_kind::closed: return "closed";
+    case connection_event_kind::server_error: return "server error";
+    case connection_event_kind::lame_duck: return "lame duck";
+  }
+  return "unknown";
+}
+
+namespace detail {
+namespace {
+
+constexpr int64_t close_flush_timeout_ms = 1000;
+
+// Closes the connection when the last user-facing handle goes away.
+class connection_closer {
+ public:
+  explicit connection_closer(std::shared_ptr<connection_core> core) : core_(std::move(core)) {}
+  ~connection_closer() { core_->close_in_background(); }
+  connection_closer(const connection_closer&) = delete;
+  connection_closer& operator=(const connection_closer&) = delete;
+
+ private:
+  std::shared_ptr<connection_core> core_;
+};
+
+std::string connected_url(natsConnection* nc) {
+  char buffer[512] = {};
+  return natsConnection_GetConnectedUrl(nc, buffer, sizeof buffer) == NATS_OK ? std::string(buffer) : std::string();
+}
+
+}  // namespace
+
+void async_connect(boost::asio::any_io_executor ex, connect_options opts,
+                   boost::asio::any_completion_handler<void(error_code, connection)> handler) {
+  auto op = connection_core::connect_operation::create(std::move(handler), ex);
+  op->complete_on_cancel(boost::asio::error::operation_aborted, connection{});
+  // The executor stays busy until the attempt is over, even when cancelled: an
+  // established connection then reports its closing to it.
+  auto core = std::make_shared<connection_core>(std::move(ex), std::move(opts));
+  core->on_blocking_pool([op](connection_core& c) { c.connect_blocking(op); });
+}
+
+connection_core::connection_core(boost::asio::any_io_executor ex, connect_options opts)
+    : executor_(std::move(ex)), options_(std::move(opts)) {}
+
+connection_core::~connection_core() {
+  // Reached after the closed callback (or a failed connect): nothing blocks here.
+  if (nc_ != nullptr) natsConnection_Destroy(nc_);
+}
+
+void connection_core::connect_blocking(const std::shared_ptr<connect_operation>& op) {
+  if (!op->pending()) return;  // cancelled before it started
+  native_callbacks callbacks{&on_disconnected, &on_reconnected, &on_closed, &on_lame_duck, &on_error, this};
+  auto native = make_native_options(options_, callbacks);
+  if (native.error) {
+    logger()->error("connect: {}", native.detail);
+    op->complete(native.error, connection{});
+    return;
+  }
+
+  // From here nats.c may call back; the callbacks need this object alive until the closed one.
+  self_ = shared_from_this();
+  natsConnection* nc = nullptr;
+  const natsStatus status = natsConnection_Connect(&nc, native.options.get());
+  if (status != NATS_OK) {
+    self_.reset();
+    // nats.c parses the URLs only here, and says "invalid argument" about them.
+    const error_code ec = (status == NATS_INVALID_ARG || status == NATS_ADDRESS_MISSING)
+                              ? make_error_code(errc::invalid_url)
+                              : nats_error(status);
+    std::string servers;
+    for (const auto& s : options_.servers) servers += (servers.empty() ? "" : ", ") + s;
+    logger()->error("connect to {} failed: {} ({})", servers, ec.message(), last_nats_error_text());
+    op->complete(ec, connection{});
+    return;
+  }
+
+  nc_ = nc;
+  last_url_ = connected_url(nc_);
+  work_ = boost::asio::prefer(executor_, boost::asio::execution::outstanding_work.tracked);
+  logger()->info("connected to {}{}", connected_url(nc_), options_.name.empty() ? "" : " as " + options_.name);
+
+  connection conn(std::make_shared<connection_closer>(shared_from_this()), shared_from_this());
+  // If the connect was cancelled meanwhile, `conn` goes out of scope here and closes the connection.
+  op->complete(error_code{}, std::move(conn));
+}
+
+connection_status connection_core::status() const {
+  if (closed_ || nc_ == nullptr) return closed_ ? connection_status::closed : connection_status::connecting;
+  switch (natsConnection_Status(nc_)) {
+    case NATS_CONN_STATUS_CONNECTED: return connection_status::connected;
+    case NATS_CONN_STATUS_CONNECTING: return connection_status::connecting;
+    case NATS_CONN_STATUS_DRAINING_SUBS:
+    case NATS_CONN_STATUS_DRAINING_PUBS: return connection_status::draining;
+    case NATS_CONN_STATUS_CLOSED: return connection_status::closed;
+    case NATS_CONN_STATUS_DISCONNECTED:
+    case NATS_CONN_STATUS_RECONNECTING: return connection_status::reconnecting;
+  }
+  return connection_status::closed;
+}
+
+server_info connection_core::info() const {
+  server_info info;
+  if (nc_ == nullptr) return info;
+  info.connected_url = connected_url(nc_);
+  char id[256] = {};
+  if (natsConnection_GetConnectedServerId(nc_, id, sizeof id) == NATS_OK) info.server_id = id;
+  info.max_payload = natsConnection_GetMaxPayload(nc_);
+  natsConnection_GetClientID(nc_, &info.client_id);
+  char* ip = nullptr;
+  if (natsConnection_GetClientIP(nc_, &ip) == NATS_OK && ip != nullptr) {
+    info.client_ip = ip;
+    std::free(ip);
+  }
+  info.headers = natsConnection_HasHeaderSupport(nc_) == NATS_OK;
+  return info;
+}
+
+void connection_core::drain(std::chrono::milliseconds timeout, std::shared_ptr<drain_operation> op) {
+  {
+    std::lock_guard lock(drain_mutex_);
+    if (!closed_) {
+      drains_.push_back(op);
+      op.reset();
+    }
+  }
+  if (op) {  // already closed: nothing to drain
+    op->complete(error_code{});
+    return;
+  }
+  close_requested_ = true;
+  on_blocking_pool([timeout](connection_core& self) {
+    const natsStatus s = natsConnection_DrainTimeout(self.nc_, timeout.count());
+    if (s == NATS_OK || s == NATS_DRAINING || s == NATS_CONNECTION_CLOSED) return;  // the closed callback follows
+    // Not drainable (e.g. disconnected): close it, and say so.
+    logger()->warn("drain: {} ({}); closing instead", natsStatus_GetText(s), last_nats_error_text());
+    {
+      std::lock_guard lock(self.drain_mutex_);
+      self.drain_error_ = make_error_code(errc::not_connected);
+    }
+    natsConnection_Close(self.nc_);
+  });
+}
+
+void connection_core::close_in_background() {
+  if (nc_ == nullptr || close_requested_.exchange(true)) return;
+  on_blocking_pool([](connection_core& self) {
+    // nats.c's close may drop what was just written (nats.c #982): flush first.
+    if (natsConnection_Status(self.nc_) == NATS_CONN_STATUS_CONNECTED)
+      natsConnection_FlushTimeout(self.nc_, close_flush_timeout_ms);
+    natsConnection_Close(self.nc_);
+  });
+}
+
+// ---- nats.c callbacks: they run on nats.c's threads and only hand over ----
+
+connection_event connection_core::describe(natsConnection* nc, connection_event_kind kind) {
+  connection_event ev;
+  ev.kind = kind;
+  ev.server_url = connected_url(nc);
+  // Once disconnected nats.c no longer names the server: report the last one.
+  if (ev.server_url.empty()) ev.server_url = last_url_;
+  else last_url_ = ev.server_url;
+  return ev;
+}
+
+void connection_core::post_event(connection_event ev) {
+  boost::asio::post(executor_, [self = shared_from_this(), ev = std::move(ev)] { self->handle_event(ev); });
+}
+
+void connection_core::on_disconnected(natsConnection* nc, void* closure) {
+  auto* self = static_cast<connection_core*>(closure);
+  self->post_event(self->describe(nc, connection_event_kind::disconnected));
+}
+
+void connection_core::on_reconnected(natsConnection* nc, void* closure) {
+  auto* self = static_cast<connection_core*>(closure);
+  self->post_event(self->describe(nc, connection_event_kind::reconnected));
+}
+
+void connection_core::on_lame_duck(natsConnection* nc, void* closure) {
+  auto* self = static_cast<connection_core*>(closure);
+  self->post_event(self->describe(nc, connection_event_kind::lame_duck));
+}
+
+void connection_core::on_error(natsConnection* nc, natsSubscription*, natsStatus status, void* closure) {
+  auto* self = static_cast<connection_core*>(closure);
+  auto ev = self->describe(nc, connection_event_kind::server_error);
+  ev.error = nats_error(status);
+  const char* text = nullptr;
+  if (natsConnection_GetLastError(nc, &text) != NATS_OK && text != nullptr) ev.detail = text;
+  self->post_event(std::move(ev));
+}
+
+void connection_core::on_closed(natsConnection* nc, void* closure) {
+  auto* self = static_cast<connection_core*>(closure);
+  auto ev = self->describe(nc, connection_event_kind::closed);
+  const char* text = nullptr;
+  const natsStatus last = natsConnection_GetLastError(nc, &text);
+  if (!self->close_requested_ && last != NATS_OK) {  // reconnecting gave up
+    ev.error = make_error_code(errc::not_connected);
+    ev.detail = text != nullptr ? text : natsStatus_GetText(last);
+  } else if (last == NATS_TIMEOUT) {  // a drain that ran out of time
+    ev.error = nats_error(last);
+    ev.detail = "drain timed out";
+  }
+  // nats.c calls nothing after this: from here the executor holds the last internal reference.
+  auto keep = std::move(self->self_);
+  // The handler may run, and the executor's owner finish, before post() returns
+  // here: the executor is released only after post() is done with its copies.
+  auto work = std::move(self->work_);
+  boost::asio::post(work, [keep = std::move(keep), ev = std::move(ev)]() mutable {
+    keep->handle_closed(std::move(ev));
+    keep.reset();
+  });
+}
+
+// ---- on the executor ----
+
+void connection_core::handle_event(const connection_event& ev) {
+  auto log = logger();
+  switch (ev.kind) {
+    case connection_event_kind::disconnected:
+      // Closing also disconnects; only an unexpected loss is worth a warning.
+      if (close_requested_) {
+        log->debug("disconnected from {} (closing)", ev.server_url);
+        return;  // part of the close the application asked for, not news to it
+      }
+      log->warn("disconnected from {}; reconnecting", ev.server_url);
+      break;
+    case connection_event_kind::reconnected: log->info("reconnected to {}", ev.server_url); break;
+    case connection_event_kind::lame_duck: log->warn("server {} entered lame duck mode", ev.server_url); break;
+    case connection_event_kind::server_error:
+      log->error("asynchronous error from {}: {} {}", ev.server_url, ev.error.message(), ev.detail);
+      break;
+    case connection_event_kind::closed:
+      if (ev.error) log->error("connection closed: {} ({})", ev.error.message(), ev.detail);
+      else log->info("connection closed");
+      break;
+  }
+  if (options_.on_event) options_.on_event(ev);
+}
+
+void connection_core::handle_closed(connection_event ev) {
+  std::vector<std::shared_ptr<drain_operation>> drains;
+  error_code drain_error;
+  {
+    std::lock_guard lock(drain_mutex_);
+    closed_ = true;
+    drains.swap(drains_);
+    drain_error = drain_error_ ? drain_error_ : ev.error;
+  }
+  handle_event(ev);
+  for (auto& op : drains) op->complete(drain_error);
+}
+
+}  // namespace detail
+
+// ---- connection ----
+
+connection::executor_type connection::get_executor() const {
+  return core_ ? core_->executor() : executor_type(boost::asio::system_executor());
+}
+
+connection_status connection::status() const { return core_ ? core_->status() : connection_status::closed; }
+
+server_info connection::info() const { return core_ ? core_->info() : server_info{}; }
+
+void connection::close() {
+  if (core_) core_->close_in_background();
+}
+
+__natsConnection* connection::native_handle() const { return core_ ? core_->native() : nullptr; }
+
+void connection::async_drain(std::shared_ptr<detail::connection_core> core, std::chrono::milliseconds timeout,
+                             boost::asio::any_completion_handler<void(error_code)> handler) {
+  if (!core) {
+    auto op = detail::connection_core::drain_operation::create(std::move(handler), boost::asio::system_executor());
+    op->complete(make_error_code(errc::not_connected));
+    return;
+  }
+  core->drain(timeout, detail::connection_core::drain_operation::create(std::move(handler), core->executor()));
+}
+
+}  // namespace natscoro

@@ -1,0 +1,180 @@
+#define BOOST_TEST_MODULE natscoro connection
+#include <natscoro/natscoro.hpp>
+
+#include "async_test.hpp"
+#include "completion_tokens.hpp"
+#include "nats_server.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+
+namespace nc = natscoro;
+namespace asio = boost::asio;
+using namespace natscoro::test;
+using connection_event_kind = nc::connection_event_kind;
+
+namespace {
+nc::connect_options options_for(const nats_server& server) {
+  nc::connect_options o;
+  o.servers = {server.url()};
+  o.name = "connection-test";
+  o.reconnect.wait = std::chrono::milliseconds(100);
+  o.reconnect.jitter = std::chrono::milliseconds(0);
+  return o;
+}
+
+std::int64_t server_connections(const nats_server& server) {
+  return boost::json::parse(server.monitor("/connz")).at("num_connections").as_int64();
+}
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(connects_reports_server_info_and_drains, server_fixture) {
+  event_log log;
+  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto opts = options_for(server);
+    opts.on_event = log.recorder();
+    nc::connection conn = co_await nc::connect(ex, opts);
+    BOOST_TEST(conn.is_connected());
+    const nc::server_info info = conn.info();
+    BOOST_TEST(info.connected_url == server.url());
+    BOOST_TEST(!info.server_id.empty());
+    BOOST_TEST(info.max_payload == 1024 * 1024);
+    BOOST_TEST(info.headers);
+    BOOST_TEST(server_connections(server) == 1);
+
+    co_await conn.drain();
+    BOOST_TEST((conn.status() == nc::connection_status::closed));
+    BOOST_TEST(log.count(connection_event_kind::closed) == 1u);
+    BOOST_TEST(!log.events.back().error);
+    co_await conn.drain();  // draining a closed connection succeeds at once
+  });
+  BOOST_TEST(server_connections(server) == 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(connect_and_drain_honour_every_completion_token, server_fixture) {
+  const auto opts = options_for(server);
+  check_completion_tokens<void(nc::error_code, nc::connection)>([&](auto ex, auto token) { return nc::connect(ex, opts, std::move(token)); },
+                          [](nc::error_code ec, nc::connection conn) {
+                            BOOST_TEST(!ec);
+                            BOOST_TEST(conn.is_connected());
+                          });
+
+  // drain(): each token drains a connection made just before on the same executor.
+  check_completion_tokens<void(nc::error_code)>(
+      [&](auto ex, auto token) {
+        return nc::connect(ex, opts, asio::deferred([](nc::error_code, nc::connection conn) {
+                 return conn.drain(asio::deferred);  // an empty handle (connect failed) gives not_connected
+               }))(std::move(token));
+      },
+      [](nc::error_code ec) { BOOST_TEST(!ec); });
+}
+
+BOOST_AUTO_TEST_CASE(a_dead_port_fails_fast_as_server_unreachable) {
+  const int port = free_port();
+  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    nc::connect_options opts;
+    opts.servers = {"nats://127.0.0.1:" + std::to_string(port)};
+    const auto start = std::chrono::steady_clock::now();
+    auto [ec, conn] = co_await nc::connect(ex, opts, asio::as_tuple(asio::deferred));
+    BOOST_TEST(ec == nc::nats_errc::no_server, ec.message());
+    BOOST_TEST(!conn);
+    BOOST_TEST(ec.message().find("unreachable") != std::string::npos);
+    // Refused at once, not after a timeout (a hang would be a bug, not slowness).
+    BOOST_TEST((std::chrono::steady_clock::now() - start < opts.connect_timeout));
+  });
+}
+
+BOOST_AUTO_TEST_CASE(a_malformed_url_is_a_clear_error) {
+  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    nc::connect_options opts;
+    opts.servers = {"nats://127.0.0.1:notaport"};
+    auto [ec, conn] = co_await nc::connect(ex, opts, asio::as_tuple(asio::deferred));
+    BOOST_TEST(ec == nc::errc::invalid_url, ec.message());
+  });
+}
+
+BOOST_AUTO_TEST_CASE(connect_throws_when_awaited_without_as_tuple) {
+  const int port = free_port();
+  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    nc::connect_options opts;
+    opts.servers = {"nats://127.0.0.1:" + std::to_string(port)};
+    try {
+      co_await nc::connect(ex, opts);
+      BOOST_FAIL("connect to a dead port succeeded");
+    } catch (const boost::system::system_error& e) {
+      BOOST_TEST(e.code() == nc::nats_errc::no_server);
+    }
+  });
+}
+
+BOOST_AUTO_TEST_CASE(a_wrong_password_is_refused_as_authorization_failure) {
+  server_config cfg;
+  cfg.extra = "authorization { user: alice, password: s3cret }";
+  nats_server server(cfg);
+  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto opts = options_for(server);
+    opts.user = "alice";
+    opts.password = "wrong";
+    auto [ec, conn] = co_await nc::connect(ex, opts, asio::as_tuple(asio::deferred));
+    BOOST_TEST(ec == nc::nats_errc::authorization_failed, ec.message());
+
+    opts.password = "s3cret";
+    auto good = co_await nc::connect(ex, opts);
+    BOOST_TEST(good.is_connected());
+    co_await good.drain();
+  });
+}
+
+BOOST_FIXTURE_TEST_CASE(survives_a_server_kill_and_restart_on_the_same_port, server_fixture) {
+  event_log log;
+  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto opts = options_for(server);
+    opts.on_event = log.recorder();
+    auto conn = co_await nc::connect(ex, opts);
+
+    server.restart_after_kill();
+    BOOST_REQUIRE(co_await wait_until([&] { return log.count(connection_event_kind::reconnected) == 1; }));
+    BOOST_TEST(log.first(connection_event_kind::disconnected) < log.first(connection_event_kind::reconnected));
+    BOOST_TEST(conn.is_connected());
+    BOOST_TEST(server_connections(server) == 1);
+    co_await conn.drain();
+  });
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_connect_completes_with_operation_aborted) {
+  nats_server server;
+  asio::io_context ioc;
+  asio::cancellation_signal cancel;
+  nc::error_code result;
+  bool have_connection = true;
+  const auto opts = options_for(server);
+  asio::post(ioc, [&] {
+    nc::connect(ioc.get_executor(), opts,
+                asio::bind_cancellation_slot(cancel.slot(), [&](nc::error_code ec, nc::connection conn) {
+                  result = ec;
+                  have_connection = static_cast<bool>(conn);
+                }));
+    cancel.emit(asio::cancellation_type::terminal);
+  });
+  ioc.run();  // returns once the abandoned attempt is over and anything it opened is closed
+  BOOST_TEST(result == asio::error::operation_aborted);
+  BOOST_TEST(!have_connection);
+  BOOST_TEST(server_connections(server) == 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(dropping_the_last_handle_closes_without_blocking, server_fixture) {
+  event_log log;
+  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto opts = options_for(server);
+    opts.on_event = log.recorder();
+    {
+      auto conn = co_await nc::connect(ex, opts);
+      auto copy = conn;  // handles are shared
+      BOOST_TEST(copy.is_connected());
+    }
+    BOOST_TEST(co_await wait_until([&] { return log.count(connection_event_kind::closed) == 1; }));
+  });
+  BOOST_TEST(server_connections(server) == 0);
+}
