@@ -255,7 +255,17 @@ void connection_core::handle_event(const connection_event& ev) {
       break;
   }
   if (options_.on_event) options_.on_event(ev);
+  const auto listeners = listeners_;  // a listener may remove itself
+  for (const auto& [id, l] : listeners) l(ev);
 }
+
+std::uint64_t connection_core::add_listener(listener l) {
+  const auto id = next_listener_++;
+  listeners_.emplace(id, std::move(l));
+  return id;
+}
+
+void connection_core::remove_listener(std::uint64_t id) { listeners_.erase(id); }
 
 void connection_core::handle_closed(connection_event ev) {
   std::vector<std::shared_ptr<drain_operation>> drains;

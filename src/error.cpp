@@ -67,7 +67,20 @@ class jetstream_category_impl final : public boost::system::error_category {
  public:
   constexpr jetstream_category_impl() noexcept : error_category(0x6e61747363726f03ULL) {}
   const char* name() const noexcept override { return "jetstream"; }
-  std::string message(int value) const override { return "JetStream API error " + std::to_string(value); }
+  std::string message(int value) const override {
+    switch (static_cast<jetstream_errc>(value)) {
+      case jetstream_errc::consumer_not_found: return "consumer not found";
+      case jetstream_errc::message_too_large: return "message larger than the stream's max_msg_size";
+      case jetstream_errc::stream_name_in_use: return "stream name already in use with another configuration";
+      case jetstream_errc::stream_not_found: return "stream not found";
+      case jetstream_errc::stream_not_match: return "expected stream does not match";
+      case jetstream_errc::subjects_overlap: return "subjects overlap with an existing stream";
+      case jetstream_errc::wrong_last_msg_id: return "wrong last message id";
+      case jetstream_errc::wrong_last_sequence: return "wrong last sequence";
+      case jetstream_errc::jetstream_not_enabled: return "JetStream not enabled";
+    }
+    return "JetStream API error " + std::to_string(value);
+  }
 };
 
 }  // namespace

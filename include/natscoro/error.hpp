@@ -54,15 +54,32 @@ enum class nats_errc {
   no_responders = 34,
 };
 
+/// JetStream API error codes ("err_code") natscoro reacts to; others keep their number.
+enum class jetstream_errc {
+  consumer_not_found = 10014,
+  message_too_large = 10054,       ///< larger than the stream's max_msg_size
+  stream_name_in_use = 10058,      ///< a stream of that name exists with another configuration
+  stream_not_found = 10059,
+  stream_not_match = 10060,        ///< the expected stream is not the one bound to the subject
+  subjects_overlap = 10065,        ///< the subjects overlap those of another stream
+  wrong_last_msg_id = 10070,       ///< expected last message id did not match
+  wrong_last_sequence = 10071,     ///< expected last sequence (of the stream or of the subject) did not match
+  jetstream_not_enabled = 10076,
+};
+
 const boost::system::error_category& library_category() noexcept;
 const boost::system::error_category& nats_category() noexcept;
 const boost::system::error_category& jetstream_category() noexcept;
 
 inline error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), library_category()}; }
 inline error_code make_error_code(nats_errc e) noexcept { return {static_cast<int>(e), nats_category()}; }
+inline error_code make_error_code(jetstream_errc e) noexcept { return {static_cast<int>(e), jetstream_category()}; }
 
 /// Prints "category:value message", as for error_code (so codes read well in logs and test output).
 inline std::ostream& operator<<(std::ostream& os, errc e) { return os << make_error_code(e) << ' ' << make_error_code(e).message(); }
+inline std::ostream& operator<<(std::ostream& os, jetstream_errc e) {
+  return os << make_error_code(e) << ' ' << make_error_code(e).message();
+}
 inline std::ostream& operator<<(std::ostream& os, nats_errc e) {
   return os << make_error_code(e) << ' ' << make_error_code(e).message();
 }
@@ -89,4 +106,6 @@ template <>
 struct is_error_code_enum<natscoro::errc> : std::true_type {};
 template <>
 struct is_error_code_enum<natscoro::nats_errc> : std::true_type {};
+template <>
+struct is_error_code_enum<natscoro::jetstream_errc> : std::true_type {};
 }  // namespace boost::system

@@ -6,3 +6,7 @@
 #include <natscoro/connection_event.hpp>
 #include <natscoro/error.hpp>
 #include <natscoro/logging.hpp>
+#include <natscoro/event.hpp>
+#include <natscoro/jetstream.hpp>
+#include <natscoro/publisher.hpp>
+#include <natscoro/retry_policy.hpp>

@@ -28,7 +28,9 @@ BOOST_AUTO_TEST_CASE(nats_statuses_map_to_named_codes) {
 BOOST_AUTO_TEST_CASE(categories_are_distinct) {
   BOOST_TEST(nc::error_code(1, nc::library_category()) != nc::error_code(1, nc::nats_category()));
   BOOST_TEST(nc::jetstream_error(10059) != nc::nats_error(10059));
-  BOOST_TEST(nc::jetstream_error(10059).message().find("10059") != std::string::npos);
+  BOOST_TEST(nc::jetstream_error(10059) == nc::jetstream_errc::stream_not_found);
+  BOOST_TEST(nc::jetstream_error(10059).message() == "stream not found");
+  BOOST_TEST(nc::jetstream_error(19999).message().find("19999") != std::string::npos);  // unnamed codes keep their number
 }
 
 BOOST_AUTO_TEST_CASE(the_exception_carries_code_and_detail) {

@@ -9,6 +9,9 @@
 #include <nats/nats.h>
 
 #include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -40,6 +43,12 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   /// Flushes briefly and closes, on the blocking pool. Returns at once.
   void close_in_background();
 
+  /// Objects built on the connection (publishers, consumers) follow its events
+  /// through listeners, called on the executor after connect_options::on_event.
+  using listener = std::function<void(const connection_event&)>;
+  std::uint64_t add_listener(listener l);
+  void remove_listener(std::uint64_t id);
+
   /// Runs `f(core)` on the blocking pool. The executor is kept busy until the
   /// pool is done with this object, so that the object (and its copies of the
   /// executor) never outlive the execution context.
@@ -68,6 +77,9 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   boost::asio::any_io_executor work_;
   // Keeps this object alive for nats.c's callbacks until the closed callback.
   std::shared_ptr<connection_core> self_;
+
+  std::map<std::uint64_t, listener> listeners_;  // executor only
+  std::uint64_t next_listener_ = 1;
 
   std::atomic<bool> close_requested_{false};
   std::atomic<bool> closed_{false};

@@ -1,0 +1,48 @@
+// Asynchronous JetStream API requests ("$JS.API.<...>") over one reply inbox.
+// Used from the connection's strand; each request has its own timeout.
+#pragma once
+
+#include <natscoro/connection.hpp>
+#include <natscoro/detail/pending_operation.hpp>
+#include <natscoro/detail/reply_inbox.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace natscoro::detail {
+
+class api_client : public std::enable_shared_from_this<api_client> {
+ public:
+  using operation = pending_operation<void(error_code, boost::json::value)>;
+
+  api_client(connection conn, std::string prefix, std::chrono::milliseconds timeout);
+
+  /// Sends `payload` to "<prefix>.<api>"; completes with the reply's JSON. A reply
+  /// carrying an "error" completes with that error (jetstream_category) and the
+  /// reply itself, so the caller can read the server's description.
+  void request(const std::string& api, std::string payload, operation::handler_type handler);
+
+ private:
+  struct pending {
+    std::shared_ptr<operation> op;
+    boost::asio::steady_timer timer;
+    std::string api;
+  };
+
+  void on_reply(std::uint64_t token, nats_msg_ptr msg);
+  void finish(std::uint64_t token, error_code ec, boost::json::value reply);
+
+  connection conn_;
+  std::string prefix_;
+  std::chrono::milliseconds timeout_;
+  std::shared_ptr<reply_inbox> inbox_;
+  std::uint64_t next_token_ = 1;
+  std::unordered_map<std::uint64_t, std::unique_ptr<pending>> pending_;
+};
+
+}  // namespace natscoro::detail

@@ -1,0 +1,37 @@
+// The CloudEvents envelope on a NATS message, both modes of the NATS protocol
+// binding. Pure functions: no I/O, unit-tested without a server.
+#pragma once
+
+#include <natscoro/event.hpp>
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace natscoro::detail {
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+struct encoded_event {
+  header_list headers;
+  std::string body;
+};
+
+inline constexpr std::string_view structured_content_type = "application/cloudevents+json";
+
+/// Encodes `e` (which should have passed event::validate()).
+encoded_event encode_event(const event& e, event_encoding encoding);
+
+/// Decodes a received message: binary mode when a "ce-specversion" header is
+/// present, structured mode otherwise (with or without its Content-Type header).
+/// On failure returns errc::invalid_event and says why in `detail`.
+error_code decode_event(const header_list& headers, std::string_view body, event& out, std::string& detail);
+
+/// Percent-encoding of header values for binary mode: space, '"', '%', and
+/// everything outside printable ASCII become %XX (UTF-8 bytes).
+std::string percent_encode(std::string_view text);
+/// The inverse; false on a malformed escape.
+bool percent_decode(std::string_view text, std::string& out);
+
+}  // namespace natscoro::detail

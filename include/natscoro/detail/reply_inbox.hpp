@@ -1,0 +1,43 @@
+// One wildcard inbox subscription ("_INBOX.<nuid>.*") that receives the replies
+// to many requests, each told apart by a numeric token in the last subject token.
+//
+// nats.c delivers on its shared delivery pool; the inbox only posts each reply
+// to the executor, where `on_reply(token, msg)` runs while the inbox is alive.
+// Replies only come for requests the owner sent, so what is posted is bounded
+// by the owner's own window.
+#pragma once
+
+#include <natscoro/connection.hpp>
+#include <natscoro/detail/nats_message.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace natscoro::detail {
+
+class reply_inbox {
+ public:
+  using reply_handler = std::function<void(std::uint64_t token, nats_msg_ptr msg)>;
+
+  /// Subscribes; `on_reply` runs on `ex`. Returns null and sets `ec` on failure.
+  static std::shared_ptr<reply_inbox> open(const connection& conn, const boost::asio::any_io_executor& ex,
+                                           reply_handler on_reply, error_code& ec);
+  ~reply_inbox();
+  reply_inbox(const reply_inbox&) = delete;
+  reply_inbox& operator=(const reply_inbox&) = delete;
+
+  /// The reply subject for `token`.
+  std::string reply_subject(std::uint64_t token) const { return prefix_ + std::to_string(token); }
+
+ private:
+  struct router;
+  reply_inbox() = default;
+
+  std::string prefix_;  ///< "_INBOX.<nuid>."
+  natsSubscription* sub_ = nullptr;
+  reply_handler on_reply_;
+};
+
+}  // namespace natscoro::detail

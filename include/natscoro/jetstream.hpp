@@ -1,0 +1,93 @@
+// JetStream: the API of streams, and the handle publishers and consumers start from.
+#pragma once
+
+#include <natscoro/connection.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/deferred.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace natscoro {
+
+/// What the server stored: the proof a publish is safe.
+struct pub_ack {
+  std::string stream;
+  std::uint64_t sequence = 0;
+  bool duplicate = false;  ///< the stream had the event id already (within its duplicate window)
+  std::string domain;
+};
+
+enum class retention_policy { limits, interest, work_queue };
+enum class storage_type { file, memory };
+enum class discard_policy { old_messages, new_messages };
+
+struct stream_config {
+  std::string name;
+  std::vector<std::string> subjects;
+  std::string description;
+  retention_policy retention = retention_policy::limits;
+  storage_type storage = storage_type::file;
+  std::chrono::nanoseconds max_age{0};  ///< 0: unlimited
+  std::int64_t max_bytes = -1;          ///< -1: unlimited
+  std::int64_t max_msgs = -1;
+  std::int32_t max_msg_size = -1;
+  discard_policy discard = discard_policy::old_messages;
+  int replicas = 1;
+  std::chrono::nanoseconds duplicate_window{std::chrono::minutes(2)};
+};
+
+enum class ensure_result { created, updated, unchanged };
+
+namespace detail {
+class api_client;
+}
+
+/// The JetStream context of a connection. Cheap to copy; use it from the connection's strand.
+class jetstream {
+ public:
+  struct options {
+    std::string api_prefix = "$JS.API";
+    std::chrono::milliseconds timeout{5000};  ///< per API request
+  };
+
+  explicit jetstream(connection conn);
+  jetstream(connection conn, options opts);
+
+  const connection& conn() const noexcept { return conn_; }
+  const options& opts() const noexcept { return opts_; }
+  boost::asio::any_io_executor get_executor() const { return conn_.get_executor(); }
+
+  /// Creates the stream if it is missing, and accepts it if it exists with the same subjects.
+  ///
+  /// Waits for: the JetStream API replies (stream info, then create if needed).
+  /// Completion: `void(error_code, ensure_result)`.
+  /// Errors: jetstream_errc::stream_name_in_use when it exists with other subjects
+  ///   (the log lists both), jetstream_errc::subjects_overlap, errc::invalid_argument
+  ///   (bad name), nats_errc::timeout (no reply), nats_errc::no_responders
+  ///   (JetStream not enabled on the server), errc::not_connected.
+  /// Cancellation: none (bounded by options::timeout per request).
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto ensure_stream(const stream_config& cfg, CompletionToken&& token = {}) {
+    return boost::asio::async_initiate<CompletionToken, void(error_code, ensure_result)>(
+        [](auto handler, jetstream self, stream_config c) { self.async_ensure_stream(std::move(c), std::move(handler)); },
+        token, *this, cfg);
+  }
+
+  /// For natscoro's own types: the API client of this context.
+  const std::shared_ptr<detail::api_client>& api() const { return api_; }
+
+ private:
+  void async_ensure_stream(stream_config cfg, boost::asio::any_completion_handler<void(error_code, ensure_result)> h);
+
+  connection conn_;
+  options opts_;
+  std::shared_ptr<detail::api_client> api_;
+};
+
+}  // namespace natscoro

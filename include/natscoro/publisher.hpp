@@ -1,0 +1,122 @@
+// Publishing events to JetStream with a verified PubAck.
+#pragma once
+
+#include <natscoro/event.hpp>
+#include <natscoro/jetstream.hpp>
+#include <natscoro/retry_policy.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/deferred.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace natscoro {
+
+struct publisher_options {
+  std::string source;          ///< CloudEvents "source" for events that have none
+  std::string subject_prefix;  ///< subject = subject_prefix + "." + event type, unless one is given
+  event_encoding encoding = event_encoding::structured;
+  bool require_organization = true;  ///< refuse events without organizationid (tenant)
+  /// Publishes sent and not yet acknowledged, at most; past it publish() waits for room.
+  std::size_t max_in_flight = 2048;
+  std::chrono::milliseconds ack_timeout{5000};  ///< per attempt
+  /// For timeouts, no responders and disconnects: 3 retries after 1 s, 2 s, 4 s (±20 %).
+  retry_policy retry{4, {std::chrono::seconds(1), std::chrono::seconds(2), std::chrono::seconds(4)}};
+};
+
+/// Optimistic concurrency: the stream stores the event only if these hold.
+struct publish_expectations {
+  std::optional<std::string> stream;                   ///< Nats-Expected-Stream
+  std::optional<std::uint64_t> last_sequence;          ///< Nats-Expected-Last-Sequence
+  std::optional<std::uint64_t> last_subject_sequence;  ///< Nats-Expected-Last-Subject-Sequence
+  std::optional<std::string> last_event_id;            ///< Nats-Expected-Last-Msg-Id
+};
+
+struct publisher_stats {
+  std::uint64_t published = 0;     ///< publishes started
+  std::uint64_t acknowledged = 0;  ///< PubAcks received (duplicates included)
+  std::uint64_t duplicates = 0;    ///< PubAcks saying the stream had the event already
+  std::uint64_t retried = 0;       ///< attempts after the first
+  std::uint64_t failed = 0;        ///< publishes completed with an error
+  std::size_t in_flight = 0;       ///< sent, no PubAck yet
+  std::size_t waiting = 0;         ///< waiting for room in the window
+};
+
+namespace detail {
+class publisher_core;
+}
+
+/// Publishes CloudEvents and completes each publish only on its PubAck.
+/// Use it from the connection's strand. Destroying it fails what is still
+/// pending with errc::closing (those events may still have been stored).
+class publisher {
+ public:
+  publisher(const jetstream& js, publisher_options opts);
+  ~publisher();
+  publisher(publisher&&) noexcept;
+  publisher& operator=(publisher&&) noexcept;
+
+  boost::asio::any_io_executor get_executor() const;
+
+  /// Publishes `evt` to `subject` (empty: subject_prefix + "." + evt.type).
+  ///
+  /// Before sending: an empty id gets a UUID v4, an empty source the
+  /// publisher's, an unset time now; then the event is validated.
+  /// Waits for: room in the window (max_in_flight), then the PubAck; an attempt
+  ///   that times out (ack_timeout), finds no stream (no responders) or meets a
+  ///   full reconnect buffer is retried per `retry` with the same Nats-Msg-Id, so
+  ///   the stream stores it once.
+  /// Completion: `void(error_code, pub_ack)`.
+  /// Errors, at once: errc::invalid_event, errc::invalid_subject,
+  ///   errc::payload_too_large (above the server's max_payload; nothing sent),
+  ///   nats_errc::not_permitted (publish permission denied), jetstream_errc::wrong_last_sequence
+  ///   / wrong_last_msg_id / stream_not_match (an expectation failed), errc::not_connected
+  ///   (connection closed). After the retries: errc::no_stream (no stream bound to
+  ///   the subject), errc::publish_timeout.
+  /// Cancellation: any type; the publish completes with operation_aborted at
+  ///   once, but an event already sent may still be stored.
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto publish(std::string subject, event evt, const publish_expectations& expect, CompletionToken&& token = {}) {
+    return boost::asio::async_initiate<CompletionToken, void(error_code, pub_ack)>(
+        [](auto handler, std::shared_ptr<detail::publisher_core> core, std::string s, event e,
+           publish_expectations x) { async_publish(core, std::move(s), std::move(e), std::move(x), std::move(handler)); },
+        token, core_, std::move(subject), std::move(evt), expect);
+  }
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto publish(std::string subject, event evt, CompletionToken&& token = {}) {
+    return publish(std::move(subject), std::move(evt), publish_expectations{}, std::forward<CompletionToken>(token));
+  }
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto publish(event evt, CompletionToken&& token = {}) {
+    return publish(std::string(), std::move(evt), publish_expectations{}, std::forward<CompletionToken>(token));
+  }
+
+  /// Waits until every publish started before has completed.
+  /// Completion: `void(error_code)`; no error of its own (each publish reports its own).
+  /// Cancellation: none.
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto flush(CompletionToken&& token = {}) {
+    return boost::asio::async_initiate<CompletionToken, void(error_code)>(
+        [](auto handler, std::shared_ptr<detail::publisher_core> core) { async_flush(core, std::move(handler)); },
+        token, core_);
+  }
+
+  publisher_stats stats() const;
+
+ private:
+  static void async_publish(const std::shared_ptr<detail::publisher_core>& core, std::string subject, event evt,
+                            publish_expectations expect,
+                            boost::asio::any_completion_handler<void(error_code, pub_ack)> handler);
+  static void async_flush(const std::shared_ptr<detail::publisher_core>& core,
+                          boost::asio::any_completion_handler<void(error_code)> handler);
+
+  std::shared_ptr<detail::publisher_core> core_;
+};
+
+}  // namespace natscoro

@@ -1,0 +1,388 @@
+#include <natscoro/detail/connection_core.hpp>
+#include <natscoro/detail/envelope_codec.hpp>
+#include <natscoro/detail/jetstream_api.hpp>
+#include <natscoro/detail/nats_message.hpp>
+#include <natscoro/detail/pending_operation.hpp>
+#include <natscoro/detail/reply_inbox.hpp>
+#include <natscoro/logging.hpp>
+#include <natscoro/publisher.hpp>
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <deque>
+#include <random>
+#include <set>
+#include <unordered_map>
+
+namespace natscoro {
+namespace detail {
+
+using publish_operation = pending_operation<void(error_code, pub_ack)>;
+using flush_operation = pending_operation<void(error_code)>;
+using steady = std::chrono::steady_clock;
+
+// Size of a message on the wire as the server counts it against max_payload: headers and body.
+std::size_t wire_payload_size(const encoded_event& enc, std::size_t extra_header_bytes) {
+  std::size_t headers = enc.headers.empty() && extra_header_bytes == 0 ? 0 : std::string_view("NATS/1.0\r\n\r\n").size();
+  for (const auto& [k, v] : enc.headers) headers += k.size() + 2 + v.size() + 2;
+  return headers + extra_header_bytes + enc.body.size();
+}
+
+/// The publisher's state; lives on the connection's executor.
+class publisher_core : public std::enable_shared_from_this<publisher_core> {
+ public:
+  publisher_core(const jetstream& js, publisher_options opts)
+      : conn_(js.conn()), opts_(std::move(opts)), timer_(conn_.get_executor()), random_(std::random_device{}()) {}
+
+  void start_listening() {
+    if (auto core = conn_.core())
+      listener_id_ = core->add_listener([weak = weak_from_this()](const connection_event& ev) {
+        if (auto self = weak.lock()) self->on_connection_event(ev);
+      });
+  }
+
+  void publish(std::string subject, event evt, const publish_expectations& expect,
+               publish_operation::handler_type handler);
+  void flush(flush_operation::handler_type handler);
+  void shutdown();
+  const publisher_stats& stats() const { return stats_; }
+  boost::asio::any_io_executor executor() const { return conn_.get_executor(); }
+
+ private:
+  struct entry {
+    std::uint64_t token = 0;
+    std::string subject;
+    std::string event_id;
+    nats_msg_ptr msg;
+    int attempt = 1;
+    bool resend_pending = false;  // waiting out a backoff delay, not an ack
+    steady::time_point due{};
+    error_code last_error;        // what the last failed attempt met
+    std::shared_ptr<publish_operation> op;
+  };
+
+  void fail_now(const std::shared_ptr<publish_operation>& op, const std::string& subject, const std::string& id,
+                error_code ec, const std::string& detail);
+  void send(entry& e);
+  void on_reply(std::uint64_t token, nats_msg_ptr msg);
+  void retry_or_fail(entry& e, error_code ec, const std::string& detail);
+  void complete(std::uint64_t token, error_code ec, const pub_ack& ack, const std::string& detail);
+  void schedule(entry& e, steady::time_point due);
+  void arm_timer();
+  void on_timer();
+  void pump_waiting();
+  void check_flushes();
+  void on_connection_event(const connection_event& ev);
+  bool ensure_inbox(error_code& ec);
+
+  connection conn_;
+  publisher_options opts_;
+  std::shared_ptr<reply_inbox> inbox_;
+  std::uint64_t listener_id_ = 0;
+  std::uint64_t next_token_ = 1;
+  std::unordered_map<std::uint64_t, entry> in_flight_;
+  std::set<std::pair<steady::time_point, std::uint64_t>> deadlines_;
+  std::deque<entry> waiting_;
+  std::vector<std::shared_ptr<flush_operation>> flushes_;
+  boost::asio::steady_timer timer_;
+  steady::time_point timer_due_ = steady::time_point::max();
+  std::mt19937_64 random_;
+  publisher_stats stats_;
+};
+
+bool publisher_core::ensure_inbox(error_code& ec) {
+  if (inbox_) return true;
+  inbox_ = reply_inbox::open(
+      conn_, conn_.get_executor(),
+      [weak = weak_from_this()](std::uint64_t token, nats_msg_ptr msg) {
+        if (auto self = weak.lock()) self->on_reply(token, std::move(msg));
+      },
+      ec);
+  return inbox_ != nullptr;
+}
+
+void publisher_core::fail_now(const std::shared_ptr<publish_operation>& op, const std::string& subject,
+                              const std::string& id, error_code ec, const std::string& detail) {
+  ++stats_.failed;
+  logger()->error("publish of event {} to {} failed: {}{}{}", id, subject, ec.message(), detail.empty() ? "" : ": ",
+                  detail);
+  op->complete(ec, pub_ack{});
+}
+
+void publisher_core::publish(std::string subject, event evt, const publish_expectations& expect,
+                             publish_operation::handler_type handler) {
+  auto op = publish_operation::create(std::move(handler), conn_.get_executor());
+  op->complete_on_cancel(boost::asio::error::operation_aborted, pub_ack{});
+  ++stats_.published;
+
+  if (evt.id.empty()) evt.id = new_event_id();
+  if (evt.source.empty()) evt.source = opts_.source;
+  if (evt.time == event::clock::time_point{})
+    evt.time = std::chrono::time_point_cast<std::chrono::microseconds>(event::clock::now());
+  if (subject.empty()) subject = opts_.subject_prefix.empty() ? evt.type : opts_.subject_prefix + "." + evt.type;
+
+  std::string detail;
+  if (auto ec = evt.validate(detail, opts_.require_organization)) return fail_now(op, subject, evt.id, ec, detail);
+  if (!valid_publish_subject(subject))
+    return fail_now(op, subject, evt.id, make_error_code(errc::invalid_subject),
+                    "\"" + subject + "\" is not a subject one can publish to");
+
+  encoded_event enc = encode_event(evt, opts_.encoding);
+  enc.headers.emplace_back("Nats-Msg-Id", evt.id);
+  if (expect.stream) enc.headers.emplace_back("Nats-Expected-Stream", *expect.stream);
+  if (expect.last_sequence) enc.headers.emplace_back("Nats-Expected-Last-Sequence", std::to_string(*expect.last_sequence));
+  if (expect.last_subject_sequence)
+    enc.headers.emplace_back("Nats-Expected-Last-Subject-Sequence", std::to_string(*expect.last_subject_sequence));
+  if (expect.last_event_id) enc.headers.emplace_back("Nats-Expected-Last-Msg-Id", *expect.last_event_id);
+
+  const auto max_payload = static_cast<std::size_t>(conn_.info().max_payload);
+  const std::size_t size = wire_payload_size(enc, 0);
+  if (max_payload > 0 && size > max_payload)
+    return fail_now(op, subject, evt.id, make_error_code(errc::payload_too_large),
+                    std::to_string(size) + " bytes, the server accepts " + std::to_string(max_payload));
+
+  error_code ec;
+  if (!ensure_inbox(ec)) return fail_now(op, subject, evt.id, ec, "cannot subscribe to the reply inbox");
+
+  entry e;
+  e.token = next_token_++;
+  e.subject = std::move(subject);
+  e.event_id = evt.id;
+  e.op = std::move(op);
+  natsStatus status = NATS_OK;
+  const std::string reply = inbox_->reply_subject(e.token);
+  e.msg = make_message(e.subject, reply.c_str(), enc.body, enc.headers, status);
+  if (!e.msg) return fail_now(e.op, e.subject, e.event_id, nats_error(status), "cannot build the message");
+
+  if (in_flight_.size() < opts_.max_in_flight && waiting_.empty()) {
+    const auto token = e.token;
+    send(in_flight_.emplace(token, std::move(e)).first->second);
+  } else {
+    waiting_.push_back(std::move(e));  // the caller waits: backpressure, bounded by the callers themselves
+    stats_.waiting = waiting_.size();
+  }
+}
+
+void publisher_core::send(entry& e) {
+  stats_.in_flight = in_flight_.size();
+  e.resend_pending = false;
+  const natsStatus s = natsConnection_PublishMsg(conn_.native_handle(), e.msg.get());
+  switch (s) {
+    case NATS_OK:
+      schedule(e, steady::now() + opts_.ack_timeout);
+      return;
+    case NATS_CONNECTION_CLOSED:
+      return complete(e.token, make_error_code(errc::not_connected), {}, "the connection is closed");
+    case NATS_MAX_PAYLOAD:
+      return complete(e.token, make_error_code(errc::payload_too_large), {}, "refused by nats.c");
+    default:  // e.g. the reconnect buffer is full while disconnected
+      return retry_or_fail(e, nats_error(s), natsStatus_GetText(s));
+  }
+}
+
+void publisher_core::schedule(entry& e, steady::time_point due) {
+  deadlines_.erase({e.due, e.token});
+  e.due = due;
+  deadlines_.emplace(due, e.token);
+  arm_timer();
+}
+
+void publisher_core::arm_timer() {
+  if (deadlines_.empty()) return;
+  const auto next = deadlines_.begin()->first;
+  if (next >= timer_due_) return;  // armed for something earlier already
+  timer_due_ = next;
+  timer_.expires_at(next);
+  timer_.async_wait([weak = weak_from_this()](error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->on_timer();
+  });
+}
+
+void publisher_core::on_timer() {
+  timer_due_ = steady::time_point::max();
+  const auto now = steady::now();
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    const auto token = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    auto it = in_flight_.find(token);
+    if (it == in_flight_.end()) continue;
+    entry& e = it->second;
+    e.due = {};
+    if (e.resend_pending) {
+      send(e);
+    } else {
+      retry_or_fail(e, make_error_code(errc::publish_timeout),
+                    "no PubAck within " + std::to_string(opts_.ack_timeout.count()) + " ms");
+    }
+  }
+  arm_timer();
+}
+
+void publisher_core::retry_or_fail(entry& e, error_code ec, const std::string& detail) {
+  e.last_error = ec;
+  if (e.attempt >= opts_.retry.max_attempts) {
+    if (ec == nats_errc::no_responders)
+      return complete(e.token, make_error_code(errc::no_stream), {},
+                      "no stream is bound to the subject (no responders after " + std::to_string(e.attempt) +
+                          " attempts)");
+    return complete(e.token, ec, {}, detail + " (after " + std::to_string(e.attempt) + " attempts)");
+  }
+  const auto delay = opts_.retry.delay(e.attempt, std::uniform_real_distribution<double>(0.0, 1.0)(random_));
+  ++e.attempt;
+  ++stats_.retried;
+  logger()->warn("publish of event {} to {}: {} ({}); attempt {} in {} ms", e.event_id, e.subject, ec.message(),
+                 detail, e.attempt, delay.count());
+  e.resend_pending = true;
+  schedule(e, steady::now() + delay);
+}
+
+void publisher_core::on_reply(std::uint64_t token, nats_msg_ptr msg) {
+  auto it = in_flight_.find(token);
+  if (it == in_flight_.end()) return;  // a late reply to a publish already completed
+  entry& e = it->second;
+  if (natsMsg_IsNoResponders(msg.get())) {
+    if (e.resend_pending) return;  // already waiting to retry
+    return retry_or_fail(e, nats_error(NATS_NO_RESPONDERS), "no stream answered for the subject");
+  }
+  pub_ack ack;
+  std::string detail;
+  const error_code ec = parse_pub_ack(message_data(msg.get()), ack, detail);
+  if (ec && ec.category() == jetstream_category() && ec.value() == 503) {  // the stream is not available yet
+    if (!e.resend_pending) retry_or_fail(e, ec, detail);
+    return;
+  }
+  complete(token, ec, ack, detail);
+}
+
+void publisher_core::complete(std::uint64_t token, error_code ec, const pub_ack& ack, const std::string& detail) {
+  auto it = in_flight_.find(token);
+  if (it == in_flight_.end()) return;
+  entry e = std::move(it->second);
+  in_flight_.erase(it);
+  deadlines_.erase({e.due, e.token});
+  stats_.in_flight = in_flight_.size();
+  if (ec) {
+    ++stats_.failed;
+    logger()->error("publish of event {} to {} failed: {}{}{}", e.event_id, e.subject, ec.message(),
+                    detail.empty() ? "" : ": ", detail);
+  } else {
+    ++stats_.acknowledged;
+    if (ack.duplicate) ++stats_.duplicates;
+    logger()->debug("stored event {} on {} as {} #{}{}", e.event_id, e.subject, ack.stream, ack.sequence,
+                    ack.duplicate ? " (duplicate)" : "");
+  }
+  e.op->complete(ec, ack);
+  pump_waiting();
+  check_flushes();
+}
+
+void publisher_core::pump_waiting() {
+  while (!waiting_.empty() && in_flight_.size() < opts_.max_in_flight) {
+    entry e = std::move(waiting_.front());
+    waiting_.pop_front();
+    if (!e.op->pending()) {  // cancelled while waiting: never sent
+      ++stats_.failed;
+      continue;
+    }
+    const auto token = e.token;
+    send(in_flight_.emplace(token, std::move(e)).first->second);
+  }
+  stats_.waiting = waiting_.size();
+}
+
+void publisher_core::check_flushes() {
+  if (!in_flight_.empty() || !waiting_.empty() || flushes_.empty()) return;
+  auto done = std::move(flushes_);
+  flushes_.clear();
+  for (auto& f : done) f->complete({});
+}
+
+void publisher_core::flush(flush_operation::handler_type handler) {
+  flushes_.push_back(flush_operation::create(std::move(handler), conn_.get_executor()));
+  check_flushes();
+}
+
+void publisher_core::on_connection_event(const connection_event& ev) {
+  switch (ev.kind) {
+    case connection_event_kind::reconnected: {
+      // Replies to what was sent before the link broke may be lost: send again
+      // now rather than wait for the ack timeout (Nats-Msg-Id makes it harmless).
+      for (auto& [token, e] : in_flight_)
+        if (!e.resend_pending) send(e);
+      break;
+    }
+    case connection_event_kind::server_error: {
+      // 'Permissions Violation for Publish to "subject"' fails the oldest publish to that subject.
+      if (ev.error != nats_errc::not_permitted) break;
+      const auto marker = ev.detail.find("Publish to \"");
+      if (marker == std::string::npos) break;
+      const auto start = marker + std::string_view("Publish to \"").size();
+      const std::string subject = ev.detail.substr(start, ev.detail.find('"', start) - start);
+      std::uint64_t oldest = 0;
+      for (const auto& [token, e] : in_flight_)
+        if (e.subject == subject && (oldest == 0 || token < oldest)) oldest = token;
+      if (oldest != 0) complete(oldest, make_error_code(nats_errc::not_permitted), {}, ev.detail);
+      break;
+    }
+    case connection_event_kind::closed: shutdown(); break;
+    default: break;
+  }
+}
+
+void publisher_core::shutdown() {
+  if (listener_id_ != 0) {
+    if (auto core = conn_.core()) core->remove_listener(listener_id_);
+    listener_id_ = 0;
+  }
+  timer_.cancel();
+  std::vector<std::uint64_t> tokens;
+  for (const auto& [token, e] : in_flight_) tokens.push_back(token);
+  for (auto token : tokens) complete(token, make_error_code(errc::closing), {}, "the publisher or connection closed");
+  while (!waiting_.empty()) {
+    entry e = std::move(waiting_.front());
+    waiting_.pop_front();
+    fail_now(e.op, e.subject, e.event_id, make_error_code(errc::closing), "closed before it was sent");
+  }
+  stats_.waiting = 0;
+  check_flushes();
+}
+
+}  // namespace detail
+
+publisher::publisher(const jetstream& js, publisher_options opts)
+    : core_(std::make_shared<detail::publisher_core>(js, std::move(opts))) {
+  core_->start_listening();
+}
+
+publisher::~publisher() {
+  if (core_) core_->shutdown();
+}
+
+publisher::publisher(publisher&&) noexcept = default;
+
+publisher& publisher::operator=(publisher&& other) noexcept {
+  if (this != &other) {
+    if (core_) core_->shutdown();
+    core_ = std::move(other.core_);
+  }
+  return *this;
+}
+
+boost::asio::any_io_executor publisher::get_executor() const { return core_->executor(); }
+
+publisher_stats publisher::stats() const { return core_->stats(); }
+
+void publisher::async_publish(const std::shared_ptr<detail::publisher_core>& core, std::string subject, event evt,
+                              publish_expectations expect,
+                              boost::asio::any_completion_handler<void(error_code, pub_ack)> handler) {
+  core->publish(std::move(subject), std::move(evt), expect, std::move(handler));
+}
+
+void publisher::async_flush(const std::shared_ptr<detail::publisher_core>& core,
+                            boost::asio::any_completion_handler<void(error_code)> handler) {
+  core->flush(std::move(handler));
+}
+
+}  // namespace natscoro

@@ -1,0 +1,78 @@
+#include <natscoro/detail/reply_inbox.hpp>
+
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+
+#include <charconv>
+
+namespace natscoro::detail {
+
+// The subscription's closure. It keeps the executor busy until nats.c reports
+// that the subscription will call back no more, and only then goes.
+struct reply_inbox::router {
+  boost::asio::any_io_executor work;
+  std::weak_ptr<reply_inbox> inbox;
+  std::size_t prefix_size = 0;
+
+  static void on_message(natsConnection*, natsSubscription*, natsMsg* raw, void* closure) {
+    auto* self = static_cast<router*>(closure);
+    nats_msg_ptr msg(raw);
+    const char* subject = natsMsg_GetSubject(raw);
+    const std::string_view s(subject);
+    std::uint64_t token = 0;
+    if (s.size() <= self->prefix_size ||
+        std::from_chars(s.data() + self->prefix_size, s.data() + s.size(), token).ec != std::errc{})
+      return;  // not one of ours
+    boost::asio::post(self->work, [inbox = self->inbox, token, msg = std::move(msg)]() mutable {
+      if (auto alive = inbox.lock()) alive->on_reply_(token, std::move(msg));
+    });
+  }
+
+  static void on_complete(void* closure) { delete static_cast<router*>(closure); }
+};
+
+std::shared_ptr<reply_inbox> reply_inbox::open(const connection& conn, const boost::asio::any_io_executor& ex,
+                                               reply_handler on_reply, error_code& ec) {
+  natsConnection* nc = conn.native_handle();
+  if (nc == nullptr) {
+    ec = make_error_code(errc::not_connected);
+    return nullptr;
+  }
+  natsInbox* inbox_name = nullptr;
+  if (auto s = natsInbox_Create(&inbox_name); s != NATS_OK) {
+    ec = nats_error(s);
+    return nullptr;
+  }
+  std::shared_ptr<reply_inbox> inbox(new reply_inbox());
+  inbox->prefix_ = std::string(inbox_name) + ".";
+  natsInbox_Destroy(inbox_name);
+  inbox->on_reply_ = std::move(on_reply);
+
+  auto* r = new router{boost::asio::prefer(ex, boost::asio::execution::outstanding_work.tracked), inbox,
+                       inbox->prefix_.size()};
+  const std::string wildcard = inbox->prefix_ + "*";
+  natsStatus s = natsConnection_Subscribe(&inbox->sub_, nc, wildcard.c_str(), &router::on_message, r);
+  if (s == NATS_OK) s = natsSubscription_SetOnCompleteCB(inbox->sub_, &router::on_complete, r);
+  if (s != NATS_OK) {
+    if (inbox->sub_ != nullptr) {  // subscribed, but no completion callback: nothing will call back after this
+      natsSubscription_Unsubscribe(inbox->sub_);
+      natsSubscription_Destroy(inbox->sub_);
+      inbox->sub_ = nullptr;
+    }
+    delete r;
+    ec = s == NATS_CONNECTION_CLOSED ? make_error_code(errc::not_connected) : nats_error(s);
+    return nullptr;
+  }
+  // Replies must not be dropped as a slow consumer before the owner's own bound applies.
+  natsSubscription_SetPendingLimits(inbox->sub_, -1, -1);
+  return inbox;
+}
+
+reply_inbox::~reply_inbox() {
+  if (sub_ == nullptr) return;
+  natsSubscription_Unsubscribe(sub_);  // the router goes in on_complete
+  natsSubscription_Destroy(sub_);
+}
+
+}  // namespace natscoro::detail

@@ -1,0 +1,184 @@
+// CloudEvents: validation, RFC 3339 time, and the envelope codec in both modes.
+#include <natscoro/detail/envelope_codec.hpp>
+#include <natscoro/event.hpp>
+
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+
+namespace nc = natscoro;
+using nc::detail::decode_event;
+using nc::detail::encode_event;
+
+namespace {
+
+nc::event sample() {
+  nc::event e = nc::event::make("user.created", "org-42", boost::json::object{{"user_id", 7}, {"name", "Zoë \"Z\""}});
+  e.source = "auth-service";
+  e.subject = "users/7";
+  e.dataschema = "https://example.com/schemas/user-created.json";
+  e.correlationid = "corr-1";
+  e.causationid = "cause-1";
+  e.extensions["traceparent"] = "00-abc-def-01";
+  return e;
+}
+
+struct account {
+  std::string owner;
+  int balance = 0;
+};
+void tag_invoke(boost::json::value_from_tag, boost::json::value& v, const account& a) {
+  v = {{"owner", a.owner}, {"balance", a.balance}};
+}
+account tag_invoke(boost::json::value_to_tag<account>, const boost::json::value& v) {
+  return {boost::json::value_to<std::string>(v.at("owner")), boost::json::value_to<int>(v.at("balance"))};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(cloudevents)
+
+BOOST_AUTO_TEST_CASE(make_fills_id_time_and_typed_data) {
+  const auto e = nc::event::make("account.opened", "org-1", account{"ann", 10});
+  BOOST_TEST(e.id.size() == 36u);  // UUID text
+  BOOST_TEST(e.id[14] == '4');     // version 4
+  BOOST_TEST(e.id != nc::event::make("x", "o").id);
+  BOOST_TEST((e.time != nc::event::clock::time_point{}));
+  const auto a = e.data_as<account>();
+  BOOST_TEST(a.owner == "ann");
+  BOOST_TEST(a.balance == 10);
+  BOOST_CHECK_THROW(nc::event::make("x", "o", 5).data_as<account>(), nc::error);
+}
+
+BOOST_AUTO_TEST_CASE(validation_names_the_attribute) {
+  auto expect_invalid = [](nc::event e, const std::string& attribute, bool require_org = true) {
+    std::string detail;
+    BOOST_TEST(e.validate(detail, require_org) == nc::errc::invalid_event);
+    BOOST_TEST(detail.find(attribute) != std::string::npos, detail << " should name " << attribute);
+    BOOST_CHECK_EXCEPTION(e.check(require_org), nc::error, [&](const nc::error& ex) {
+      return std::string(ex.what()).find(attribute) != std::string::npos;
+    });
+  };
+  std::string detail;
+  BOOST_TEST(!sample().validate(detail));
+
+  auto e = sample();
+  e.source.clear();
+  expect_invalid(e, "'source'");
+  e = sample();
+  e.type.clear();
+  expect_invalid(e, "'type'");
+  e = sample();
+  e.id.clear();
+  expect_invalid(e, "'id'");
+  e = sample();
+  e.specversion = "0.3";
+  expect_invalid(e, "'specversion'");
+  e = sample();
+  e.time = {};
+  expect_invalid(e, "'time'");
+  e = sample();
+  e.organizationid.clear();
+  expect_invalid(e, "'organizationid'");
+  BOOST_TEST(!e.validate(detail, false));  // tenant optional when the publisher says so
+  e = sample();
+  e.extensions["Bad-Name"] = "x";
+  expect_invalid(e, "'Bad-Name'");
+  e = sample();
+  e.extensions["averyveryverylongname1"] = "x";
+  expect_invalid(e, "averyveryverylongname1");
+  e = sample();
+  e.extensions["type"] = "x";
+  expect_invalid(e, "'type'");
+}
+
+BOOST_AUTO_TEST_CASE(rfc3339_round_trips_and_accepts_offsets) {
+  using namespace std::chrono;
+  const auto t = sys_days{year{2026} / 11 / 23} + hours{10} + minutes{5} + seconds{7} + microseconds{123456};
+  BOOST_TEST(nc::format_rfc3339(t) == "2026-11-23T10:05:07.123456Z");
+  BOOST_TEST((nc::parse_rfc3339("2026-11-23T10:05:07.123456Z") == t));
+  BOOST_TEST((nc::parse_rfc3339("2026-11-23T12:05:07.123456+02:00") == t));
+  BOOST_TEST((nc::parse_rfc3339("2026-11-23T09:05:07.1234569-01:00") == t));  // nanoseconds cut to microseconds
+  BOOST_TEST((nc::parse_rfc3339("2026-11-23T10:05:07Z") == t - microseconds{123456}));
+  for (const char* bad : {"", "2026-11-23", "2026-13-01T00:00:00Z", "2026-11-23T10:05:07", "2026-11-23T10:05:07.Z",
+                          "2026-11-23T25:00:00Z", "2026-11-23T10:05:07+0200", "2026-11-23T10:05:07Zjunk"})
+    BOOST_TEST(!nc::parse_rfc3339(bad).has_value(), bad);
+}
+
+BOOST_AUTO_TEST_CASE(structured_mode_round_trips) {
+  const auto e = sample();
+  const auto enc = encode_event(e, nc::event_encoding::structured);
+  BOOST_TEST(enc.headers.size() == 1u);
+  BOOST_TEST(enc.headers[0].first == "Content-Type");
+  BOOST_TEST(enc.headers[0].second == "application/cloudevents+json");
+  const auto doc = boost::json::parse(enc.body).as_object();
+  BOOST_TEST(doc.at("organizationid").as_string() == "org-42");
+  BOOST_TEST(doc.at("data").at("user_id").as_int64() == 7);
+
+  nc::event back;
+  std::string detail;
+  BOOST_TEST(!decode_event(enc.headers, enc.body, back, detail), detail);
+  BOOST_TEST((back == e));
+  // Accepted without its Content-Type header as well.
+  BOOST_TEST(!decode_event({}, enc.body, back, detail), detail);
+  BOOST_TEST((back == e));
+}
+
+BOOST_AUTO_TEST_CASE(binary_mode_round_trips_with_percent_encoding) {
+  auto e = sample();
+  e.correlationid = "naïve value with spaces and \"quotes\" 100%";
+  const auto enc = encode_event(e, nc::event_encoding::binary);
+  bool saw_encoded = false;
+  for (const auto& [k, v] : enc.headers) {
+    BOOST_TEST(v.find(' ') == std::string::npos);
+    if (k == "ce-correlationid") {
+      saw_encoded = true;
+      BOOST_TEST(v == "na%C3%AFve%20value%20with%20spaces%20and%20%22quotes%22%20100%25");
+    }
+  }
+  BOOST_TEST(saw_encoded);
+  BOOST_TEST(boost::json::parse(enc.body).at("user_id").as_int64() == 7);  // data alone in the body
+
+  nc::event back;
+  std::string detail;
+  BOOST_TEST(!decode_event(enc.headers, enc.body, back, detail), detail);
+  BOOST_TEST((back == e));
+}
+
+BOOST_AUTO_TEST_CASE(binary_mode_carries_non_json_data_as_text) {
+  auto e = sample();
+  e.datacontenttype = "text/plain";
+  e.data = "hello, world";
+  const auto enc = encode_event(e, nc::event_encoding::binary);
+  BOOST_TEST(enc.body == "hello, world");
+  nc::event back;
+  std::string detail;
+  BOOST_TEST(!decode_event(enc.headers, enc.body, back, detail), detail);
+  BOOST_TEST((back == e));
+}
+
+BOOST_AUTO_TEST_CASE(garbage_is_invalid_event_never_a_crash) {
+  nc::event out;
+  std::string detail;
+  const std::vector<std::string> bodies = {"",
+                                           "not json",
+                                           "[1,2,3]",
+                                           "{\"specversion\":\"1.0\"}",
+                                           "{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\",\"type\":7}",
+                                           "{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\",\"type\":\"t\","
+                                           "\"time\":\"yesterday\"}",
+                                           std::string("\0\xff\xfe{", 4)};
+  for (const auto& body : bodies) {
+    BOOST_TEST(decode_event({}, body, out, detail) == nc::errc::invalid_event, body);
+    BOOST_TEST(!detail.empty());
+  }
+  BOOST_TEST(decode_event({{"ce-specversion", "1.0"}, {"ce-id", "%zz"}}, "", out, detail) == nc::errc::invalid_event);
+  BOOST_TEST(decode_event({{"ce-specversion", "1.0"}, {"ce-id", "1"}, {"ce-source", "s"}, {"ce-type", "t"},
+                           {"Content-Type", "application/json"}},
+                          "{oops", out, detail) == nc::errc::invalid_event);
+  BOOST_TEST(detail.find("not JSON") != std::string::npos);
+  std::string decoded;
+  BOOST_TEST(!nc::detail::percent_decode("abc%4", decoded));
+  BOOST_TEST(!nc::detail::percent_decode("%", decoded));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
