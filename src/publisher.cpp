@@ -29,6 +29,15 @@ std::size_t wire_payload_size(const encoded_event& enc, std::size_t extra_header
   return headers + extra_header_bytes + enc.body.size();
 }
 
+/// A publish checked and encoded, or the reason it cannot be sent.
+struct prepared_publish {
+  error_code error;
+  std::string detail;
+  std::string subject;
+  std::string event_id;
+  encoded_event encoded;
+};
+
 /// The publisher's state; lives on the connection's executor.
 class publisher_core : public std::enable_shared_from_this<publisher_core> {
  public:
@@ -42,8 +51,9 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
       });
   }
 
-  void publish(std::string subject, event evt, const publish_expectations& expect,
-               publish_operation::handler_type handler);
+  prepared_publish prepare(std::string subject, event evt, const publish_expectations& expect);
+  void publish(prepared_publish& prepared, publish_operation::handler_type handler);
+  void count_refusal(const prepared_publish& p);
   void flush(flush_operation::handler_type handler);
   void shutdown();
   const publisher_stats& stats() const { return stats_; }
@@ -110,49 +120,67 @@ void publisher_core::fail_now(const std::shared_ptr<publish_operation>& op, cons
   op->complete(ec, pub_ack{});
 }
 
-void publisher_core::publish(std::string subject, event evt, const publish_expectations& expect,
-                             publish_operation::handler_type handler) {
-  auto op = publish_operation::create(std::move(handler), conn_.get_executor());
-  op->complete_on_cancel(boost::asio::error::operation_aborted, pub_ack{});
-  ++stats_.published;
-
+prepared_publish publisher_core::prepare(std::string subject, event evt, const publish_expectations& expect) {
+  prepared_publish p;
   if (evt.id.empty()) evt.id = new_event_id();
   if (evt.source.empty()) evt.source = opts_.source;
   if (evt.time == event::clock::time_point{})
     evt.time = std::chrono::time_point_cast<std::chrono::microseconds>(event::clock::now());
   if (subject.empty()) subject = opts_.subject_prefix.empty() ? evt.type : opts_.subject_prefix + "." + evt.type;
+  p.subject = std::move(subject);
+  p.event_id = evt.id;
 
-  std::string detail;
-  if (auto ec = evt.validate(detail, opts_.require_organization)) return fail_now(op, subject, evt.id, ec, detail);
-  if (!valid_publish_subject(subject))
-    return fail_now(op, subject, evt.id, make_error_code(errc::invalid_subject),
-                    "\"" + subject + "\" is not a subject one can publish to");
-
-  encoded_event enc = encode_event(evt, opts_.encoding);
-  enc.headers.emplace_back("Nats-Msg-Id", evt.id);
-  if (expect.stream) enc.headers.emplace_back("Nats-Expected-Stream", *expect.stream);
-  if (expect.last_sequence) enc.headers.emplace_back("Nats-Expected-Last-Sequence", std::to_string(*expect.last_sequence));
+  if ((p.error = evt.validate(p.detail, opts_.require_organization))) return p;
+  if (!valid_publish_subject(p.subject)) {
+    p.error = make_error_code(errc::invalid_subject);
+    p.detail = "\"" + p.subject + "\" is not a subject one can publish to";
+    return p;
+  }
+  p.encoded = encode_event(evt, opts_.encoding);
+  auto& headers = p.encoded.headers;
+  headers.emplace_back("Nats-Msg-Id", evt.id);
+  if (expect.stream) headers.emplace_back("Nats-Expected-Stream", *expect.stream);
+  if (expect.last_sequence) headers.emplace_back("Nats-Expected-Last-Sequence", std::to_string(*expect.last_sequence));
   if (expect.last_subject_sequence)
-    enc.headers.emplace_back("Nats-Expected-Last-Subject-Sequence", std::to_string(*expect.last_subject_sequence));
-  if (expect.last_event_id) enc.headers.emplace_back("Nats-Expected-Last-Msg-Id", *expect.last_event_id);
+    headers.emplace_back("Nats-Expected-Last-Subject-Sequence", std::to_string(*expect.last_subject_sequence));
+  if (expect.last_event_id) headers.emplace_back("Nats-Expected-Last-Msg-Id", *expect.last_event_id);
 
   const auto max_payload = static_cast<std::size_t>(conn_.info().max_payload);
-  const std::size_t size = wire_payload_size(enc, 0);
-  if (max_payload > 0 && size > max_payload)
-    return fail_now(op, subject, evt.id, make_error_code(errc::payload_too_large),
-                    std::to_string(size) + " bytes, the server accepts " + std::to_string(max_payload));
+  const std::size_t size = wire_payload_size(p.encoded, 0);
+  if (max_payload > 0 && size > max_payload) {
+    p.error = make_error_code(errc::payload_too_large);
+    p.detail = "the message is " + std::to_string(size) + " bytes, the server accepts " + std::to_string(max_payload);
+  }
+  return p;
+}
+
+void publisher_core::count_refusal(const prepared_publish& p) {
+  ++stats_.published;
+  ++stats_.failed;
+  logger()->error("publish of event {} to {} refused: {}: {}", p.event_id, p.subject, p.error.message(), p.detail);
+}
+
+void publisher_core::publish(prepared_publish& prepared, publish_operation::handler_type handler) {
+  auto op = publish_operation::create(std::move(handler), conn_.get_executor());
+  if (prepared.error) {
+    count_refusal(prepared);
+    op->complete(prepared.error, pub_ack{});
+    return;
+  }
+  op->complete_on_cancel(boost::asio::error::operation_aborted, pub_ack{});
+  ++stats_.published;
 
   error_code ec;
-  if (!ensure_inbox(ec)) return fail_now(op, subject, evt.id, ec, "cannot subscribe to the reply inbox");
+  if (!ensure_inbox(ec)) return fail_now(op, prepared.subject, prepared.event_id, ec, "cannot subscribe to the reply inbox");
 
   entry e;
   e.token = next_token_++;
-  e.subject = std::move(subject);
-  e.event_id = evt.id;
+  e.subject = std::move(prepared.subject);
+  e.event_id = std::move(prepared.event_id);
   e.op = std::move(op);
   natsStatus status = NATS_OK;
   const std::string reply = inbox_->reply_subject(e.token);
-  e.msg = make_message(e.subject, reply.c_str(), enc.body, enc.headers, status);
+  e.msg = make_message(e.subject, reply.c_str(), prepared.encoded.body, prepared.encoded.headers, status);
   if (!e.msg) return fail_now(e.op, e.subject, e.event_id, nats_error(status), "cannot build the message");
 
   if (in_flight_.size() < opts_.max_in_flight && waiting_.empty()) {
@@ -374,10 +402,20 @@ boost::asio::any_io_executor publisher::get_executor() const { return core_->exe
 
 publisher_stats publisher::stats() const { return core_->stats(); }
 
-void publisher::async_publish(const std::shared_ptr<detail::publisher_core>& core, std::string subject, event evt,
-                              publish_expectations expect,
+std::shared_ptr<detail::prepared_publish> publisher::prepare(std::string subject, event evt,
+                                                            const publish_expectations& expect, bool throw_on_error) {
+  auto p = std::make_shared<detail::prepared_publish>(core_->prepare(std::move(subject), std::move(evt), expect));
+  if (p->error && throw_on_error) {
+    core_->count_refusal(*p);
+    throw error(p->error, p->detail);
+  }
+  return p;
+}
+
+void publisher::async_publish(const std::shared_ptr<detail::publisher_core>& core,
+                              std::shared_ptr<detail::prepared_publish> prepared,
                               boost::asio::any_completion_handler<void(error_code, pub_ack)> handler) {
-  core->publish(std::move(subject), std::move(evt), expect, std::move(handler));
+  core->publish(*prepared, std::move(handler));
 }
 
 void publisher::async_flush(const std::shared_ptr<detail::publisher_core>& core,

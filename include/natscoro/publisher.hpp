@@ -8,6 +8,7 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -15,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 namespace natscoro {
 
@@ -50,7 +52,14 @@ struct publisher_stats {
 
 namespace detail {
 class publisher_core;
-}
+struct prepared_publish;
+
+// Tokens whose awaited form throws: with them a publish refused before sending
+// throws natscoro::error carrying the detail, at the call.
+template <class Token>
+inline constexpr bool throwing_token_v = std::is_same_v<std::decay_t<Token>, boost::asio::deferred_t> ||
+                                         std::is_same_v<std::decay_t<Token>, boost::asio::use_awaitable_t<>>;
+}  // namespace detail
 
 /// Publishes CloudEvents and completes each publish only on its PubAck.
 /// Use it from the connection's strand. Destroying it fails what is still
@@ -66,33 +75,40 @@ class publisher {
 
   /// Publishes `evt` to `subject` (empty: subject_prefix + "." + evt.type).
   ///
-  /// Before sending: an empty id gets a UUID v4, an empty source the
-  /// publisher's, an unset time now; then the event is validated.
+  /// Before sending, in the call itself: an empty id gets a UUID v4, an empty
+  /// source the publisher's, an unset time now; the event and the subject are
+  /// validated, the event encoded and its size checked against the server's max_payload.
   /// Waits for: room in the window (max_in_flight), then the PubAck; an attempt
   ///   that times out (ack_timeout), finds no stream (no responders) or meets a
   ///   full reconnect buffer is retried per `retry` with the same Nats-Msg-Id, so
-  ///   the stream stores it once.
+  ///   the stream stores it once. After a reconnect, what is in flight is sent again at once.
   /// Completion: `void(error_code, pub_ack)`.
-  /// Errors, at once: errc::invalid_event, errc::invalid_subject,
-  ///   errc::payload_too_large (above the server's max_payload; nothing sent),
-  ///   nats_errc::not_permitted (publish permission denied), jetstream_errc::wrong_last_sequence
-  ///   / wrong_last_msg_id / stream_not_match (an expectation failed), errc::not_connected
-  ///   (connection closed). After the retries: errc::no_stream (no stream bound to
+  /// Errors, before sending: errc::invalid_event, errc::invalid_subject,
+  ///   errc::payload_too_large. With asio::deferred or use_awaitable these throw
+  ///   natscoro::error from the call, its what() naming the attribute or the size;
+  ///   other tokens receive them as the completion's error (the detail is logged).
+  /// Errors, from the server: nats_errc::not_permitted (publish permission denied),
+  ///   jetstream_errc::wrong_last_sequence / wrong_last_msg_id / stream_not_match
+  ///   (an expectation failed), errc::not_connected (connection closed), errc::closing
+  ///   (publisher destroyed). After the retries: errc::no_stream (no stream bound to
   ///   the subject), errc::publish_timeout.
   /// Cancellation: any type; the publish completes with operation_aborted at
-  ///   once, but an event already sent may still be stored.
-  template <class CompletionToken = boost::asio::deferred_t>
+  ///   once. A publish still waiting for room is then never sent; one already
+  ///   sent may still be stored.
+  template <boost::asio::completion_token_for<void(error_code, pub_ack)> CompletionToken = boost::asio::deferred_t>
   auto publish(std::string subject, event evt, const publish_expectations& expect, CompletionToken&& token = {}) {
+    auto prepared = prepare(std::move(subject), std::move(evt), expect, detail::throwing_token_v<CompletionToken>);
     return boost::asio::async_initiate<CompletionToken, void(error_code, pub_ack)>(
-        [](auto handler, std::shared_ptr<detail::publisher_core> core, std::string s, event e,
-           publish_expectations x) { async_publish(core, std::move(s), std::move(e), std::move(x), std::move(handler)); },
-        token, core_, std::move(subject), std::move(evt), expect);
+        [](auto handler, std::shared_ptr<detail::publisher_core> core, std::shared_ptr<detail::prepared_publish> p) {
+          async_publish(core, std::move(p), std::move(handler));
+        },
+        token, core_, std::move(prepared));
   }
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <boost::asio::completion_token_for<void(error_code, pub_ack)> CompletionToken = boost::asio::deferred_t>
   auto publish(std::string subject, event evt, CompletionToken&& token = {}) {
     return publish(std::move(subject), std::move(evt), publish_expectations{}, std::forward<CompletionToken>(token));
   }
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <boost::asio::completion_token_for<void(error_code, pub_ack)> CompletionToken = boost::asio::deferred_t>
   auto publish(event evt, CompletionToken&& token = {}) {
     return publish(std::string(), std::move(evt), publish_expectations{}, std::forward<CompletionToken>(token));
   }
@@ -110,8 +126,11 @@ class publisher {
   publisher_stats stats() const;
 
  private:
-  static void async_publish(const std::shared_ptr<detail::publisher_core>& core, std::string subject, event evt,
-                            publish_expectations expect,
+  /// Everything a publish does before sending; throws natscoro::error on failure if `throw_on_error`.
+  std::shared_ptr<detail::prepared_publish> prepare(std::string subject, event evt, const publish_expectations& expect,
+                                                    bool throw_on_error);
+  static void async_publish(const std::shared_ptr<detail::publisher_core>& core,
+                            std::shared_ptr<detail::prepared_publish> prepared,
                             boost::asio::any_completion_handler<void(error_code, pub_ack)> handler);
   static void async_flush(const std::shared_ptr<detail::publisher_core>& core,
                           boost::asio::any_completion_handler<void(error_code)> handler);

@@ -1,0 +1,49 @@
+#include "stream_inspector.hpp"
+
+#include <natscoro/detail/nats_message.hpp>
+
+#include <nats/nats.h>
+
+#include <stdexcept>
+
+namespace natscoro::test {
+
+stream_inspector::stream_inspector(const std::string& url) {
+  if (natsConnection_ConnectTo(&nc_, url.c_str()) != NATS_OK) throw std::runtime_error("inspector: cannot connect to " + url);
+  if (natsConnection_JetStream(&js_, nc_, nullptr) != NATS_OK) throw std::runtime_error("inspector: no JetStream context");
+}
+
+stream_inspector::~stream_inspector() {
+  jsCtx_Destroy(js_);
+  natsConnection_Destroy(nc_);
+}
+
+std::optional<stream_inspector::state> stream_inspector::stream(const std::string& name) {
+  jsStreamInfo* si = nullptr;
+  jsErrCode code{};
+  if (js_GetStreamInfo(&si, js_, name.c_str(), nullptr, &code) != NATS_OK) return std::nullopt;
+  state s{si->State.Msgs, si->State.FirstSeq, si->State.LastSeq};
+  jsStreamInfo_Destroy(si);
+  return s;
+}
+
+std::string stream_inspector::stored_message::header(const std::string& name) const {
+  for (const auto& [k, v] : headers)
+    if (k == name) return v;
+  return {};
+}
+
+std::optional<stream_inspector::stored_message> stream_inspector::message(const std::string& stream,
+                                                                           std::uint64_t sequence) {
+  natsMsg* raw = nullptr;
+  jsErrCode code{};
+  if (js_GetMsg(&raw, js_, stream.c_str(), sequence, nullptr, &code) != NATS_OK) return std::nullopt;
+  detail::nats_msg_ptr msg(raw);
+  stored_message out;
+  out.subject = natsMsg_GetSubject(raw);
+  out.headers = detail::message_headers(raw);
+  out.data = std::string(detail::message_data(raw));
+  return out;
+}
+
+}  // namespace natscoro::test

@@ -1,0 +1,45 @@
+// Reads what a stream really holds, through a separate raw nats.c connection
+// with nats.c's own (blocking) JetStream API: independent of the code under test.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+struct __natsConnection;
+struct __jsCtx;
+
+namespace natscoro::test {
+
+class stream_inspector {
+ public:
+  explicit stream_inspector(const std::string& url);
+  ~stream_inspector();
+  stream_inspector(const stream_inspector&) = delete;
+  stream_inspector& operator=(const stream_inspector&) = delete;
+
+  struct state {
+    std::uint64_t messages = 0;
+    std::uint64_t first_sequence = 0;
+    std::uint64_t last_sequence = 0;
+  };
+  /// The stream's state; empty if it does not exist.
+  std::optional<state> stream(const std::string& name);
+
+  struct stored_message {
+    std::string subject;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string data;
+    std::string header(const std::string& name) const;
+  };
+  /// The message at `sequence`; empty if there is none.
+  std::optional<stored_message> message(const std::string& stream, std::uint64_t sequence);
+
+ private:
+  __natsConnection* nc_ = nullptr;
+  __jsCtx* js_ = nullptr;
+};
+
+}  // namespace natscoro::test
