@@ -72,6 +72,7 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
     std::shared_ptr<publish_operation> op;
   };
 
+  void log_failure(const std::string& subject, const std::string& id, error_code ec, const std::string& detail);
   void fail_now(const std::shared_ptr<publish_operation>& op, const std::string& subject, const std::string& id,
                 error_code ec, const std::string& detail);
   void send(entry& e);
@@ -112,11 +113,16 @@ bool publisher_core::ensure_inbox(error_code& ec) {
   return inbox_ != nullptr;
 }
 
-void publisher_core::fail_now(const std::shared_ptr<publish_operation>& op, const std::string& subject,
-                              const std::string& id, error_code ec, const std::string& detail) {
+void publisher_core::log_failure(const std::string& subject, const std::string& id, error_code ec,
+                                 const std::string& detail) {
   ++stats_.failed;
   logger()->error("publish of event {} to {} failed: {}{}{}", id, subject, ec.message(), detail.empty() ? "" : ": ",
                   detail);
+}
+
+void publisher_core::fail_now(const std::shared_ptr<publish_operation>& op, const std::string& subject,
+                              const std::string& id, error_code ec, const std::string& detail) {
+  log_failure(subject, id, ec, detail);
   op->complete(ec, pub_ack{});
 }
 
@@ -156,8 +162,7 @@ prepared_publish publisher_core::prepare(std::string subject, event evt, const p
 
 void publisher_core::count_refusal(const prepared_publish& p) {
   ++stats_.published;
-  ++stats_.failed;
-  logger()->error("publish of event {} to {} refused: {}: {}", p.event_id, p.subject, p.error.message(), p.detail);
+  log_failure(p.subject, p.event_id, p.error, p.detail);
 }
 
 void publisher_core::publish(prepared_publish& prepared, publish_operation::handler_type handler) {
@@ -292,9 +297,7 @@ void publisher_core::complete(std::uint64_t token, error_code ec, const pub_ack&
   deadlines_.erase({e.due, e.token});
   stats_.in_flight = in_flight_.size();
   if (ec) {
-    ++stats_.failed;
-    logger()->error("publish of event {} to {} failed: {}{}{}", e.event_id, e.subject, ec.message(),
-                    detail.empty() ? "" : ": ", detail);
+    log_failure(e.subject, e.event_id, ec, detail);
   } else {
     ++stats_.acknowledged;
     if (ack.duplicate) ++stats_.duplicates;

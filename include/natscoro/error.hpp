@@ -15,6 +15,7 @@
 
 #include <ostream>
 #include <string>
+#include <type_traits>
 
 namespace natscoro {
 
@@ -76,11 +77,9 @@ inline error_code make_error_code(nats_errc e) noexcept { return {static_cast<in
 inline error_code make_error_code(jetstream_errc e) noexcept { return {static_cast<int>(e), jetstream_category()}; }
 
 /// Prints "category:value message", as for error_code (so codes read well in logs and test output).
-inline std::ostream& operator<<(std::ostream& os, errc e) { return os << make_error_code(e) << ' ' << make_error_code(e).message(); }
-inline std::ostream& operator<<(std::ostream& os, jetstream_errc e) {
-  return os << make_error_code(e) << ' ' << make_error_code(e).message();
-}
-inline std::ostream& operator<<(std::ostream& os, nats_errc e) {
+template <class Enum>
+  requires(std::is_same_v<Enum, errc> || std::is_same_v<Enum, nats_errc> || std::is_same_v<Enum, jetstream_errc>)
+std::ostream& operator<<(std::ostream& os, Enum e) {
   return os << make_error_code(e) << ' ' << make_error_code(e).message();
 }
 
