@@ -1,6 +1,10 @@
 #include <natscoro/detail/jetstream_api.hpp>
 
+#include <natscoro/event.hpp>
+
 #include <boost/json.hpp>
+
+#include <algorithm>
 
 namespace natscoro::detail {
 namespace json = boost::json;
@@ -59,6 +63,87 @@ json::object to_json(const stream_config& cfg) {
   o["num_replicas"] = cfg.replicas;
   o["duplicate_window"] = cfg.duplicate_window.count();
   return o;
+}
+
+namespace {
+
+std::string_view deliver_policy_name(deliver_policy p) {
+  switch (p) {
+    case deliver_policy::all: return "all";
+    case deliver_policy::last: return "last";
+    case deliver_policy::new_messages: return "new";
+    case deliver_policy::last_per_subject: return "last_per_subject";
+    case deliver_policy::by_start_sequence: return "by_start_sequence";
+    case deliver_policy::by_start_time: return "by_start_time";
+  }
+  return "all";
+}
+
+// Numbers compare by value whatever their JSON representation (int64 or uint64).
+bool same(const json::value& a, const json::value& b) {
+  if (a.is_number() && b.is_number()) {
+    boost::system::error_code ea, eb;
+    const auto x = a.to_number<double>(ea), y = b.to_number<double>(eb);
+    return !ea && !eb && x == y;
+  }
+  return a == b;
+}
+
+}  // namespace
+
+json::object to_json(const consumer_config& cfg) {
+  json::object o;
+  if (!cfg.durable.empty()) {
+    o["durable_name"] = cfg.durable;
+    o["name"] = cfg.durable;
+  }
+  if (!cfg.description.empty()) o["description"] = cfg.description;
+  if (!cfg.filter_subject.empty()) o["filter_subject"] = cfg.filter_subject;
+  o["deliver_policy"] = deliver_policy_name(cfg.deliver);
+  if (cfg.deliver == deliver_policy::by_start_sequence) o["opt_start_seq"] = cfg.start_sequence;
+  if (cfg.deliver == deliver_policy::by_start_time && cfg.start_time) o["opt_start_time"] = format_rfc3339(*cfg.start_time);
+  o["ack_policy"] = "explicit";
+  o["ack_wait"] = cfg.ack_wait.count();
+  o["max_deliver"] = cfg.max_deliver;
+  if (!cfg.backoff.empty()) {
+    json::array b;
+    for (auto d : cfg.backoff) b.emplace_back(d.count());
+    o["backoff"] = std::move(b);
+  }
+  o["max_ack_pending"] = cfg.max_ack_pending;
+  o["replay_policy"] = "instant";
+  if (cfg.inactive_threshold.count() > 0) o["inactive_threshold"] = cfg.inactive_threshold.count();
+  if (cfg.replicas > 0) o["num_replicas"] = cfg.replicas;
+  return o;
+}
+
+std::vector<config_difference> compare(const consumer_config& wanted, const json::object& server) {
+  // What nats-server 2.9 lets an update change; the rest is fixed at creation.
+  static constexpr std::string_view updatable[] = {"description", "ack_wait",   "max_deliver",       "backoff",
+                                                   "max_ack_pending", "num_replicas", "inactive_threshold"};
+  std::vector<config_difference> out;
+  const json::object mine = to_json(wanted);
+  for (const auto& [key, value] : mine) {
+    if (key == "name") continue;  // echoed as durable_name
+    const json::value* theirs = server.if_contains(key);
+    const json::value absent;
+    if (theirs != nullptr && same(*theirs, value)) continue;
+    if (key == "opt_start_time" && theirs != nullptr && theirs->is_string() && value.is_string() &&
+        parse_rfc3339(theirs->as_string()) == parse_rfc3339(value.as_string()))
+      continue;  // same instant, other precision or offset
+    const bool can_update =
+        std::find(std::begin(updatable), std::end(updatable), std::string_view(key)) != std::end(updatable);
+    out.push_back({std::string(key), json::serialize(theirs ? *theirs : absent), json::serialize(value), can_update});
+  }
+  return out;
+}
+
+std::string describe(const std::vector<config_difference>& differences) {
+  std::string out;
+  for (const auto& d : differences)
+    out += (out.empty() ? "" : "; ") + d.field + ": server " + d.server + ", wanted " + d.wanted +
+           (d.updatable ? "" : " (cannot be changed)");
+  return out;
 }
 
 bool valid_stream_name(std::string_view name) {

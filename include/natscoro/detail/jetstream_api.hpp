@@ -1,6 +1,7 @@
 // JetStream API messages: JSON in and out. Pure functions, unit-tested without a server.
 #pragma once
 
+#include <natscoro/consumer_config.hpp>
 #include <natscoro/jetstream.hpp>
 
 #include <boost/json/object.hpp>
@@ -8,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace natscoro::detail {
 
@@ -19,6 +21,24 @@ error_code api_error(const boost::json::value& reply, std::string& description);
 error_code parse_pub_ack(std::string_view body, pub_ack& out, std::string& detail);
 
 boost::json::object to_json(const stream_config& cfg);
+
+boost::json::object to_json(const consumer_config& cfg);
+
+/// A field whose value on the server differs from the wanted configuration.
+struct config_difference {
+  std::string field;   ///< the JSON name, e.g. "ack_wait"
+  std::string server;  ///< the server's value, as JSON text
+  std::string wanted;  ///< ours, as JSON text
+  bool updatable;      ///< nats-server 2.9 can change it on an existing consumer
+};
+
+/// The fields of `wanted` that the server's consumer configuration (`server`, the "config"
+/// object of a consumer info) does not match. Fields the server fills with defaults we did
+/// not set are not differences.
+std::vector<config_difference> compare(const consumer_config& wanted, const boost::json::object& server);
+
+/// "field: server X, wanted Y; ..." for error messages and logs.
+std::string describe(const std::vector<config_difference>& differences);
 
 /// Whether `name` may name a stream (or consumer): non-empty, no '.', '*', '>', whitespace or path separators.
 bool valid_stream_name(std::string_view name);
