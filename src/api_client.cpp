@@ -11,6 +11,20 @@ api_client::api_client(connection conn, std::string prefix, std::chrono::millise
 
 void api_client::request(const std::string& api, std::string payload, operation::handler_type handler) {
   auto op = operation::create(std::move(handler), conn_.get_executor());
+  request_raw(prefix_ + "." + api, payload, [op](error_code ec, std::string body) {
+    if (ec) return void(op->complete(ec, {}));
+    boost::system::error_code parse_ec;
+    boost::json::value reply = boost::json::parse(body, parse_ec);
+    if (parse_ec) return void(op->complete(make_error_code(nats_errc::protocol_error), {}));
+    std::string description;
+    const error_code api_ec = api_error(reply, description);
+    op->complete(api_ec, std::move(reply));
+  });
+}
+
+void api_client::request_raw(const std::string& subject, std::string_view payload,
+                             raw_operation::handler_type handler) {
+  auto op = raw_operation::create(std::move(handler), conn_.get_executor());
   if (!inbox_) {
     error_code ec;
     inbox_ = reply_inbox::open(
@@ -19,21 +33,15 @@ void api_client::request(const std::string& api, std::string payload, operation:
           if (auto self = weak.lock()) self->on_reply(token, std::move(msg));
         },
         ec);
-    if (ec) {
-      op->complete(ec, {});
-      return;
-    }
+    if (ec) return void(op->complete(ec, {}));
   }
   const std::uint64_t token = next_token_++;
-  const std::string subject = prefix_ + "." + api;
   const std::string reply = inbox_->reply_subject(token);
   const natsStatus s = natsConnection_PublishRequest(conn_.native_handle(), subject.c_str(), reply.c_str(),
                                                      payload.data(), static_cast<int>(payload.size()));
-  if (s != NATS_OK) {
-    op->complete(s == NATS_CONNECTION_CLOSED ? make_error_code(errc::not_connected) : nats_error(s), {});
-    return;
-  }
-  auto p = std::make_unique<pending>(pending{op, boost::asio::steady_timer(conn_.get_executor(), timeout_), api});
+  if (s != NATS_OK)
+    return void(op->complete(s == NATS_CONNECTION_CLOSED ? make_error_code(errc::not_connected) : nats_error(s), {}));
+  auto p = std::make_unique<pending>(pending{op, boost::asio::steady_timer(conn_.get_executor(), timeout_), subject});
   p->timer.async_wait([weak = weak_from_this(), token](error_code ec) {
     if (ec) return;  // cancelled: the reply came
     if (auto self = weak.lock()) self->finish(token, nats_error(NATS_TIMEOUT), {});
@@ -42,29 +50,18 @@ void api_client::request(const std::string& api, std::string payload, operation:
 }
 
 void api_client::on_reply(std::uint64_t token, nats_msg_ptr msg) {
-  if (natsMsg_IsNoResponders(msg.get())) {
-    finish(token, nats_error(NATS_NO_RESPONDERS), {});
-    return;
-  }
-  boost::system::error_code ec;
-  boost::json::value reply = boost::json::parse(message_data(msg.get()), ec);
-  if (ec) {
-    finish(token, nats_error(NATS_PROTOCOL_ERROR), {});
-    return;
-  }
-  std::string description;
-  const error_code api_ec = api_error(reply, description);
-  finish(token, api_ec, std::move(reply));
+  if (natsMsg_IsNoResponders(msg.get())) return finish(token, nats_error(NATS_NO_RESPONDERS), {});
+  finish(token, {}, std::string(message_data(msg.get())));
 }
 
-void api_client::finish(std::uint64_t token, error_code ec, boost::json::value reply) {
+void api_client::finish(std::uint64_t token, error_code ec, std::string body) {
   auto it = pending_.find(token);
   if (it == pending_.end()) return;  // already timed out
   auto p = std::move(it->second);
   pending_.erase(it);
   p->timer.cancel();
-  if (ec == nats_errc::timeout) logger()->warn("JetStream API {} timed out after {} ms", p->api, timeout_.count());
-  p->op->complete(ec, std::move(reply));
+  if (ec == nats_errc::timeout) logger()->warn("request to {} timed out after {} ms", p->subject, timeout_.count());
+  p->op->complete(ec, std::move(body));
 }
 
 }  // namespace natscoro::detail

@@ -42,6 +42,7 @@ class library_category_impl final : public boost::system::error_category {
       case errc::no_stream: return "no stream is bound to the subject";
       case errc::closing: return "closing";
       case errc::invalid_url: return "invalid server URL";
+      case errc::config_mismatch: return "exists with another configuration";
     }
     return "natscoro error " + std::to_string(value);
   }

@@ -88,4 +88,68 @@ void jetstream::async_ensure_stream(stream_config cfg,
                 });
 }
 
+namespace detail {
+void bind_consumer(const jetstream& js, std::string stream, std::string name, consumer_options opts,
+                   const std::shared_ptr<pending_operation<void(error_code, natscoro::consumer)>>& op);
+}
+
+void jetstream::async_consumer(std::string stream, consumer_config cfg, consumer_options opts,
+                               boost::asio::any_completion_handler<void(error_code, natscoro::consumer)> h) {
+  using consumer_operation = detail::pending_operation<void(error_code, natscoro::consumer)>;
+  auto op = consumer_operation::create(std::move(h), conn_.get_executor());
+  if (!detail::valid_stream_name(stream) || (!cfg.durable.empty() && !detail::valid_stream_name(cfg.durable))) {
+    logger()->error("consumer: invalid stream \"{}\" or durable name \"{}\"", stream, cfg.durable);
+    return void(op->complete(make_error_code(errc::invalid_argument), natscoro::consumer{}));
+  }
+  if (opts.capacity == 0) {
+    logger()->error("consumer {}/{}: consumer_options::capacity must be at least 1", stream, cfg.durable);
+    return void(op->complete(make_error_code(errc::invalid_argument), natscoro::consumer{}));
+  }
+  const jetstream self = *this;
+
+  // Creates (or updates) the consumer, then binds to the name the server gives it.
+  auto create = [self, op, stream, cfg, opts](const char* verb) {
+    json::object body;
+    body["stream_name"] = stream;
+    body["config"] = detail::to_json(cfg);
+    const std::string api = cfg.durable.empty() ? "CONSUMER.CREATE." + stream
+                                                : "CONSUMER.DURABLE.CREATE." + stream + "." + cfg.durable;
+    self.api()->request(api, json::serialize(body),
+                        [self, op, stream, opts, verb, durable = cfg.durable](error_code ec, json::value r) {
+                          if (ec) {
+                            logger()->error("{} consumer {}/{} failed: {} ({})", verb, stream, durable, ec.message(),
+                                            description_of(r));
+                            return void(op->complete(ec, natscoro::consumer{}));
+                          }
+                          const auto* name = r.as_object().if_contains("name");
+                          const std::string bound = name && name->is_string() ? std::string(name->as_string()) : durable;
+                          logger()->info("{} consumer {}/{}", verb, stream, bound);
+                          detail::bind_consumer(self, stream, bound, opts, op);
+                        });
+  };
+  if (cfg.durable.empty()) return create("created");
+
+  api_->request("CONSUMER.INFO." + stream + "." + cfg.durable, "",
+                [self, op, stream, cfg, opts, create](error_code ec, json::value info) {
+                  if (ec == jetstream_errc::consumer_not_found) return create("created");
+                  if (ec) {
+                    logger()->error("consumer info for {}/{} failed: {} ({})", stream, cfg.durable, ec.message(),
+                                    description_of(info));
+                    return void(op->complete(ec, natscoro::consumer{}));
+                  }
+                  const auto* server_cfg = info.as_object().if_contains("config");
+                  const auto differences =
+                      server_cfg && server_cfg->is_object() ? detail::compare(cfg, server_cfg->as_object())
+                                                            : std::vector<detail::config_difference>{};
+                  if (differences.empty()) return detail::bind_consumer(self, stream, cfg.durable, opts, op);
+                  const bool updatable = std::all_of(differences.begin(), differences.end(),
+                                                     [](const auto& d) { return d.updatable; });
+                  if (opts.update && updatable) return create("updated");
+                  logger()->error("consumer {}/{} exists with another configuration: {}{}", stream, cfg.durable,
+                                  detail::describe(differences),
+                                  opts.update ? "" : " (consumer_options::update allows changing what can change)");
+                  op->complete(make_error_code(errc::config_mismatch), natscoro::consumer{});
+                });
+}
+
 }  // namespace natscoro

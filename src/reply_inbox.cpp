@@ -13,17 +13,16 @@ namespace natscoro::detail {
 struct reply_inbox::router {
   boost::asio::any_io_executor work;
   std::weak_ptr<reply_inbox> inbox;
-  std::size_t prefix_size = 0;
+  std::string prefix;
 
   static void on_message(natsConnection*, natsSubscription*, natsMsg* raw, void* closure) {
     auto* self = static_cast<router*>(closure);
     nats_msg_ptr msg(raw);
     const char* subject = natsMsg_GetSubject(raw);
     const std::string_view s(subject);
-    std::uint64_t token = 0;
-    if (s.size() <= self->prefix_size ||
-        std::from_chars(s.data() + self->prefix_size, s.data() + s.size(), token).ec != std::errc{})
-      return;  // not one of ours
+    std::uint64_t token = 0;  // 0: not addressed to a token
+    if (s.size() > self->prefix.size() && s.substr(0, self->prefix.size()) == self->prefix)
+      std::from_chars(s.data() + self->prefix.size(), s.data() + s.size(), token);
     boost::asio::post(self->work, [inbox = self->inbox, token, msg = std::move(msg)]() mutable {
       if (auto alive = inbox.lock()) alive->on_reply_(token, std::move(msg));
     });
@@ -50,7 +49,7 @@ std::shared_ptr<reply_inbox> reply_inbox::open(const connection& conn, const boo
   inbox->on_reply_ = std::move(on_reply);
 
   auto* r = new router{boost::asio::prefer(ex, boost::asio::execution::outstanding_work.tracked), inbox,
-                       inbox->prefix_.size()};
+                       inbox->prefix_};
   const std::string wildcard = inbox->prefix_ + "*";
   natsStatus s = natsConnection_Subscribe(&inbox->sub_, nc, wildcard.c_str(), &router::on_message, r);
   if (s == NATS_OK) s = natsSubscription_SetOnCompleteCB(inbox->sub_, &router::on_complete, r);

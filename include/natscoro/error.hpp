@@ -32,6 +32,7 @@ enum class errc {
   no_stream,            ///< no stream is bound to the subject
   closing,              ///< the object is being drained or closed
   invalid_url,          ///< a server URL that cannot be parsed
+  config_mismatch,      ///< a stream or consumer exists with another configuration (the log lists the fields)
 };
 
 /// The nats.c statuses natscoro reports. Values are those of nats.c's natsStatus

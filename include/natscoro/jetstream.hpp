@@ -2,6 +2,8 @@
 #pragma once
 
 #include <natscoro/connection.hpp>
+#include <natscoro/consumer.hpp>
+#include <natscoro/consumer_config.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
@@ -79,11 +81,41 @@ class jetstream {
         token, *this, cfg);
   }
 
+  /// Binds to the durable pull consumer `cfg.durable` on `stream`, creating it if missing.
+  ///
+  /// Waits for: the consumer's info (and its creation or update), then the
+  ///   subscription for its messages; pulling starts with the first next().
+  /// Completion: `void(error_code, natscoro::consumer)`.
+  /// Errors: errc::config_mismatch when the consumer exists with another
+  ///   configuration (the log lists each field, server's value and ours; with
+  ///   opts.update the fields the server can change are updated instead),
+  ///   jetstream_errc::stream_not_found, errc::invalid_argument (bad names),
+  ///   nats_errc::timeout, errc::not_connected.
+  /// Cancellation: none (bounded by options::timeout per request).
+  /// Closing the client never deletes a durable consumer.
+  template <boost::asio::completion_token_for<void(error_code, natscoro::consumer)> CompletionToken =
+                boost::asio::deferred_t>
+  auto consumer(const std::string& stream, const consumer_config& cfg, const consumer_options& opts,
+                CompletionToken&& token = {}) {
+    return boost::asio::async_initiate<CompletionToken, void(error_code, natscoro::consumer)>(
+        [](auto handler, jetstream self, std::string s, consumer_config c, consumer_options o) {
+          self.async_consumer(std::move(s), std::move(c), std::move(o), std::move(handler));
+        },
+        token, *this, stream, cfg, opts);
+  }
+  template <boost::asio::completion_token_for<void(error_code, natscoro::consumer)> CompletionToken =
+                boost::asio::deferred_t>
+  auto consumer(const std::string& stream, const consumer_config& cfg, CompletionToken&& token = {}) {
+    return consumer(stream, cfg, consumer_options{}, std::forward<CompletionToken>(token));
+  }
+
   /// For natscoro's own types: the API client of this context.
   const std::shared_ptr<detail::api_client>& api() const { return api_; }
 
  private:
   void async_ensure_stream(stream_config cfg, boost::asio::any_completion_handler<void(error_code, ensure_result)> h);
+  void async_consumer(std::string stream, consumer_config cfg, consumer_options opts,
+                      boost::asio::any_completion_handler<void(error_code, natscoro::consumer)> h);
 
   connection conn_;
   options opts_;

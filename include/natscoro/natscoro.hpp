@@ -10,3 +10,7 @@
 #include <natscoro/jetstream.hpp>
 #include <natscoro/publisher.hpp>
 #include <natscoro/retry_policy.hpp>
+#include <natscoro/consumer.hpp>
+#include <natscoro/consumer_config.hpp>
+#include <natscoro/message.hpp>
+#include <natscoro/message_metadata.hpp>

@@ -27,6 +27,22 @@ std::optional<stream_inspector::state> stream_inspector::stream(const std::strin
   return s;
 }
 
+std::optional<stream_inspector::consumer_state> stream_inspector::consumer(const std::string& stream,
+                                                                         const std::string& name) {
+  jsConsumerInfo* ci = nullptr;
+  jsErrCode code{};
+  if (js_GetConsumerInfo(&ci, js_, stream.c_str(), name.c_str(), nullptr, &code) != NATS_OK) return std::nullopt;
+  consumer_state s{static_cast<std::uint64_t>(ci->NumAckPending), ci->NumPending,
+                   static_cast<std::uint64_t>(ci->NumRedelivered)};
+  jsConsumerInfo_Destroy(ci);
+  return s;
+}
+
+bool stream_inspector::delete_stream(const std::string& name) {
+  jsErrCode code{};
+  return js_DeleteStream(js_, name.c_str(), nullptr, &code) == NATS_OK;
+}
+
 std::string stream_inspector::stored_message::header(const std::string& name) const {
   for (const auto& [k, v] : headers)
     if (k == name) return v;

@@ -34,6 +34,14 @@ class stream_inspector {
     std::string data;
     std::string header(const std::string& name) const;
   };
+  struct consumer_state {
+    std::uint64_t ack_pending = 0;  ///< delivered, not acknowledged
+    std::uint64_t pending = 0;      ///< not delivered yet
+    std::uint64_t redelivered = 0;
+  };
+  std::optional<consumer_state> consumer(const std::string& stream, const std::string& name);
+  bool delete_stream(const std::string& name);
+
   /// The message at `sequence`; empty if there is none.
   std::optional<stored_message> message(const std::string& stream, std::uint64_t sequence);
 

@@ -19,6 +19,7 @@ namespace natscoro::detail {
 class api_client : public std::enable_shared_from_this<api_client> {
  public:
   using operation = pending_operation<void(error_code, boost::json::value)>;
+  using raw_operation = pending_operation<void(error_code, std::string)>;
 
   api_client(connection conn, std::string prefix, std::chrono::milliseconds timeout);
 
@@ -27,15 +28,19 @@ class api_client : public std::enable_shared_from_this<api_client> {
   /// reply itself, so the caller can read the server's description.
   void request(const std::string& api, std::string payload, operation::handler_type handler);
 
+  /// Sends `payload` to `subject` and completes with the reply's body as it is
+  /// (e.g. the empty confirmation of a double ack). No responders: nats_errc::no_responders.
+  void request_raw(const std::string& subject, std::string_view payload, raw_operation::handler_type handler);
+
  private:
   struct pending {
-    std::shared_ptr<operation> op;
+    std::shared_ptr<raw_operation> op;
     boost::asio::steady_timer timer;
-    std::string api;
+    std::string subject;
   };
 
   void on_reply(std::uint64_t token, nats_msg_ptr msg);
-  void finish(std::uint64_t token, error_code ec, boost::json::value reply);
+  void finish(std::uint64_t token, error_code ec, std::string body);
 
   connection conn_;
   std::string prefix_;

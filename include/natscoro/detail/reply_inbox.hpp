@@ -1,5 +1,7 @@
 // One wildcard inbox subscription ("_INBOX.<nuid>.*") that receives the replies
-// to many requests, each told apart by a numeric token in the last subject token.
+// to many requests, each told apart by a numeric token (from 1) in the last
+// subject token. Messages that come under another subject (JetStream delivers
+// pulled messages under their own subject) are passed on with token 0.
 //
 // nats.c delivers on its shared delivery pool; the inbox only posts each reply
 // to the executor, where `on_reply(token, msg)` runs while the inbox is alive.

@@ -1,0 +1,30 @@
+// What a delivered message holds, shared by the copies of a natscoro::message.
+#pragma once
+
+#include <natscoro/detail/api_client.hpp>
+#include <natscoro/detail/nats_message.hpp>
+#include <natscoro/message.hpp>
+
+#include <memory>
+#include <string>
+
+namespace natscoro::detail {
+
+struct message_state {
+  connection conn;
+  std::shared_ptr<api_client> api;  // for ack_sync
+  std::string subject;
+  std::string ack_subject;
+  header_list headers;
+  nats_msg_ptr msg;                 // owns the data
+  message_metadata metadata;
+  bool acknowledged = false;
+
+  /// Builds the state of a delivered message; null if it has no valid ack subject.
+  static std::shared_ptr<message_state> from(nats_msg_ptr msg, connection conn, std::shared_ptr<api_client> api);
+};
+
+/// The payload JetStream expects on the ack subject.
+std::string ack_payload(ack_kind kind, std::chrono::nanoseconds delay);
+
+}  // namespace natscoro::detail

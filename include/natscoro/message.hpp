@@ -1,0 +1,105 @@
+// A message delivered by a JetStream consumer, and its acknowledgements.
+#pragma once
+
+#include <natscoro/connection.hpp>
+#include <natscoro/event.hpp>
+#include <natscoro/message_metadata.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/deferred.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace natscoro {
+
+namespace detail {
+struct message_state;
+}
+
+enum class ack_kind { ack, nak, term, in_progress };
+
+/// A delivered message: cheap to copy (copies share the acknowledgement state).
+/// Use it from the consumer's strand.
+class message {
+ public:
+  using header_list = std::vector<std::pair<std::string, std::string>>;
+
+  const std::string& subject() const;
+  const header_list& headers() const;
+  /// The first value of header `name` (case-insensitive), or empty.
+  std::string header(std::string_view name) const;
+  std::string_view data() const;
+  const message_metadata& metadata() const;
+
+  /// The CloudEvent it carries (structured or binary mode).
+  /// Throws natscoro::error (errc::invalid_event, naming what is wrong) when it is not one;
+  /// data() and headers() stay available.
+  natscoro::event event() const;
+  /// The same without throwing.
+  error_code decode(natscoro::event& out, std::string& detail) const;
+
+  /// Whether ack(), nak() or term() was sent for this delivery.
+  bool acknowledged() const;
+
+  /// Acknowledges the message: the server will not deliver it again.
+  /// Waits for: the ack to be written to the connection (not for the server's
+  ///   confirmation; see ack_sync()). Completion: `void(error_code)`.
+  /// Errors: errc::not_connected. Acknowledging twice is harmless: only the first
+  ///   ack, nak or term is sent. Cancellation: none.
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto ack(CompletionToken&& token = {}) {
+    return send(ack_kind::ack, std::chrono::nanoseconds(0), std::forward<CompletionToken>(token));
+  }
+  /// Asks for redelivery, at once or after `delay`. Like ack() otherwise.
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto nak(std::chrono::nanoseconds delay = std::chrono::nanoseconds(0), CompletionToken&& token = {}) {
+    return send(ack_kind::nak, delay, std::forward<CompletionToken>(token));
+  }
+  /// Stops redelivery for good (on a work-queue stream the message is deleted). Like ack() otherwise.
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto term(CompletionToken&& token = {}) {
+    return send(ack_kind::term, std::chrono::nanoseconds(0), std::forward<CompletionToken>(token));
+  }
+  /// Resets the server's ack timer: still working on it. May be sent any number of times.
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto in_progress(CompletionToken&& token = {}) {
+    return send(ack_kind::in_progress, std::chrono::nanoseconds(0), std::forward<CompletionToken>(token));
+  }
+
+  /// Acknowledges and waits for the server to confirm it (double ack).
+  /// Completion: `void(error_code)`. Errors: nats_errc::timeout (no confirmation within
+  ///   the JetStream request timeout), nats_errc::no_responders (the consumer is gone),
+  ///   errc::not_connected. Cancellation: none.
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto ack_sync(CompletionToken&& token = {}) {
+    return boost::asio::async_initiate<CompletionToken, void(error_code)>(
+        [](auto handler, std::shared_ptr<detail::message_state> s) { async_ack_sync(std::move(s), std::move(handler)); },
+        token, state_);
+  }
+
+  explicit message(std::shared_ptr<detail::message_state> state) : state_(std::move(state)) {}
+
+ private:
+  template <class CompletionToken>
+  auto send(ack_kind kind, std::chrono::nanoseconds delay, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, void(error_code)>(
+        [](auto handler, std::shared_ptr<detail::message_state> s, ack_kind k, std::chrono::nanoseconds d) {
+          async_send(std::move(s), k, d, std::move(handler));
+        },
+        token, state_, kind, delay);
+  }
+  static void async_send(std::shared_ptr<detail::message_state> state, ack_kind kind, std::chrono::nanoseconds delay,
+                         boost::asio::any_completion_handler<void(error_code)> handler);
+  static void async_ack_sync(std::shared_ptr<detail::message_state> state,
+                             boost::asio::any_completion_handler<void(error_code)> handler);
+
+  std::shared_ptr<detail::message_state> state_;
+};
+
+}  // namespace natscoro

@@ -1,0 +1,95 @@
+#include <natscoro/detail/envelope_codec.hpp>
+#include <natscoro/detail/message_state.hpp>
+#include <natscoro/detail/pending_operation.hpp>
+#include <natscoro/message.hpp>
+
+#include <boost/asio/system_executor.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+namespace natscoro {
+namespace detail {
+
+std::shared_ptr<message_state> message_state::from(nats_msg_ptr msg, connection conn, std::shared_ptr<api_client> api) {
+  const char* reply = natsMsg_GetReply(msg.get());
+  if (reply == nullptr) return nullptr;
+  auto md = message_metadata::parse(reply);
+  if (!md) return nullptr;
+  auto s = std::make_shared<message_state>();
+  s->conn = std::move(conn);
+  s->api = std::move(api);
+  s->subject = natsMsg_GetSubject(msg.get());
+  s->ack_subject = reply;
+  s->headers = message_headers(msg.get());
+  s->metadata = std::move(*md);
+  s->msg = std::move(msg);
+  return s;
+}
+
+std::string ack_payload(ack_kind kind, std::chrono::nanoseconds delay) {
+  switch (kind) {
+    case ack_kind::ack: return "+ACK";
+    case ack_kind::nak:
+      return delay.count() > 0 ? "-NAK {\"delay\": " + std::to_string(delay.count()) + "}" : "-NAK";
+    case ack_kind::term: return "+TERM";
+    case ack_kind::in_progress: return "+WPI";
+  }
+  return "+ACK";
+}
+
+}  // namespace detail
+
+const std::string& message::subject() const { return state_->subject; }
+const message::header_list& message::headers() const { return state_->headers; }
+std::string_view message::data() const { return detail::message_data(state_->msg.get()); }
+const message_metadata& message::metadata() const { return state_->metadata; }
+bool message::acknowledged() const { return state_->acknowledged; }
+
+std::string message::header(std::string_view name) const {
+  for (const auto& [k, v] : state_->headers)
+    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        }))
+      return v;
+  return {};
+}
+
+error_code message::decode(natscoro::event& out, std::string& detail) const {
+  return detail::decode_event(state_->headers, data(), out, detail);
+}
+
+natscoro::event message::event() const {
+  natscoro::event e;
+  std::string detail;
+  if (auto ec = decode(e, detail))
+    throw error(ec, "message " + std::to_string(state_->metadata.stream_sequence) + " on " + state_->subject + ": " +
+                        detail);
+  return e;
+}
+
+void message::async_send(std::shared_ptr<detail::message_state> state, ack_kind kind, std::chrono::nanoseconds delay,
+                         boost::asio::any_completion_handler<void(error_code)> handler) {
+  auto op = detail::pending_operation<void(error_code)>::create(std::move(handler), state->conn.get_executor());
+  const bool terminal = kind != ack_kind::in_progress;
+  if (terminal && state->acknowledged) return void(op->complete({}));  // already settled: harmless
+  const std::string payload = detail::ack_payload(kind, delay);
+  const natsStatus s = natsConnection_Publish(state->conn.native_handle(), state->ack_subject.c_str(), payload.data(),
+                                              static_cast<int>(payload.size()));
+  if (s != NATS_OK)
+    return void(op->complete(s == NATS_CONNECTION_CLOSED ? make_error_code(errc::not_connected) : nats_error(s)));
+  if (terminal) state->acknowledged = true;
+  op->complete({});
+}
+
+void message::async_ack_sync(std::shared_ptr<detail::message_state> state,
+                             boost::asio::any_completion_handler<void(error_code)> handler) {
+  auto op = detail::pending_operation<void(error_code)>::create(std::move(handler), state->conn.get_executor());
+  if (state->acknowledged) return void(op->complete({}));
+  state->api->request_raw(state->ack_subject, "+ACK", [state, op](error_code ec, std::string) {
+    if (!ec) state->acknowledged = true;
+    op->complete(ec);
+  });
+}
+
+}  // namespace natscoro
