@@ -39,7 +39,8 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
 
   error_code start();
   void next(next_operation::handler_type handler);
-  void drain(drain_operation::handler_type handler);
+  void drain(std::chrono::milliseconds grace, drain_operation::handler_type handler);
+  /// At once: gives back what is held and unsubscribes.
   void stop();
 
   const std::string& stream() const { return stream_; }
@@ -52,7 +53,7 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
   }
 
  private:
-  enum class phase { running, stopped };
+  enum class phase { running, draining, stopped };
 
   void on_inbox(std::uint64_t token, nats_msg_ptr msg);
   void on_status(std::uint64_t token, const std::string& status, const std::string& description);
@@ -63,6 +64,9 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
   void give_back_held();
   void fail(error_code ec, const std::string& detail);
   void schedule_tick();
+  void finish_drain_if_done();
+  void start_draining(std::chrono::milliseconds grace);
+  void close_now();
   void on_tick();
   void settle_waiters();
 
@@ -78,6 +82,8 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
   std::uint64_t listener_id_ = 0;
   std::deque<nats_msg_ptr> held_;  // at most opts_.capacity (pull_credits)
   std::deque<std::shared_ptr<next_operation>> waiters_;
+  std::vector<std::shared_ptr<drain_operation>> drains_;
+  steady::time_point drain_deadline_{};
   boost::asio::steady_timer tick_;
   phase phase_ = phase::running;
   bool pulling_ = false;  // from the first next()
@@ -177,6 +183,11 @@ void consumer_core::on_inbox(std::uint64_t token, nats_msg_ptr msg) {
   if (!delivered) return;
   credits_.on_message();
   ++stats_.delivered;
+  if (phase_ == phase::draining) {  // brought by a pull still open: give it back at once
+    give_back(msg.get());
+    credits_.on_released();
+    return finish_drain_if_done();
+  }
   held_.push_back(std::move(msg));
   hand_out();
   maybe_pull();
@@ -185,7 +196,10 @@ void consumer_core::on_inbox(std::uint64_t token, nats_msg_ptr msg) {
 void consumer_core::on_status(std::uint64_t token, const std::string& status, const std::string& description) {
   if (status == "100") return;  // idle heartbeat
   credits_.on_request_ended(token);
-  if (status == "404" || status == "408") return maybe_pull();  // no messages / the request expired: ask again
+  if (status == "404" || status == "408") {  // no messages / the request expired: ask again
+    maybe_pull();
+    return finish_drain_if_done();
+  }
   if (status == "409" && description.find("Consumer Deleted") != std::string::npos)
     return fail(make_error_code(jetstream_errc::consumer_not_found), "the consumer was deleted");
   if (status == "409" && description.find("push based") != std::string::npos)
@@ -205,6 +219,7 @@ void consumer_core::on_status(std::uint64_t token, const std::string& status, co
   }
   // 409 "Exceeded MaxAckPending", "Leadership Change" and the like: pull again shortly.
   paused_until_ = steady::now() + std::chrono::milliseconds(500);
+  finish_drain_if_done();
 }
 
 void consumer_core::on_connection_event(const connection_event& ev) {
@@ -219,7 +234,9 @@ void consumer_core::on_connection_event(const connection_event& ev) {
 }
 
 void consumer_core::schedule_tick() {
-  tick_.expires_after(opts_.idle_heartbeat);
+  auto due = steady::now() + opts_.idle_heartbeat;
+  if (phase_ == phase::draining) due = std::min(due, drain_deadline_);
+  tick_.expires_at(due);
   tick_.async_wait([weak = weak_from_this()](error_code ec) {
     if (ec) return;
     if (auto self = weak.lock()) self->on_tick();
@@ -237,6 +254,7 @@ void consumer_core::on_tick() {
     ++stats_.repulls;
   }
   maybe_pull();
+  finish_drain_if_done();
   if (phase_ != phase::stopped) schedule_tick();
 }
 
@@ -259,21 +277,42 @@ void consumer_core::fail(error_code ec, const std::string& detail) {
   logger()->error("consumer {}/{}: {} ({})", stream_, name_, ec.message(), detail);
   give_back_held();
   settle_waiters();
-  stop();
+  close_now();
 }
 
-void consumer_core::drain(drain_operation::handler_type handler) {
+void consumer_core::drain(std::chrono::milliseconds grace, drain_operation::handler_type handler) {
   auto op = drain_operation::create(std::move(handler), conn_.get_executor());
-  stop();
-  op->complete({});
+  if (phase_ == phase::stopped) return void(op->complete({}));
+  drains_.push_back(std::move(op));
+  start_draining(grace);
 }
 
-void consumer_core::stop() {
+void consumer_core::stop() { close_now(); }
+
+void consumer_core::start_draining(std::chrono::milliseconds grace) {
+  if (phase_ == phase::running) {
+    phase_ = phase::draining;
+    drain_deadline_ = steady::now() + grace;
+    give_back_held();
+    settle_waiters();
+    schedule_tick();
+  }
+  finish_drain_if_done();
+}
+
+// Open pull requests keep bringing messages (given back at once, see on_inbox) until
+// they are filled or ended; only then is unsubscribing safe: a message the server sends
+// to a closed subscription waits out ack_wait.
+void consumer_core::finish_drain_if_done() {
+  if (phase_ != phase::draining) return;
+  if (credits_.outstanding() > 0 && steady::now() < drain_deadline_) return;
+  close_now();
+}
+
+void consumer_core::close_now() {
   if (phase_ == phase::stopped) return;
   phase_ = phase::stopped;
-  // Unsubscribe first: the server then drops our open pull requests instead of
-  // sending the messages given back below to this instance again.
-  inbox_.reset();
+  inbox_.reset();  // unsubscribes
   give_back_held();
   settle_waiters();
   tick_.cancel();
@@ -281,6 +320,9 @@ void consumer_core::stop() {
     if (auto core = conn_.core()) core->remove_listener(listener_id_);
     listener_id_ = 0;
   }
+  auto drains = std::move(drains_);
+  drains_.clear();
+  for (auto& d : drains) d->complete({});
 }
 
 namespace {
@@ -325,13 +367,13 @@ void consumer::async_next(const std::shared_ptr<detail::consumer_core>& core,
   core->next(std::move(handler));
 }
 
-void consumer::async_drain(const std::shared_ptr<detail::consumer_core>& core,
+void consumer::async_drain(const std::shared_ptr<detail::consumer_core>& core, std::chrono::milliseconds grace,
                            boost::asio::any_completion_handler<void(error_code)> handler) {
   if (!core) {
     auto op = detail::drain_operation::create(std::move(handler), boost::asio::system_executor());
     return void(op->complete({}));
   }
-  core->drain(std::move(handler));
+  core->drain(grace, std::move(handler));
 }
 
 }  // namespace natscoro

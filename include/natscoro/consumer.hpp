@@ -61,20 +61,28 @@ class consumer {
 
   /// Stops pulling and gives back what was received but not handed out (nak'ed,
   /// so another instance gets it at once); messages already handed out stay the
-  /// caller's to acknowledge. The subscription is closed first, so the server
-  /// drops this instance's open pull requests rather than sending the given-back
-  /// messages here again. A message the server had already sent when it closed
-  /// is redelivered after ack_wait. Later next() calls complete with an empty optional.
-  /// Waits for: the acknowledgements to be written. Completion: `void(error_code)`;
-  /// no error of its own. Cancellation: none.
+  /// caller's to acknowledge. Later next() calls complete with an empty optional.
+  /// Waits for: this instance's open pull requests to be filled or ended (what
+  ///   they still bring is given back at once too), at most `grace`; then the
+  ///   subscription is closed. A message the server sends after that is
+  ///   redelivered after ack_wait. Each give-back counts as a delivery on the server.
+  /// Completion: `void(error_code)`; no error of its own. Cancellation: none.
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto drain(std::chrono::milliseconds grace, CompletionToken&& token = {}) {
+    return boost::asio::async_initiate<CompletionToken, void(error_code)>(
+        [](auto handler, std::shared_ptr<detail::consumer_core> c, std::chrono::milliseconds g) {
+          async_drain(c, g, std::move(handler));
+        },
+        token, core_, grace);
+  }
+  /// drain() with a grace of 5 s.
   template <class CompletionToken = boost::asio::deferred_t>
   auto drain(CompletionToken&& token = {}) {
-    return boost::asio::async_initiate<CompletionToken, void(error_code)>(
-        [](auto handler, std::shared_ptr<detail::consumer_core> c) { async_drain(c, std::move(handler)); }, token,
-        core_);
+    return drain(std::chrono::seconds(5), std::forward<CompletionToken>(token));
   }
 
-  /// drain() without waiting for its completion.
+  /// Stops at once: held messages are given back and the subscription closed
+  /// (what open pull requests still bring is redelivered after ack_wait).
   void stop();
 
   explicit consumer(std::shared_ptr<void> owner, std::shared_ptr<detail::consumer_core> core)
@@ -83,7 +91,7 @@ class consumer {
  private:
   static void async_next(const std::shared_ptr<detail::consumer_core>& core,
                          boost::asio::any_completion_handler<void(error_code, std::optional<message>)> handler);
-  static void async_drain(const std::shared_ptr<detail::consumer_core>& core,
+  static void async_drain(const std::shared_ptr<detail::consumer_core>& core, std::chrono::milliseconds grace,
                           boost::asio::any_completion_handler<void(error_code)> handler);
 
   std::shared_ptr<void> owner_;  ///< stops the consumer when the last handle goes

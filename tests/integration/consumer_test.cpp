@@ -413,10 +413,13 @@ BOOST_FIXTURE_TEST_CASE(next_honours_every_completion_token, server_fixture) {
     co_await fill_stream(conn, 3);
     co_await conn.drain();
   });
+  // A durable per token: a stopped instance's open pull would hold a message for ack_wait.
+  int run = 0;
   check_completion_tokens<void(nc::error_code, std::optional<nc::message>)>(
       [&](auto ex, auto token) {
-        return nc::connect(ex, opts, asio::deferred([](nc::error_code, nc::connection conn) {
-                 return nc::jetstream{conn}.consumer("AUTH_EVENTS", durable("tokens"), asio::deferred);
+        return nc::connect(ex, opts, asio::deferred([name = "tokens" + std::to_string(++run)](nc::error_code,
+                                                                                              nc::connection conn) {
+                 return nc::jetstream{conn}.consumer("AUTH_EVENTS", durable(name), asio::deferred);
                }))(asio::deferred([](nc::error_code, nc::consumer cons) {
                  return cons.next(asio::deferred([cons](nc::error_code ec, std::optional<nc::message> m) {
                    if (m) m->ack(asio::detached);
