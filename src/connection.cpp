@@ -1,5 +1,6 @@
 #include <natscoro/connection.hpp>
 #include <natscoro/detail/connection_core.hpp>
+#include <natscoro/detail/last_handle.hpp>
 #include <natscoro/detail/native_options.hpp>
 #include <natscoro/detail/runtime.hpp>
 #include <natscoro/logging.hpp>
@@ -26,18 +27,6 @@ namespace detail {
 namespace {
 
 constexpr int64_t close_flush_timeout_ms = 1000;
-
-// Closes the connection when the last user-facing handle goes away.
-class connection_closer {
- public:
-  explicit connection_closer(std::shared_ptr<connection_core> core) : core_(std::move(core)) {}
-  ~connection_closer() { core_->close_in_background(); }
-  connection_closer(const connection_closer&) = delete;
-  connection_closer& operator=(const connection_closer&) = delete;
-
- private:
-  std::shared_ptr<connection_core> core_;
-};
 
 std::string connected_url(natsConnection* nc) {
   char buffer[512] = {};
@@ -96,7 +85,8 @@ void connection_core::connect_blocking(const std::shared_ptr<connect_operation>&
   work_ = boost::asio::prefer(executor_, boost::asio::execution::outstanding_work.tracked);
   logger()->info("connected to {}{}", connected_url(nc_), options_.name.empty() ? "" : " as " + options_.name);
 
-  connection conn(std::make_shared<connection_closer>(shared_from_this()), shared_from_this());
+  connection conn(std::make_shared<last_handle<connection_core, &connection_core::close_in_background>>(shared_from_this()),
+                  shared_from_this());
   // If the connect was cancelled meanwhile, `conn` goes out of scope here and closes the connection.
   op->complete(error_code{}, std::move(conn));
 }

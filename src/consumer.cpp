@@ -2,6 +2,7 @@
 #include <natscoro/detail/api_client.hpp>
 #include <natscoro/detail/connection_core.hpp>
 #include <natscoro/detail/jetstream_api.hpp>
+#include <natscoro/detail/last_handle.hpp>
 #include <natscoro/detail/message_state.hpp>
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/detail/pull_credits.hpp>
@@ -325,27 +326,11 @@ void consumer_core::close_now() {
   for (auto& d : drains) d->complete({});
 }
 
-namespace {
-
-// Stops the consumer when the last user-facing handle goes away.
-class consumer_stopper {
- public:
-  explicit consumer_stopper(std::shared_ptr<consumer_core> core) : core_(std::move(core)) {}
-  ~consumer_stopper() { core_->stop(); }
-  consumer_stopper(const consumer_stopper&) = delete;
-  consumer_stopper& operator=(const consumer_stopper&) = delete;
-
- private:
-  std::shared_ptr<consumer_core> core_;
-};
-
-}  // namespace
-
 void bind_consumer(const jetstream& js, std::string stream, std::string name, consumer_options opts,
                    const std::shared_ptr<pending_operation<void(error_code, natscoro::consumer)>>& op) {
   auto core = std::make_shared<consumer_core>(js, std::move(stream), std::move(name), opts);
   if (auto ec = core->start()) return void(op->complete(ec, natscoro::consumer{}));
-  op->complete({}, natscoro::consumer(std::make_shared<consumer_stopper>(core), core));
+  op->complete({}, natscoro::consumer(std::make_shared<last_handle<consumer_core, &consumer_core::stop>>(core), core));
 }
 
 }  // namespace detail

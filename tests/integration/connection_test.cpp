@@ -4,6 +4,7 @@
 #include "async_test.hpp"
 #include "completion_tokens.hpp"
 #include "nats_server.hpp"
+#include "test_options.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -18,14 +19,6 @@ using namespace natscoro::test;
 using connection_event_kind = nc::connection_event_kind;
 
 namespace {
-nc::connect_options options_for(const nats_server& server) {
-  nc::connect_options o;
-  o.servers = {server.url()};
-  o.name = "connection-test";
-  o.reconnect.wait = std::chrono::milliseconds(100);
-  o.reconnect.jitter = std::chrono::milliseconds(0);
-  return o;
-}
 
 std::int64_t server_connections(const nats_server& server) {
   return boost::json::parse(server.monitor("/connz")).at("num_connections").as_int64();

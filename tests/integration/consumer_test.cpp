@@ -5,6 +5,7 @@
 #include "child_process.hpp"
 #include "completion_tokens.hpp"
 #include "nats_server.hpp"
+#include "test_options.hpp"
 #include "stream_inspector.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -22,14 +23,6 @@ using namespace natscoro::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-nc::connect_options options_for(const nats_server& server) {
-  nc::connect_options o;
-  o.servers = {server.url()};
-  o.reconnect.wait = 50ms;
-  o.reconnect.jitter = 0ms;
-  return o;
-}
 
 // Creates AUTH_EVENTS and stores `count` events "auth.user.<n>.created" with data {"n": n}.
 asio::awaitable<void> fill_stream(nc::connection conn, int count, int first = 0) {

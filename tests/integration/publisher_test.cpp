@@ -5,6 +5,7 @@
 #include "async_test.hpp"
 #include "completion_tokens.hpp"
 #include "nats_server.hpp"
+#include "test_options.hpp"
 #include "stream_inspector.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -21,14 +22,6 @@ using namespace natscoro::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-nc::connect_options options_for(const nats_server& server) {
-  nc::connect_options o;
-  o.servers = {server.url()};
-  o.reconnect.wait = 50ms;
-  o.reconnect.jitter = 0ms;
-  return o;
-}
 
 nc::stream_config auth_stream() {
   nc::stream_config s;
