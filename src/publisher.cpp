@@ -23,10 +23,10 @@ using flush_operation = pending_operation<void(error_code)>;
 using steady = std::chrono::steady_clock;
 
 // Size of a message on the wire as the server counts it against max_payload: headers and body.
-std::size_t wire_payload_size(const encoded_event& enc, std::size_t extra_header_bytes) {
-  std::size_t headers = enc.headers.empty() && extra_header_bytes == 0 ? 0 : std::string_view("NATS/1.0\r\n\r\n").size();
+std::size_t wire_payload_size(const encoded_event& enc) {
+  std::size_t headers = enc.headers.empty() ? 0 : std::string_view("NATS/1.0\r\n\r\n").size();
   for (const auto& [k, v] : enc.headers) headers += k.size() + 2 + v.size() + 2;
-  return headers + extra_header_bytes + enc.body.size();
+  return headers + enc.body.size();
 }
 
 /// A publish checked and encoded, or the reason it cannot be sent.
@@ -152,7 +152,7 @@ prepared_publish publisher_core::prepare(std::string subject, event evt, const p
   if (expect.last_event_id) headers.emplace_back("Nats-Expected-Last-Msg-Id", *expect.last_event_id);
 
   const auto max_payload = static_cast<std::size_t>(conn_.info().max_payload);
-  const std::size_t size = wire_payload_size(p.encoded, 0);
+  const std::size_t size = wire_payload_size(p.encoded);
   if (max_payload > 0 && size > max_payload) {
     p.error = make_error_code(errc::payload_too_large);
     p.detail = "the message is " + std::to_string(size) + " bytes, the server accepts " + std::to_string(max_payload);
