@@ -425,3 +425,33 @@ BOOST_FIXTURE_TEST_CASE(next_honours_every_completion_token, server_fixture) {
         BOOST_TEST(m.has_value());
       });
 }
+
+BOOST_FIXTURE_TEST_CASE(bad_names_and_options_are_refused_before_any_request, server_fixture) {
+  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    co_await fill_stream(conn, 1);
+    nc::jetstream js{conn};
+
+    nc::stream_config bad_stream;
+    bad_stream.name = "AUTH.EVENTS";  // a dot is not allowed in a stream name
+    bad_stream.subjects = {"x.>"};
+    auto [ec1, r1] = co_await js.ensure_stream(bad_stream, asio::as_tuple(asio::deferred));
+    BOOST_TEST(ec1 == nc::errc::invalid_argument, ec1.message());
+
+    auto [ec2, c2] = co_await js.consumer("AUTH EVENTS", durable("ok"), asio::as_tuple(asio::deferred));
+    BOOST_TEST(ec2 == nc::errc::invalid_argument, ec2.message());
+
+    auto [ec3, c3] = co_await js.consumer("AUTH_EVENTS", durable("bad.name"), asio::as_tuple(asio::deferred));
+    BOOST_TEST(ec3 == nc::errc::invalid_argument, ec3.message());
+
+    nc::consumer_options none;
+    none.capacity = 0;
+    auto [ec4, c4] = co_await js.consumer("AUTH_EVENTS", durable("ok"), none, asio::as_tuple(asio::deferred));
+    BOOST_TEST(ec4 == nc::errc::invalid_argument, ec4.message());
+
+    // Nothing was created by the refused calls.
+    stream_inspector inspect(server.url());
+    BOOST_TEST(!inspect.consumer("AUTH_EVENTS", "ok").has_value());
+    co_await conn.drain();
+  });
+}
