@@ -1,6 +1,7 @@
 #include <natscoro/consumer.hpp>
 #include <natscoro/detail/api_client.hpp>
 #include <natscoro/detail/connection_core.hpp>
+#include <natscoro/detail/consumer_core.hpp>
 #include <natscoro/detail/jetstream_api.hpp>
 #include <natscoro/detail/last_handle.hpp>
 #include <natscoro/detail/message_state.hpp>
@@ -20,78 +21,25 @@
 namespace natscoro {
 namespace detail {
 
-using next_operation = pending_operation<void(error_code, std::optional<message>)>;
-using drain_operation = pending_operation<void(error_code)>;
-using steady = std::chrono::steady_clock;
-
-/// The state of one consumer instance; lives on the connection's executor.
-class consumer_core : public std::enable_shared_from_this<consumer_core> {
- public:
-  consumer_core(const jetstream& js, std::string stream, std::string name, consumer_options opts)
-      : conn_(js.conn()),
-        api_(js.api()),
-        stream_(std::move(stream)),
-        name_(std::move(name)),
-        next_subject_(js.opts().api_prefix + ".CONSUMER.MSG.NEXT." + stream_ + "." + name_),
-        opts_(opts),
-        credits_(opts.capacity),
-        watchdog_(opts.idle_heartbeat),
-        tick_(conn_.get_executor()) {}
-
-  error_code start();
-  void next(next_operation::handler_type handler);
-  void drain(std::chrono::milliseconds grace, drain_operation::handler_type handler);
-  /// At once: gives back what is held and unsubscribes.
-  void stop();
-
-  const std::string& stream() const { return stream_; }
-  const std::string& name() const { return name_; }
-  consumer_stats stats() const {
-    auto s = stats_;
-    s.held = held_.size();
-    s.outstanding = credits_.outstanding();
-    return s;
-  }
-
- private:
-  enum class phase { running, draining, stopped };
-
-  void on_inbox(std::uint64_t token, nats_msg_ptr msg);
-  void on_status(std::uint64_t token, const std::string& status, const std::string& description);
-  void on_connection_event(const connection_event& ev);
-  void maybe_pull();
-  void hand_out();
-  void give_back(natsMsg* msg);
-  void give_back_held();
-  void fail(error_code ec, const std::string& detail);
-  void schedule_tick();
-  void finish_drain_if_done();
-  void start_draining(std::chrono::milliseconds grace);
-  void close_now();
-  void on_tick();
-  void settle_waiters();
-
-  connection conn_;
-  std::shared_ptr<api_client> api_;
-  std::string stream_;
-  std::string name_;
-  std::string next_subject_;
-  consumer_options opts_;
-  pull_credits credits_;
-  heartbeat_watchdog watchdog_;
-  std::shared_ptr<reply_inbox> inbox_;
-  std::uint64_t listener_id_ = 0;
-  std::deque<nats_msg_ptr> held_;  // at most opts_.capacity (pull_credits)
-  std::deque<std::shared_ptr<next_operation>> waiters_;
-  std::vector<std::shared_ptr<drain_operation>> drains_;
-  steady::time_point drain_deadline_{};
-  boost::asio::steady_timer tick_;
-  phase phase_ = phase::running;
-  bool pulling_ = false;  // from the first next()
-  steady::time_point paused_until_{};
-  error_code fatal_;
-  consumer_stats stats_;
-};
+consumer_core::consumer_core(const jetstream& js, std::string stream, std::string name, consumer_options opts,
+                             const boost::json::value& info)
+    : js_(js),
+      conn_(js.conn()),
+      api_(js.api()),
+      stream_(std::move(stream)),
+      name_(std::move(name)),
+      next_subject_(js.opts().api_prefix + ".CONSUMER.MSG.NEXT." + stream_ + "." + name_),
+      opts_(opts),
+      credits_(opts.capacity),
+      watchdog_(opts.idle_heartbeat),
+      tick_(conn_.get_executor()) {
+  const auto* cfg = info.is_object() ? info.as_object().if_contains("config") : nullptr;
+  if (cfg == nullptr || !cfg->is_object()) return;
+  if (const auto* v = cfg->as_object().if_contains("ack_wait"); v && v->is_int64())
+    ack_wait_ = std::chrono::nanoseconds(v->as_int64());
+  if (const auto* v = cfg->as_object().if_contains("max_deliver"); v && v->is_int64())
+    max_deliver_ = static_cast<int>(v->as_int64());
+}
 
 error_code consumer_core::start() {
   error_code ec;
@@ -113,7 +61,7 @@ error_code consumer_core::start() {
 void consumer_core::next(next_operation::handler_type handler) {
   auto op = next_operation::create(std::move(handler), conn_.get_executor());
   if (fatal_) return void(op->complete(fatal_, std::nullopt));
-  if (phase_ != phase::running && held_.empty()) return void(op->complete({}, std::nullopt));
+  if (phase_ != phase::running) return void(op->complete({}, std::nullopt));
   op->complete_on_cancel(boost::asio::error::operation_aborted, std::nullopt);
   waiters_.push_back(std::move(op));
   pulling_ = true;
@@ -122,7 +70,7 @@ void consumer_core::next(next_operation::handler_type handler) {
 }
 
 void consumer_core::hand_out() {
-  while (!waiters_.empty() && !held_.empty()) {
+  while (phase_ == phase::running && !waiters_.empty() && !held_.empty()) {
     auto op = std::move(waiters_.front());
     waiters_.pop_front();
     if (!op->pending()) continue;  // cancelled: the message stays for the next call
@@ -136,7 +84,6 @@ void consumer_core::hand_out() {
     }
     op->complete({}, message(std::move(state)));
   }
-  if (phase_ != phase::running && held_.empty()) settle_waiters();
 }
 
 void consumer_core::settle_waiters() {
@@ -184,12 +131,7 @@ void consumer_core::on_inbox(std::uint64_t token, nats_msg_ptr msg) {
   if (!delivered) return;
   credits_.on_message();
   ++stats_.delivered;
-  if (phase_ == phase::draining) {  // brought by a pull still open: give it back at once
-    give_back(msg.get());
-    credits_.on_released();
-    return finish_drain_if_done();
-  }
-  held_.push_back(std::move(msg));
+  held_.push_back(std::move(msg));  // while draining: given back once unsubscribed
   hand_out();
   maybe_pull();
 }
@@ -235,9 +177,7 @@ void consumer_core::on_connection_event(const connection_event& ev) {
 }
 
 void consumer_core::schedule_tick() {
-  auto due = steady::now() + opts_.idle_heartbeat;
-  if (phase_ == phase::draining) due = std::min(due, drain_deadline_);
-  tick_.expires_at(due);
+  tick_.expires_after(opts_.idle_heartbeat);
   tick_.async_wait([weak = weak_from_this()](error_code ec) {
     if (ec) return;
     if (auto self = weak.lock()) self->on_tick();
@@ -245,7 +185,7 @@ void consumer_core::schedule_tick() {
 }
 
 void consumer_core::on_tick() {
-  if (phase_ == phase::stopped) return;
+  if (phase_ != phase::running) return;
   const auto now = steady::now();
   credits_.expire(now);
   if (credits_.outstanding() > 0 && watchdog_.expired(now)) {
@@ -255,8 +195,7 @@ void consumer_core::on_tick() {
     ++stats_.repulls;
   }
   maybe_pull();
-  finish_drain_if_done();
-  if (phase_ != phase::stopped) schedule_tick();
+  if (phase_ == phase::running) schedule_tick();
 }
 
 void consumer_core::give_back(natsMsg* msg) {
@@ -282,53 +221,76 @@ void consumer_core::fail(error_code ec, const std::string& detail) {
 }
 
 void consumer_core::drain(std::chrono::milliseconds grace, drain_operation::handler_type handler) {
-  auto op = drain_operation::create(std::move(handler), conn_.get_executor());
-  if (phase_ == phase::stopped) return void(op->complete({}));
-  drains_.push_back(std::move(op));
+  drains_.push_back(drain_operation::create(std::move(handler), conn_.get_executor()));
   start_draining(grace);
+  finish_drain_if_done();
 }
 
 void consumer_core::stop() { close_now(); }
 
 void consumer_core::start_draining(std::chrono::milliseconds grace) {
-  if (phase_ == phase::running) {
-    phase_ = phase::draining;
-    drain_deadline_ = steady::now() + grace;
-    give_back_held();
-    settle_waiters();
-    schedule_tick();
-  }
+  if (phase_ != phase::running) return;
+  phase_ = phase::draining;
+  drain_deadline_ = steady::now() + grace;
+  settle_waiters();
+  tick_.cancel();
+  inbox_->drain(grace, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->on_unsubscribed();
+  });
+}
+
+void consumer_core::on_unsubscribed() {
+  if (unsubscribed_) return;
+  unsubscribed_ = true;
+  inbox_.reset();
+  give_back_held();
+  if (runner_unsubscribed_) std::exchange(runner_unsubscribed_, nullptr)();
   finish_drain_if_done();
 }
 
-// Open pull requests keep bringing messages (given back at once, see on_inbox) until
-// they are filled or ended; only then is unsubscribing safe: a message the server sends
-// to a closed subscription waits out ack_wait.
+bool consumer_core::attach_runner(std::function<void()> on_unsubscribed) {
+  if (runner_attached_) return false;
+  runner_attached_ = true;
+  if (unsubscribed_) {
+    on_unsubscribed();
+  } else {
+    runner_unsubscribed_ = std::move(on_unsubscribed);
+  }
+  return true;
+}
+
+void consumer_core::detach_runner() {
+  runner_attached_ = false;
+  runner_unsubscribed_ = nullptr;
+  finish_drain_if_done();
+}
+
 void consumer_core::finish_drain_if_done() {
-  if (phase_ != phase::draining) return;
-  if (credits_.outstanding() > 0 && steady::now() < drain_deadline_) return;
-  close_now();
+  if (phase_ == phase::draining && unsubscribed_) return close_now();
+  if (phase_ != phase::stopped || runner_attached_) return;
+  auto drains = std::move(drains_);
+  drains_.clear();
+  for (auto& d : drains) d->complete({});
 }
 
 void consumer_core::close_now() {
   if (phase_ == phase::stopped) return;
+  if (phase_ == phase::running) drain_deadline_ = steady::now();
   phase_ = phase::stopped;
-  inbox_.reset();  // unsubscribes
-  give_back_held();
   settle_waiters();
   tick_.cancel();
   if (listener_id_ != 0) {
     if (auto core = conn_.core()) core->remove_listener(listener_id_);
     listener_id_ = 0;
   }
-  auto drains = std::move(drains_);
-  drains_.clear();
-  for (auto& d : drains) d->complete({});
+  on_unsubscribed();  // inbox_.reset() unsubscribes; what an open pull still brings waits out ack_wait
+  finish_drain_if_done();
 }
 
 void bind_consumer(const jetstream& js, std::string stream, std::string name, consumer_options opts,
+                   const boost::json::value& info,
                    const std::shared_ptr<pending_operation<void(error_code, natscoro::consumer)>>& op) {
-  auto core = std::make_shared<consumer_core>(js, std::move(stream), std::move(name), opts);
+  auto core = std::make_shared<consumer_core>(js, std::move(stream), std::move(name), opts, info);
   if (auto ec = core->start()) return void(op->complete(ec, natscoro::consumer{}));
   op->complete({}, natscoro::consumer(std::make_shared<last_handle<consumer_core, &consumer_core::stop>>(core), core));
 }
@@ -337,6 +299,8 @@ void bind_consumer(const jetstream& js, std::string stream, std::string name, co
 
 const std::string& consumer::stream() const { return core_->stream(); }
 const std::string& consumer::name() const { return core_->name(); }
+std::chrono::nanoseconds consumer::ack_wait() const { return core_->ack_wait(); }
+int consumer::max_deliver() const { return core_->max_deliver(); }
 consumer_stats consumer::stats() const { return core_ ? core_->stats() : consumer_stats{}; }
 
 void consumer::stop() {

@@ -90,7 +90,7 @@ void jetstream::async_ensure_stream(stream_config cfg,
 
 namespace detail {
 void bind_consumer(const jetstream& js, std::string stream, std::string name, consumer_options opts,
-                   const std::shared_ptr<pending_operation<void(error_code, natscoro::consumer)>>& op);
+                   const json::value& info, const std::shared_ptr<pending_operation<void(error_code, natscoro::consumer)>>& op);
 }
 
 void jetstream::async_consumer(std::string stream, consumer_config cfg, consumer_options opts,
@@ -124,7 +124,7 @@ void jetstream::async_consumer(std::string stream, consumer_config cfg, consumer
                           const auto* name = r.as_object().if_contains("name");
                           const std::string bound = name && name->is_string() ? std::string(name->as_string()) : durable;
                           logger()->info("{} consumer {}/{}", verb, stream, bound);
-                          detail::bind_consumer(self, stream, bound, opts, op);
+                          detail::bind_consumer(self, stream, bound, opts, r, op);
                         });
   };
   if (cfg.durable.empty()) return create("created");
@@ -141,7 +141,7 @@ void jetstream::async_consumer(std::string stream, consumer_config cfg, consumer
                   const auto differences =
                       server_cfg && server_cfg->is_object() ? detail::compare(cfg, server_cfg->as_object())
                                                             : std::vector<detail::config_difference>{};
-                  if (differences.empty()) return detail::bind_consumer(self, stream, cfg.durable, opts, op);
+                  if (differences.empty()) return detail::bind_consumer(self, stream, cfg.durable, opts, info, op);
                   const bool updatable = std::all_of(differences.begin(), differences.end(),
                                                      [](const auto& d) { return d.updatable; });
                   if (opts.update && updatable) return create("updated");

@@ -5,8 +5,24 @@
 #include <boost/asio/prefer.hpp>
 
 #include <charconv>
+#include <memory>
+#include <mutex>
+#include <utility>
 
 namespace natscoro::detail {
+
+// Who runs when nats.c reports the subscription complete: shared by the router
+// (nats.c's thread) and the inbox (the executor), so exactly one side runs it.
+struct reply_inbox::completion {
+  std::mutex mutex;
+  bool done = false;                 // nats.c will call back no more
+  std::function<void()> on_drained;  // set by drain()
+
+  std::function<void()> take() {
+    std::lock_guard lock(mutex);
+    return std::exchange(on_drained, nullptr);
+  }
+};
 
 // The subscription's closure. It keeps the executor busy until nats.c reports
 // that the subscription will call back no more, and only then goes.
@@ -14,6 +30,7 @@ struct reply_inbox::router {
   boost::asio::any_io_executor work;
   std::weak_ptr<reply_inbox> inbox;
   std::string prefix;
+  std::shared_ptr<reply_inbox::completion> completion;
 
   static void on_message(natsConnection*, natsSubscription*, natsMsg* raw, void* closure) {
     auto* self = static_cast<router*>(closure);
@@ -28,7 +45,16 @@ struct reply_inbox::router {
     });
   }
 
-  static void on_complete(void* closure) { delete static_cast<router*>(closure); }
+  static void on_complete(void* closure) {
+    std::unique_ptr<router> self(static_cast<router*>(closure));
+    std::function<void()> on_drained;
+    {
+      std::lock_guard lock(self->completion->mutex);
+      self->completion->done = true;
+      on_drained = std::exchange(self->completion->on_drained, nullptr);
+    }
+    if (on_drained) boost::asio::post(self->work, std::move(on_drained));
+  }
 };
 
 std::shared_ptr<reply_inbox> reply_inbox::open(const connection& conn, const boost::asio::any_io_executor& ex,
@@ -48,8 +74,9 @@ std::shared_ptr<reply_inbox> reply_inbox::open(const connection& conn, const boo
   natsInbox_Destroy(inbox_name);
   inbox->on_reply_ = std::move(on_reply);
 
+  inbox->completion_ = std::make_shared<completion>();
   auto* r = new router{boost::asio::prefer(ex, boost::asio::execution::outstanding_work.tracked), inbox,
-                       inbox->prefix_};
+                       inbox->prefix_, inbox->completion_};
   const std::string wildcard = inbox->prefix_ + "*";
   natsStatus s = natsConnection_Subscribe(&inbox->sub_, nc, wildcard.c_str(), &router::on_message, r);
   if (s == NATS_OK) s = natsSubscription_SetOnCompleteCB(inbox->sub_, &router::on_complete, r);
@@ -66,6 +93,17 @@ std::shared_ptr<reply_inbox> reply_inbox::open(const connection& conn, const boo
   // Replies must not be dropped as a slow consumer before the owner's own bound applies.
   natsSubscription_SetPendingLimits(inbox->sub_, -1, -1);
   return inbox;
+}
+
+void reply_inbox::drain(std::chrono::milliseconds limit, std::function<void()> on_drained) {
+  if (sub_ == nullptr) return on_drained();
+  {
+    std::lock_guard lock(completion_->mutex);
+    if (!completion_->done) completion_->on_drained = std::exchange(on_drained, nullptr);
+  }
+  if (on_drained) return on_drained();  // closed already (e.g. with the connection)
+  if (natsSubscription_DrainTimeout(sub_, limit.count()) == NATS_OK) return;
+  if (auto f = completion_->take()) f();  // unless the completion took it meanwhile
 }
 
 reply_inbox::~reply_inbox() {

@@ -39,6 +39,9 @@ class consumer {
 
   const std::string& stream() const;
   const std::string& name() const;
+  /// The consumer's ack wait and max deliver (-1: unlimited) as the server reported them when binding.
+  std::chrono::nanoseconds ack_wait() const;
+  int max_deliver() const;
   consumer_stats stats() const;
 
   /// The next message.
@@ -59,13 +62,13 @@ class consumer {
         core_);
   }
 
-  /// Stops pulling and gives back what was received but not handed out (nak'ed,
-  /// so another instance gets it at once); messages already handed out stay the
-  /// caller's to acknowledge. Later next() calls complete with an empty optional.
-  /// Waits for: this instance's open pull requests to be filled or ended (what
-  ///   they still bring is given back at once too), at most `grace`; then the
-  ///   subscription is closed. A message the server sends after that is
-  ///   redelivered after ack_wait. Each give-back counts as a delivery on the server.
+  /// Stops pulling; later next() calls complete with an empty optional.
+  /// Waits for: the server to confirm the unsubscribe (one round trip, at most
+  ///   `grace`); then what was received but not handed out is given back (nak'ed,
+  ///   so another instance gets it at once; each give-back counts as a delivery on
+  ///   the server). Messages already handed out stay the caller's to acknowledge.
+  ///   With run() in progress, also for the runner to settle: its running handlers
+  ///   get until `grace` has passed (see run()).
   /// Completion: `void(error_code)`; no error of its own. Cancellation: none.
   template <class CompletionToken = boost::asio::deferred_t>
   auto drain(std::chrono::milliseconds grace, CompletionToken&& token = {}) {
@@ -75,10 +78,10 @@ class consumer {
         },
         token, core_, grace);
   }
-  /// drain() with a grace of 5 s.
+  /// drain() with a grace of 30 s.
   template <class CompletionToken = boost::asio::deferred_t>
   auto drain(CompletionToken&& token = {}) {
-    return drain(std::chrono::seconds(5), std::forward<CompletionToken>(token));
+    return drain(std::chrono::seconds(30), std::forward<CompletionToken>(token));
   }
 
   /// Stops at once: held messages are given back and the subscription closed

@@ -12,6 +12,7 @@
 #include <natscoro/connection.hpp>
 #include <natscoro/detail/nats_message.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -33,12 +34,21 @@ class reply_inbox {
   /// The reply subject for `token`.
   std::string reply_subject(std::uint64_t token) const { return prefix_ + std::to_string(token); }
 
+  /// Unsubscribes and confirms it with the server (a ping round trip, at most
+  /// `limit`); what the server sent before that still reaches `on_reply`, and
+  /// then `on_drained` runs on the executor. After it, the server sends nothing
+  /// more here: a JetStream pull request addressed to this inbox is dropped by
+  /// the server as having no interest. On failure `on_drained` runs at once.
+  void drain(std::chrono::milliseconds limit, std::function<void()> on_drained);
+
  private:
   struct router;
+  struct completion;
   reply_inbox() = default;
 
   std::string prefix_;  ///< "_INBOX.<nuid>."
   natsSubscription* sub_ = nullptr;
+  std::shared_ptr<completion> completion_;
   reply_handler on_reply_;
 };
 

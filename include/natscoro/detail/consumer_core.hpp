@@ -1,0 +1,115 @@
+// The state of one consumer instance, shared by consumer handles and the runner.
+#pragma once
+
+#include <natscoro/consumer.hpp>
+#include <natscoro/detail/nats_message.hpp>
+#include <natscoro/detail/pending_operation.hpp>
+#include <natscoro/detail/pull_credits.hpp>
+#include <natscoro/detail/reply_inbox.hpp>
+#include <natscoro/jetstream.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace natscoro::detail {
+
+using next_operation = pending_operation<void(error_code, std::optional<message>)>;
+using drain_operation = pending_operation<void(error_code)>;
+using steady = std::chrono::steady_clock;
+
+/// Lives on the connection's executor.
+///
+/// Draining: pulling stops and next() hands out nothing more; the inbox is
+/// unsubscribed with a server round trip (what arrives meanwhile is held); only
+/// then is everything held given back (nak), so the server cannot hand it straight
+/// back to this instance's abandoned pull requests. A runner attached to the
+/// consumer gives back its own queue at that moment too, and the drain completes
+/// once the runner has settled.
+class consumer_core : public std::enable_shared_from_this<consumer_core> {
+ public:
+  consumer_core(const jetstream& js, std::string stream, std::string name, consumer_options opts,
+                const boost::json::value& info);
+
+  error_code start();
+  void next(next_operation::handler_type handler);
+  void drain(std::chrono::milliseconds grace, drain_operation::handler_type handler);
+  /// Stops pulling and unsubscribes; `grace` bounds the unsubscribe round trip.
+  void start_draining(std::chrono::milliseconds grace);
+  /// At once: gives back what is held and unsubscribes.
+  void stop();
+
+  /// A runner takes part in draining: `on_unsubscribed` runs once no more
+  /// deliveries can come (the moment to give back what it queued); the drain
+  /// completes after detach_runner(). False if a runner is attached already.
+  bool attach_runner(std::function<void()> on_unsubscribed);
+  void detach_runner();
+  /// When handlers must be done by: the drain's deadline (now when stopped without one).
+  steady::time_point drain_deadline() const { return drain_deadline_; }
+  bool draining_or_stopped() const { return phase_ != phase::running; }
+
+  const jetstream& js() const { return js_; }
+  const std::string& stream() const { return stream_; }
+  const std::string& name() const { return name_; }
+  std::chrono::nanoseconds ack_wait() const { return ack_wait_; }
+  int max_deliver() const { return max_deliver_; }
+  consumer_stats stats() const {
+    auto s = stats_;
+    s.held = held_.size();
+    s.outstanding = credits_.outstanding();
+    return s;
+  }
+
+ private:
+  enum class phase { running, draining, stopped };
+
+  void on_inbox(std::uint64_t token, nats_msg_ptr msg);
+  void on_status(std::uint64_t token, const std::string& status, const std::string& description);
+  void on_connection_event(const connection_event& ev);
+  void on_unsubscribed();
+  void maybe_pull();
+  void hand_out();
+  void give_back(natsMsg* msg);
+  void give_back_held();
+  void fail(error_code ec, const std::string& detail);
+  void schedule_tick();
+  void finish_drain_if_done();
+  void close_now();
+  void on_tick();
+  void settle_waiters();
+
+  jetstream js_;
+  connection conn_;
+  std::shared_ptr<api_client> api_;
+  std::string stream_;
+  std::string name_;
+  std::string next_subject_;
+  consumer_options opts_;
+  std::chrono::nanoseconds ack_wait_{std::chrono::seconds(30)};
+  int max_deliver_ = -1;
+  pull_credits credits_;
+  heartbeat_watchdog watchdog_;
+  std::shared_ptr<reply_inbox> inbox_;
+  std::uint64_t listener_id_ = 0;
+  std::deque<nats_msg_ptr> held_;  // at most opts_.capacity (pull_credits)
+  std::deque<std::shared_ptr<next_operation>> waiters_;
+  std::vector<std::shared_ptr<drain_operation>> drains_;
+  steady::time_point drain_deadline_{};
+  boost::asio::steady_timer tick_;
+  phase phase_ = phase::running;
+  bool pulling_ = false;       // from the first next()
+  bool unsubscribed_ = false;  // the server can deliver nothing more
+  bool runner_attached_ = false;
+  std::function<void()> runner_unsubscribed_;
+  steady::time_point paused_until_{};
+  error_code fatal_;
+  consumer_stats stats_;
+};
+
+}  // namespace natscoro::detail
