@@ -71,6 +71,7 @@ class jetstream_category_impl final : public boost::system::error_category {
   std::string message(int value) const override {
     switch (static_cast<jetstream_errc>(value)) {
       case jetstream_errc::consumer_not_found: return "consumer not found";
+      case jetstream_errc::no_message_found: return "no message found";
       case jetstream_errc::message_too_large: return "message larger than the stream's max_msg_size";
       case jetstream_errc::stream_name_in_use: return "stream name already in use with another configuration";
       case jetstream_errc::stream_not_found: return "stream not found";

@@ -46,7 +46,7 @@ jetstream::jetstream(connection conn, options opts)
       api_(std::make_shared<detail::api_client>(conn_, opts_.api_prefix, opts_.timeout)) {}
 
 void jetstream::async_ensure_stream(stream_config cfg,
-                                    boost::asio::any_completion_handler<void(error_code, ensure_result)> h) {
+                                    boost::asio::any_completion_handler<void(error_code, ensure_result)> h) const {
   auto op = ensure_operation::create(std::move(h), conn_.get_executor());
   if (!detail::valid_stream_name(cfg.name)) {
     logger()->error("ensure_stream: invalid stream name \"{}\"", cfg.name);
@@ -94,7 +94,7 @@ void bind_consumer(const jetstream& js, std::string stream, std::string name, co
 }
 
 void jetstream::async_consumer(std::string stream, consumer_config cfg, consumer_options opts,
-                               boost::asio::any_completion_handler<void(error_code, natscoro::consumer)> h) {
+                               boost::asio::any_completion_handler<void(error_code, natscoro::consumer)> h) const {
   using consumer_operation = detail::pending_operation<void(error_code, natscoro::consumer)>;
   auto op = consumer_operation::create(std::move(h), conn_.get_executor());
   if (!detail::valid_stream_name(stream) || (!cfg.durable.empty() && !detail::valid_stream_name(cfg.durable))) {

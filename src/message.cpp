@@ -56,7 +56,13 @@ std::string message::header(std::string_view name) const {
 }
 
 error_code message::decode(natscoro::event& out, std::string& detail) const {
-  return detail::decode_event(state_->headers, data(), out, detail);
+  if (state_->decoded) {
+    out = *state_->decoded;
+    return {};
+  }
+  if (auto ec = detail::decode_event(state_->headers, data(), out, detail)) return ec;
+  state_->decoded = std::make_shared<const natscoro::event>(out);
+  return {};
 }
 
 natscoro::event message::event() const {

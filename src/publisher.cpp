@@ -7,6 +7,7 @@
 #include <natscoro/logging.hpp>
 #include <natscoro/publisher.hpp>
 
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -52,6 +53,7 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
   }
 
   prepared_publish prepare(std::string subject, event evt, const publish_expectations& expect);
+  prepared_publish prepare_raw(raw_message msg);
   void publish(prepared_publish& prepared, publish_operation::handler_type handler);
   void count_refusal(const prepared_publish& p);
   void flush(flush_operation::handler_type handler);
@@ -72,6 +74,8 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
     std::shared_ptr<publish_operation> op;
   };
 
+  bool check_subject(prepared_publish& p) const;
+  void check_size(prepared_publish& p) const;
   void log_failure(const std::string& subject, const std::string& id, error_code ec, const std::string& detail);
   void fail_now(const std::shared_ptr<publish_operation>& op, const std::string& subject, const std::string& id,
                 error_code ec, const std::string& detail);
@@ -137,11 +141,7 @@ prepared_publish publisher_core::prepare(std::string subject, event evt, const p
   p.event_id = evt.id;
 
   if ((p.error = evt.validate(p.detail, opts_.require_organization))) return p;
-  if (!valid_publish_subject(p.subject)) {
-    p.error = make_error_code(errc::invalid_subject);
-    p.detail = "\"" + p.subject + "\" is not a subject one can publish to";
-    return p;
-  }
+  if (!check_subject(p)) return p;
   p.encoded = encode_event(evt, opts_.encoding);
   auto& headers = p.encoded.headers;
   headers.emplace_back("Nats-Msg-Id", evt.id);
@@ -150,14 +150,38 @@ prepared_publish publisher_core::prepare(std::string subject, event evt, const p
   if (expect.last_subject_sequence)
     headers.emplace_back("Nats-Expected-Last-Subject-Sequence", std::to_string(*expect.last_subject_sequence));
   if (expect.last_event_id) headers.emplace_back("Nats-Expected-Last-Msg-Id", *expect.last_event_id);
+  check_size(p);
+  return p;
+}
 
+prepared_publish publisher_core::prepare_raw(raw_message msg) {
+  prepared_publish p;
+  p.subject = std::move(msg.subject);
+  p.event_id = msg.id.empty() ? new_event_id() : std::move(msg.id);
+  if (!check_subject(p)) return p;
+  auto& headers = p.encoded.headers;
+  headers = std::move(msg.headers);
+  std::erase_if(headers, [](const auto& h) { return boost::algorithm::iequals(h.first, "Nats-Msg-Id"); });
+  headers.emplace_back("Nats-Msg-Id", p.event_id);
+  p.encoded.body = std::move(msg.data);
+  check_size(p);
+  return p;
+}
+
+bool publisher_core::check_subject(prepared_publish& p) const {
+  if (valid_publish_subject(p.subject)) return true;
+  p.error = make_error_code(errc::invalid_subject);
+  p.detail = "\"" + p.subject + "\" is not a subject one can publish to";
+  return false;
+}
+
+void publisher_core::check_size(prepared_publish& p) const {
   const auto max_payload = static_cast<std::size_t>(conn_.info().max_payload);
   const std::size_t size = wire_payload_size(p.encoded);
   if (max_payload > 0 && size > max_payload) {
     p.error = make_error_code(errc::payload_too_large);
     p.detail = "the message is " + std::to_string(size) + " bytes, the server accepts " + std::to_string(max_payload);
   }
-  return p;
 }
 
 void publisher_core::count_refusal(const prepared_publish& p) {
@@ -407,7 +431,15 @@ publisher_stats publisher::stats() const { return core_->stats(); }
 
 std::shared_ptr<detail::prepared_publish> publisher::prepare(std::string subject, event evt,
                                                             const publish_expectations& expect, bool throw_on_error) {
-  auto p = std::make_shared<detail::prepared_publish>(core_->prepare(std::move(subject), std::move(evt), expect));
+  return checked(core_->prepare(std::move(subject), std::move(evt), expect), throw_on_error);
+}
+
+std::shared_ptr<detail::prepared_publish> publisher::prepare_raw(raw_message msg, bool throw_on_error) {
+  return checked(core_->prepare_raw(std::move(msg)), throw_on_error);
+}
+
+std::shared_ptr<detail::prepared_publish> publisher::checked(detail::prepared_publish prepared, bool throw_on_error) {
+  auto p = std::make_shared<detail::prepared_publish>(std::move(prepared));
   if (p->error && throw_on_error) {
     core_->count_refusal(*p);
     throw error(p->error, p->detail);

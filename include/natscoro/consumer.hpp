@@ -3,6 +3,7 @@
 
 #include <natscoro/consumer_config.hpp>
 #include <natscoro/message.hpp>
+#include <natscoro/runner.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
@@ -62,6 +63,40 @@ class consumer {
         core_);
   }
 
+  /// Calls `handler` for each message until the consumer is drained.
+  ///
+  /// At most opts.concurrency handlers run at once, each on a strand of
+  /// opts.handler_executor; messages with the same ordering key run one at a time
+  /// in stream order. Success acks the message. A handler that throws is retried
+  /// per opts.retry: with a key in its lane after the delay (later messages of the
+  /// key wait; the server's ack timer is kept alive with in-progress), without one
+  /// by nak with the delay. After the last attempt, on permanent_error, or when the
+  /// message is not a valid CloudEvent, it is published to the dead-letter stream
+  /// and only after that PubAck terminated; if that publish fails it is nak'ed.
+  /// What the runner holds is bounded by concurrency plus the consumer's capacity.
+  /// Waits for: drain() (or cancellation), then for the runner to settle: queued
+  ///   messages given back once the unsubscribe is confirmed (behind a running
+  ///   message of the same key), running handlers until the drain's deadline, when
+  ///   they are cancelled (terminal) and their messages nak'ed.
+  /// Completion: `void(error_code)`.
+  /// Errors: errc::invalid_argument (concurrency 0, a dead-letter stream name that
+  ///   is not valid, or run() already in progress on this consumer),
+  ///   jetstream_errc::consumer_not_found / stream_not_found, errc::not_connected
+  ///   (whatever ended next()).
+  /// Cancellation: any type; drains with opts.drain_deadline, then completes with
+  ///   operation_aborted.
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto run(message_handler handler, run_options opts, CompletionToken&& token = {}) {
+    return boost::asio::async_initiate<CompletionToken, void(error_code)>(
+        [](auto h, consumer self, message_handler f, run_options o) {
+          async_run(std::move(self), std::move(f), std::move(o), std::move(h));
+        },
+        token, *this, std::move(handler), std::move(opts));
+  }
+
+  /// The counters of the current (or last) run().
+  runner_stats run_stats() const;
+
   /// Stops pulling; later next() calls complete with an empty optional.
   /// Waits for: the server to confirm the unsubscribe (one round trip, at most
   ///   `grace`); then what was received but not handed out is given back (nak'ed,
@@ -94,6 +129,8 @@ class consumer {
  private:
   static void async_next(const std::shared_ptr<detail::consumer_core>& core,
                          boost::asio::any_completion_handler<void(error_code, std::optional<message>)> handler);
+  static void async_run(consumer self, message_handler handler, run_options opts,
+                        boost::asio::any_completion_handler<void(error_code)> h);
   static void async_drain(const std::shared_ptr<detail::consumer_core>& core, std::chrono::milliseconds grace,
                           boost::asio::any_completion_handler<void(error_code)> handler);
 

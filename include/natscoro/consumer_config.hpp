@@ -20,15 +20,15 @@ enum class deliver_policy {
 };
 
 struct consumer_config {
-  std::string durable;         ///< the consumer's name; empty: an ephemeral consumer
-  std::string description;
-  std::string filter_subject;  ///< empty: every subject of the stream
+  std::string durable{};         ///< the consumer's name; empty: an ephemeral consumer
+  std::string description{};
+  std::string filter_subject{};  ///< empty: every subject of the stream
   deliver_policy deliver = deliver_policy::all;
   std::uint64_t start_sequence = 0;                                     ///< with by_start_sequence
-  std::optional<std::chrono::system_clock::time_point> start_time;     ///< with by_start_time
+  std::optional<std::chrono::system_clock::time_point> start_time{};     ///< with by_start_time
   std::chrono::nanoseconds ack_wait{std::chrono::seconds(30)};          ///< redelivery after this without ack
   int max_deliver = -1;                                                 ///< -1: unlimited
-  std::vector<std::chrono::nanoseconds> backoff;                        ///< redelivery delays (overrides ack_wait)
+  std::vector<std::chrono::nanoseconds> backoff{};                        ///< redelivery delays (overrides ack_wait)
   int max_ack_pending = 1000;                                           ///< delivered but unacknowledged, at most
   std::chrono::nanoseconds inactive_threshold{0};                       ///< ephemeral consumers: removed after this idle
   int replicas = 0;                                                     ///< 0: as the stream

@@ -59,6 +59,7 @@ enum class nats_errc {
 /// JetStream API error codes ("err_code") natscoro reacts to; others keep their number.
 enum class jetstream_errc {
   consumer_not_found = 10014,
+  no_message_found = 10037,        ///< no message at that sequence (deleted or never stored)
   message_too_large = 10054,       ///< larger than the stream's max_msg_size
   stream_name_in_use = 10058,      ///< a stream of that name exists with another configuration
   stream_not_found = 10059,

@@ -19,10 +19,10 @@ namespace natscoro {
 
 /// What the server stored: the proof a publish is safe.
 struct pub_ack {
-  std::string stream;
+  std::string stream{};
   std::uint64_t sequence = 0;
   bool duplicate = false;  ///< the stream had the event id already (within its duplicate window)
-  std::string domain;
+  std::string domain{};
 };
 
 enum class retention_policy { limits, interest, work_queue };
@@ -30,9 +30,9 @@ enum class storage_type { file, memory };
 enum class discard_policy { old_messages, new_messages };
 
 struct stream_config {
-  std::string name;
-  std::vector<std::string> subjects;
-  std::string description;
+  std::string name{};
+  std::vector<std::string> subjects{};
+  std::string description{};
   retention_policy retention = retention_policy::limits;
   storage_type storage = storage_type::file;
   std::chrono::nanoseconds max_age{0};  ///< 0: unlimited
@@ -75,7 +75,7 @@ class jetstream {
   ///   (JetStream not enabled on the server), errc::not_connected.
   /// Cancellation: none (bounded by options::timeout per request).
   template <class CompletionToken = boost::asio::deferred_t>
-  auto ensure_stream(const stream_config& cfg, CompletionToken&& token = {}) {
+  auto ensure_stream(const stream_config& cfg, CompletionToken&& token = {}) const {
     return boost::asio::async_initiate<CompletionToken, void(error_code, ensure_result)>(
         [](auto handler, jetstream self, stream_config c) { self.async_ensure_stream(std::move(c), std::move(handler)); },
         token, *this, cfg);
@@ -96,7 +96,7 @@ class jetstream {
   template <boost::asio::completion_token_for<void(error_code, natscoro::consumer)> CompletionToken =
                 boost::asio::deferred_t>
   auto consumer(const std::string& stream, const consumer_config& cfg, const consumer_options& opts,
-                CompletionToken&& token = {}) {
+                CompletionToken&& token = {}) const {
     return boost::asio::async_initiate<CompletionToken, void(error_code, natscoro::consumer)>(
         [](auto handler, jetstream self, std::string s, consumer_config c, consumer_options o) {
           self.async_consumer(std::move(s), std::move(c), std::move(o), std::move(handler));
@@ -105,7 +105,7 @@ class jetstream {
   }
   template <boost::asio::completion_token_for<void(error_code, natscoro::consumer)> CompletionToken =
                 boost::asio::deferred_t>
-  auto consumer(const std::string& stream, const consumer_config& cfg, CompletionToken&& token = {}) {
+  auto consumer(const std::string& stream, const consumer_config& cfg, CompletionToken&& token = {}) const {
     return consumer(stream, cfg, consumer_options{}, std::forward<CompletionToken>(token));
   }
 
@@ -113,9 +113,10 @@ class jetstream {
   const std::shared_ptr<detail::api_client>& api() const { return api_; }
 
  private:
-  void async_ensure_stream(stream_config cfg, boost::asio::any_completion_handler<void(error_code, ensure_result)> h);
+  void async_ensure_stream(stream_config cfg,
+                           boost::asio::any_completion_handler<void(error_code, ensure_result)> h) const;
   void async_consumer(std::string stream, consumer_config cfg, consumer_options opts,
-                      boost::asio::any_completion_handler<void(error_code, natscoro::consumer)> h);
+                      boost::asio::any_completion_handler<void(error_code, natscoro::consumer)> h) const;
 
   connection conn_;
   options opts_;

@@ -14,3 +14,5 @@
 #include <natscoro/consumer_config.hpp>
 #include <natscoro/message.hpp>
 #include <natscoro/message_metadata.hpp>
+#include <natscoro/runner.hpp>
+#include <natscoro/dead_letter.hpp>

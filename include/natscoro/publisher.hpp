@@ -17,12 +17,14 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace natscoro {
 
 struct publisher_options {
-  std::string source;          ///< CloudEvents "source" for events that have none
-  std::string subject_prefix;  ///< subject = subject_prefix + "." + event type, unless one is given
+  std::string source{};          ///< CloudEvents "source" for events that have none
+  std::string subject_prefix{};  ///< subject = subject_prefix + "." + event type, unless one is given
   event_encoding encoding = event_encoding::structured;
   bool require_organization = true;  ///< refuse events without organizationid (tenant)
   /// Publishes sent and not yet acknowledged, at most; past it publish() waits for room.
@@ -34,10 +36,21 @@ struct publisher_options {
 
 /// Optimistic concurrency: the stream stores the event only if these hold.
 struct publish_expectations {
-  std::optional<std::string> stream;                   ///< Nats-Expected-Stream
-  std::optional<std::uint64_t> last_sequence;          ///< Nats-Expected-Last-Sequence
-  std::optional<std::uint64_t> last_subject_sequence;  ///< Nats-Expected-Last-Subject-Sequence
-  std::optional<std::string> last_event_id;            ///< Nats-Expected-Last-Msg-Id
+  std::optional<std::string> stream{};                   ///< Nats-Expected-Stream
+  std::optional<std::uint64_t> last_sequence{};          ///< Nats-Expected-Last-Sequence
+  std::optional<std::uint64_t> last_subject_sequence{};  ///< Nats-Expected-Last-Subject-Sequence
+  std::optional<std::string> last_event_id{};            ///< Nats-Expected-Last-Msg-Id
+};
+
+/// A message published byte for byte: for what is not a CloudEvent, or must keep
+/// its body and headers untouched (dead-lettering, replay).
+struct raw_message {
+  std::string subject{};
+  std::vector<std::pair<std::string, std::string>> headers{};
+  std::string data{};
+  /// Nats-Msg-Id: the stream stores the message once per id within its duplicate
+  /// window (a Nats-Msg-Id among `headers` is replaced). Empty: a new UUID v4.
+  std::string id{};
 };
 
 struct publisher_stats {
@@ -113,6 +126,21 @@ class publisher {
     return publish(std::string(), std::move(evt), publish_expectations{}, std::forward<CompletionToken>(token));
   }
 
+  /// Publishes `msg` as it is, with the same guarantees as an event: a verified
+  /// PubAck, retries with the same Nats-Msg-Id, the window.
+  /// Completion, errors and cancellation as publish(event): errc::invalid_subject
+  ///   and errc::payload_too_large are decided in the call (thrown with deferred
+  ///   and use_awaitable); no event validation.
+  template <boost::asio::completion_token_for<void(error_code, pub_ack)> CompletionToken = boost::asio::deferred_t>
+  auto publish_raw(raw_message msg, CompletionToken&& token = {}) {
+    auto prepared = prepare_raw(std::move(msg), detail::throwing_token_v<CompletionToken>);
+    return boost::asio::async_initiate<CompletionToken, void(error_code, pub_ack)>(
+        [](auto handler, std::shared_ptr<detail::publisher_core> core, std::shared_ptr<detail::prepared_publish> p) {
+          async_publish(core, std::move(p), std::move(handler));
+        },
+        token, core_, std::move(prepared));
+  }
+
   /// Waits until every publish started before has completed.
   /// Completion: `void(error_code)`; no error of its own (each publish reports its own).
   /// Cancellation: none.
@@ -129,6 +157,8 @@ class publisher {
   /// Everything a publish does before sending; throws natscoro::error on failure if `throw_on_error`.
   std::shared_ptr<detail::prepared_publish> prepare(std::string subject, event evt, const publish_expectations& expect,
                                                     bool throw_on_error);
+  std::shared_ptr<detail::prepared_publish> prepare_raw(raw_message msg, bool throw_on_error);
+  std::shared_ptr<detail::prepared_publish> checked(detail::prepared_publish p, bool throw_on_error);
   static void async_publish(const std::shared_ptr<detail::publisher_core>& core,
                             std::shared_ptr<detail::prepared_publish> prepared,
                             boost::asio::any_completion_handler<void(error_code, pub_ack)> handler);

@@ -65,6 +65,11 @@ class child_process {
     pid_ = -1;
   }
 
+  /// Sends `sig` (e.g. SIGTERM) without waiting.
+  void signal(int sig) {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
+
   /// Waits for a clean exit; returns the exit status (-1 if it did not exit in time).
   int wait(std::chrono::seconds limit = std::chrono::seconds(30)) {
     const auto deadline = std::chrono::steady_clock::now() + limit;

@@ -8,8 +8,14 @@
 
 namespace natscoro::test {
 
-stream_inspector::stream_inspector(const std::string& url) {
-  if (natsConnection_ConnectTo(&nc_, url.c_str()) != NATS_OK) throw std::runtime_error("inspector: cannot connect to " + url);
+stream_inspector::stream_inspector(const std::string& url, const std::string& user, const std::string& password) {
+  natsOptions* opts = nullptr;
+  natsStatus s = natsOptions_Create(&opts);
+  if (s == NATS_OK) s = natsOptions_SetURL(opts, url.c_str());
+  if (s == NATS_OK && !user.empty()) s = natsOptions_SetUserInfo(opts, user.c_str(), password.c_str());
+  if (s == NATS_OK) s = natsConnection_Connect(&nc_, opts);
+  natsOptions_Destroy(opts);
+  if (s != NATS_OK) throw std::runtime_error("inspector: cannot connect to " + url);
   if (natsConnection_JetStream(&js_, nc_, nullptr) != NATS_OK) throw std::runtime_error("inspector: no JetStream context");
 }
 

@@ -15,7 +15,7 @@ namespace natscoro::test {
 
 class stream_inspector {
  public:
-  explicit stream_inspector(const std::string& url);
+  explicit stream_inspector(const std::string& url, const std::string& user = {}, const std::string& password = {});
   ~stream_inspector();
   stream_inspector(const stream_inspector&) = delete;
   stream_inspector& operator=(const stream_inspector&) = delete;

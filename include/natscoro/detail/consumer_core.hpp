@@ -59,6 +59,9 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
   const std::string& name() const { return name_; }
   std::chrono::nanoseconds ack_wait() const { return ack_wait_; }
   int max_deliver() const { return max_deliver_; }
+  std::size_t capacity() const { return opts_.capacity; }
+  /// The counters of the current or last run(), kept by the runner.
+  runner_stats& run_stats() { return run_stats_; }
   consumer_stats stats() const {
     auto s = stats_;
     s.held = held_.size();
@@ -110,6 +113,7 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
   steady::time_point paused_until_{};
   error_code fatal_;
   consumer_stats stats_;
+  runner_stats run_stats_;
 };
 
 }  // namespace natscoro::detail

@@ -19,6 +19,7 @@ struct message_state {
   nats_msg_ptr msg;                 // owns the data
   message_metadata metadata;
   bool acknowledged = false;
+  std::shared_ptr<const natscoro::event> decoded;  // the first successful decode, for later calls
 
   /// Builds the state of a delivered message; null if it has no valid ack subject.
   static std::shared_ptr<message_state> from(nats_msg_ptr msg, connection conn, std::shared_ptr<api_client> api);

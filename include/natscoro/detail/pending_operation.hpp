@@ -48,6 +48,16 @@ class pending_operation<void(Args...)> : public std::enable_shared_from_this<pen
     });
   }
 
+  /// Runs `f` on the I/O executor when cancellation of any type is requested;
+  /// the operation stays pending (its owner winds down, then completes it).
+  template <class F>
+  void on_cancel(F f) {
+    auto slot = handler_->get_cancellation_slot();
+    if (!slot.is_connected()) return;
+    slot.assign([ex = boost::asio::prefer(io_work_, boost::asio::execution::outstanding_work.untracked),
+                 f = std::move(f)](auto) mutable { boost::asio::post(ex, std::move(f)); });
+  }
+
   /// Delivers the result, unless the operation was already completed. Thread-safe.
   /// Returns whether this call completed the operation.
   bool complete(Args... args) {

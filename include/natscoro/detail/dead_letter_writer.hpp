@@ -1,0 +1,82 @@
+// Writing to the dead-letter stream: the message a DLQ holds, and the mover that
+// dead-letters what the server gave up on (max-deliveries advisories).
+#pragma once
+
+#include <natscoro/consumer.hpp>
+#include <natscoro/detail/envelope_codec.hpp>
+#include <natscoro/jetstream.hpp>
+#include <natscoro/publisher.hpp>
+#include <natscoro/runner.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace natscoro::detail {
+
+/// Where a dead-lettered message came from and why it failed.
+struct failure_record {
+  std::string stream;
+  std::string subject;
+  std::uint64_t sequence = 0;
+  std::string consumer;
+  std::uint64_t deliveries = 0;
+  std::string error;
+};
+
+/// Headers natscoro adds to a dead-lettered message (and removes on replay).
+inline constexpr std::string_view dead_letter_header_prefix = "Natscoro-";
+
+/// The DLQ message: "<prefix>.<original subject>", body and original headers
+/// untouched, plus the Natscoro-Original-Stream/-Subject/-Sequence, -Consumer,
+/// -Deliveries, -Error and -Failed-At headers (replacing any from an earlier round).
+/// Its Nats-Msg-Id names the original stream and sequence, so dead-lettering the
+/// same message twice (a term lost in a crash) stores it once.
+raw_message dead_letter_message(const std::string& subject_prefix, header_list headers, std::string data,
+                                const failure_record& failure);
+
+/// The dead-letter publisher's options: a bounded number of quick attempts (a
+/// failed DLQ publish leaves the original to be redelivered).
+publisher_options dead_letter_publisher_options();
+
+/// Creates the DLQ stream if it is missing: "<prefix>.>", file storage, limits.
+stream_config dead_letter_stream_config(const dead_letter_options& opts);
+
+/// Consumes the max-deliveries advisories of one consumer (kept in
+/// dead_letter_options::advisory_stream by a durable consumer of its own) and
+/// dead-letters the messages they name, fetched by sequence. Lives on the
+/// connection's executor.
+class max_deliveries_mover : public std::enable_shared_from_this<max_deliveries_mover> {
+ public:
+  max_deliveries_mover(jetstream js, std::string stream, std::string consumer, dead_letter_options opts,
+                       std::shared_ptr<publisher> dlq, std::function<void()> on_moved);
+  void start();
+  /// Stops taking advisories; `on_stopped` runs once the one in hand is done.
+  void stop(std::chrono::milliseconds grace, std::function<void()> on_stopped);
+
+ private:
+  void bind();
+  void take();
+  void move(message advisory);
+  void finish_advisory(message& advisory, bool done);
+  void drain_advisories();
+  void maybe_stopped();
+
+  jetstream js_;
+  std::string stream_;
+  std::string consumer_;
+  dead_letter_options opts_;
+  std::shared_ptr<publisher> dlq_;
+  std::function<void()> on_moved_;
+  natscoro::consumer advisories_;
+  bool stopping_ = false;
+  bool binding_ = false;  // ensuring the advisory stream, binding its consumer
+  bool bound_ = false;    // advisories_ is live (until drained)
+  bool moving_ = false;   // one advisory in hand
+  std::chrono::milliseconds grace_{0};
+  std::function<void()> on_stopped_;
+};
+
+}  // namespace natscoro::detail

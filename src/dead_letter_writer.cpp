@@ -1,0 +1,195 @@
+#include <natscoro/detail/connection_core.hpp>
+#include <natscoro/detail/dead_letter_writer.hpp>
+#include <natscoro/detail/nats_message.hpp>
+#include <natscoro/detail/stored_message.hpp>
+#include <natscoro/logging.hpp>
+
+#include <boost/algorithm/string/predicate.hpp>
+#include <boost/json.hpp>
+
+#include <algorithm>
+
+namespace natscoro::detail {
+
+namespace {
+
+// Header values cannot hold line breaks; a failure's text may be long.
+std::string header_safe(std::string text) {
+  std::replace_if(text.begin(), text.end(), [](char c) { return c == '\r' || c == '\n'; }, ' ');
+  constexpr std::size_t limit = 1024;
+  if (text.size() > limit) text = text.substr(0, limit) + "...";
+  return text;
+}
+
+}  // namespace
+
+raw_message dead_letter_message(const std::string& subject_prefix, header_list headers, std::string data,
+                                const failure_record& failure) {
+  std::erase_if(headers, [](const auto& h) {
+    return boost::algorithm::istarts_with(h.first, dead_letter_header_prefix) ||
+           boost::algorithm::iequals(h.first, "Nats-Msg-Id");
+  });
+  headers.emplace_back("Natscoro-Original-Stream", failure.stream);
+  headers.emplace_back("Natscoro-Original-Subject", failure.subject);
+  headers.emplace_back("Natscoro-Original-Sequence", std::to_string(failure.sequence));
+  headers.emplace_back("Natscoro-Consumer", failure.consumer);
+  headers.emplace_back("Natscoro-Deliveries", std::to_string(failure.deliveries));
+  headers.emplace_back("Natscoro-Error", header_safe(failure.error.empty() ? "unknown failure" : failure.error));
+  headers.emplace_back("Natscoro-Failed-At", format_rfc3339(event::clock::now()));
+  raw_message out;
+  out.subject = subject_prefix + "." + failure.subject;
+  out.headers = std::move(headers);
+  out.data = std::move(data);
+  out.id = "dlq-" + failure.stream + "-" + std::to_string(failure.sequence);
+  return out;
+}
+
+publisher_options dead_letter_publisher_options() {
+  publisher_options opts;
+  opts.require_organization = false;
+  opts.max_in_flight = 256;
+  opts.ack_timeout = std::chrono::seconds(2);
+  opts.retry = retry_policy{3, {std::chrono::milliseconds(250), std::chrono::milliseconds(500)}};
+  return opts;
+}
+
+stream_config dead_letter_stream_config(const dead_letter_options& opts) {
+  stream_config cfg;
+  cfg.name = opts.stream;
+  cfg.subjects = {opts.subject_prefix + ".>"};
+  cfg.description = "natscoro dead-letter queue";
+  return cfg;
+}
+
+max_deliveries_mover::max_deliveries_mover(jetstream js, std::string stream, std::string consumer,
+                                           dead_letter_options opts, std::shared_ptr<publisher> dlq,
+                                           std::function<void()> on_moved)
+    : js_(std::move(js)),
+      stream_(std::move(stream)),
+      consumer_(std::move(consumer)),
+      opts_(std::move(opts)),
+      dlq_(std::move(dlq)),
+      on_moved_(std::move(on_moved)) {}
+
+void max_deliveries_mover::start() {
+  stream_config cfg;
+  cfg.name = opts_.advisory_stream;
+  cfg.subjects = {"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>"};
+  cfg.description = "natscoro: max-deliveries advisories, for moving their messages to a dead-letter queue";
+  cfg.max_age = std::chrono::hours(24 * 7);
+  binding_ = true;
+  js_.ensure_stream(cfg, [self = shared_from_this()](error_code ec, ensure_result) {
+    if (ec) {
+      logger()->error("max-deliveries advisories for {}/{} are not captured: stream {}: {}", self->stream_,
+                      self->consumer_, self->opts_.advisory_stream, ec.message());
+      self->binding_ = false;
+      return self->maybe_stopped();
+    }
+    self->bind();
+  });
+}
+
+void max_deliveries_mover::bind() {
+  consumer_config cfg;
+  cfg.durable = "natscoro_dlq_" + stream_ + "_" + consumer_;
+  cfg.filter_subject = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + stream_ + "." + consumer_;
+  consumer_options copts;
+  copts.capacity = 8;
+  js_.consumer(opts_.advisory_stream, cfg, copts, [self = shared_from_this()](error_code ec, natscoro::consumer c) {
+    self->binding_ = false;
+    if (ec) {
+      logger()->error("max-deliveries advisories for {}/{} cannot be consumed: {}", self->stream_, self->consumer_,
+                      ec.message());
+      return self->maybe_stopped();
+    }
+    self->advisories_ = std::move(c);
+    self->bound_ = true;
+    if (self->stopping_) return self->drain_advisories();
+    self->take();
+  });
+}
+
+void max_deliveries_mover::take() {
+  advisories_.next([self = shared_from_this()](error_code ec, std::optional<message> m) {
+    if (ec || !m) return self->maybe_stopped();  // drained, or the advisory consumer failed
+    self->move(std::move(*m));
+  });
+}
+
+void max_deliveries_mover::move(message advisory) {
+  moving_ = true;
+  std::uint64_t sequence = 0;
+  std::uint64_t deliveries = 0;
+  try {
+    const auto doc = boost::json::parse(advisory.data()).as_object();
+    sequence = doc.at("stream_seq").to_number<std::uint64_t>();
+    deliveries = doc.at("deliveries").to_number<std::uint64_t>();
+  } catch (const std::exception& e) {
+    logger()->error("max-deliveries advisory on {} is not understood ({}); left alone", advisory.subject(), e.what());
+    return finish_advisory(advisory, true);
+  }
+  fetch_stored_message(
+      js_.conn(), js_.opts().api_prefix, stream_, sequence,
+      [self = shared_from_this(), advisory, sequence, deliveries](error_code ec, nats_msg_ptr msg) mutable {
+        if (ec == jetstream_errc::no_message_found) {
+          logger()->warn("message {} of {} ran out of deliveries but is gone from the stream", sequence,
+                         self->stream_);
+          return self->finish_advisory(advisory, true);
+        }
+        if (ec) {
+          logger()->error("message {} of {} ran out of deliveries and cannot be read: {}; trying again later",
+                          sequence, self->stream_, ec.message());
+          return self->finish_advisory(advisory, false);
+        }
+        failure_record failure{self->stream_, natsMsg_GetSubject(msg.get()), sequence, self->consumer_, deliveries,
+                               "the consumer's max_deliver ran out after " + std::to_string(deliveries) +
+                                   " deliveries without a handler result"};
+        auto out = dead_letter_message(self->opts_.subject_prefix, message_headers(msg.get()),
+                                       std::string(message_data(msg.get())), failure);
+        self->dlq_->publish_raw(std::move(out), [self, advisory, sequence](error_code ec, pub_ack ack) mutable {
+          if (ec) {
+            logger()->error("moving message {} of {} to the dead-letter stream failed: {}; trying again later",
+                            sequence, self->stream_, ec.message());
+            return self->finish_advisory(advisory, false);
+          }
+          logger()->warn("message {} of {} ran out of deliveries; dead-lettered as {} #{}", sequence, self->stream_,
+                         ack.stream, ack.sequence);
+          if (self->on_moved_) self->on_moved_();
+          self->finish_advisory(advisory, true);
+        });
+      });
+}
+
+void max_deliveries_mover::finish_advisory(message& advisory, bool done) {
+  moving_ = false;
+  if (done) {
+    advisory.ack([](error_code) {});
+  } else {
+    advisory.nak(std::chrono::seconds(5), [](error_code) {});
+  }
+  if (stopping_) return maybe_stopped();
+  take();
+}
+
+void max_deliveries_mover::stop(std::chrono::milliseconds grace, std::function<void()> on_stopped) {
+  stopping_ = true;
+  grace_ = grace;
+  on_stopped_ = std::move(on_stopped);
+  if (bound_) return drain_advisories();
+  maybe_stopped();
+}
+
+void max_deliveries_mover::drain_advisories() {
+  advisories_.drain(grace_, [self = shared_from_this()](error_code) {
+    self->bound_ = false;
+    self->advisories_ = {};
+    self->maybe_stopped();
+  });
+}
+
+void max_deliveries_mover::maybe_stopped() {
+  if (!stopping_ || binding_ || moving_ || bound_ || !on_stopped_) return;
+  std::exchange(on_stopped_, nullptr)();
+}
+
+}  // namespace natscoro::detail

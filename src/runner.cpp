@@ -1,0 +1,528 @@
+#include <natscoro/consumer.hpp>
+#include <natscoro/detail/api_client.hpp>
+#include <natscoro/detail/consumer_core.hpp>
+#include <natscoro/detail/dead_letter_writer.hpp>
+#include <natscoro/detail/failure_policy.hpp>
+#include <natscoro/detail/jetstream_api.hpp>
+#include <natscoro/detail/lane_scheduler.hpp>
+#include <natscoro/detail/nats_message.hpp>
+#include <natscoro/detail/pending_operation.hpp>
+#include <natscoro/logging.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/system_executor.hpp>
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <map>
+#include <random>
+
+namespace natscoro {
+
+ordering_key_function key_by_subject_token(std::size_t index) {
+  return [index](const message& m) -> std::string {
+    const std::string& s = m.subject();
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < index; ++i) {
+      const auto dot = s.find('.', start);
+      if (dot == std::string::npos) return {};
+      start = dot + 1;
+    }
+    const auto end = s.find('.', start);
+    return s.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  };
+}
+
+namespace detail {
+
+using run_operation = pending_operation<void(error_code)>;
+
+namespace {
+
+// The handler's coroutine; a handler that throws before returning its awaitable fails the attempt the same way.
+boost::asio::awaitable<void> call_handler(message_handler& handler, message& msg) { co_await handler(msg); }
+
+// Some text for what a failed attempt threw.
+std::pair<failure_kind, std::string> classify(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const permanent_error& ex) {
+    return {failure_kind::permanent, ex.what()};
+  } catch (const std::exception& ex) {
+    return {failure_kind::failed, ex.what()};
+  } catch (...) {
+    return {failure_kind::failed, "an exception that is not a std::exception"};
+  }
+}
+
+}  // namespace
+
+/// One run(): takes messages from the consumer core, schedules them on lanes,
+/// runs handlers and settles each message. Lives on the consumer's executor.
+class runner_core : public std::enable_shared_from_this<runner_core> {
+ public:
+  runner_core(consumer cons, std::shared_ptr<consumer_core> core, message_handler handler, run_options opts,
+              std::shared_ptr<run_operation> op)
+      : cons_(std::move(cons)),
+        core_(std::move(core)),
+        ex_(core_->js().get_executor()),
+        handler_(std::move(handler)),
+        opts_(std::move(opts)),
+        handler_ex_(opts_.handler_executor ? opts_.handler_executor : ex_),
+        lanes_(opts_.concurrency),
+        op_(std::move(op)),
+        keepalive_(ex_),
+        deadline_(ex_),
+        random_(std::random_device{}()) {}
+
+  void start();
+
+ private:
+  struct slot {
+    explicit slot(message m) : msg(std::move(m)) {}
+    message msg;
+    std::string key;
+    error_code decode_error;
+    std::string decode_detail;
+    int attempts_here = 0;       // handler calls on this delivery
+    bool running = false;        // the handler's coroutine is alive
+    bool waiting_retry = false;  // paused in its lane until retry_timer fires
+    bool settling = false;       // being dead-lettered
+    bool abandoned = false;      // given back at the deadline; the coroutine may still be winding down
+    std::unique_ptr<boost::asio::steady_timer> retry_timer;
+    boost::asio::cancellation_signal cancel;
+  };
+
+  void take();
+  void on_next(error_code ec, std::optional<message> m);
+  void accept(message m);
+  void schedule();
+  void run_attempt(std::uint64_t id);
+  void on_attempt_done(std::uint64_t id, const std::exception_ptr& e);
+  void on_failure(std::uint64_t id, failure_kind kind, const std::string& text);
+  void dead_letter(std::uint64_t id, const std::string& text);
+  void release(std::uint64_t id);
+  void begin_stop();
+  void on_unsubscribed();
+  void give_back_ready();
+  void give_back(slot& s);
+  void on_deadline();
+  void arm_keepalive();
+  void check_alert();
+  void check_settled();
+  void update_gauges();
+  int attempt_of(const slot& s) const {
+    return static_cast<int>(s.msg.metadata().num_delivered) - 1 + s.attempts_here;
+  }
+
+  consumer cons_;  // keeps the consumer alive while the run lasts
+  std::shared_ptr<consumer_core> core_;
+  boost::asio::any_io_executor ex_;
+  message_handler handler_;
+  run_options opts_;
+  boost::asio::any_io_executor handler_ex_;
+  lane_scheduler lanes_;
+  std::shared_ptr<run_operation> op_;
+  std::map<std::uint64_t, std::unique_ptr<slot>> slots_;  // ordered: arrival order for give-backs
+  std::uint64_t next_id_ = 1;
+  std::size_t queue_limit_ = 0;
+  bool taking_ = false;
+  bool stopping_ = false;
+  bool unsubscribed_ = false;
+  bool cancelled_ = false;
+  bool finished_ = false;
+  bool alerted_ = false;
+  std::size_t dead_letters_pending_ = 0;
+  error_code end_error_;
+  std::shared_ptr<publisher> dlq_;
+  std::shared_ptr<max_deliveries_mover> mover_;
+  bool mover_running_ = false;
+  boost::asio::steady_timer keepalive_;
+  boost::asio::steady_timer deadline_;
+  std::mt19937_64 random_;
+  std::shared_ptr<runner_core> self_;  // from start() until the run completes
+};
+
+void runner_core::start() {
+  if (opts_.concurrency == 0) {
+    logger()->error("run {}/{}: run_options::concurrency must be at least 1", core_->stream(), core_->name());
+    return void(op_->complete(make_error_code(errc::invalid_argument)));
+  }
+  if (opts_.dead_letter && (!valid_stream_name(opts_.dead_letter->stream) ||
+                            !valid_publish_subject(opts_.dead_letter->subject_prefix + ".x"))) {
+    logger()->error("run {}/{}: dead-letter stream \"{}\" or subject prefix \"{}\" is not valid", core_->stream(),
+                    core_->name(), opts_.dead_letter->stream, opts_.dead_letter->subject_prefix);
+    return void(op_->complete(make_error_code(errc::invalid_argument)));
+  }
+  const bool attached = core_->attach_runner([weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->on_unsubscribed();
+  });
+  if (!attached) {
+    logger()->error("run {}/{}: run() is in progress already on this consumer", core_->stream(), core_->name());
+    return void(op_->complete(make_error_code(errc::invalid_argument)));
+  }
+  core_->run_stats() = runner_stats{};
+  self_ = shared_from_this();  // the run lasts until it settles, whoever else lets go of it
+  queue_limit_ = core_->capacity();
+  op_->on_cancel([weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (!self || self->finished_) return;
+    self->cancelled_ = true;
+    self->core_->start_draining(self->opts_.drain_deadline);
+  });
+
+  if (opts_.dead_letter) {
+    dlq_ = std::make_shared<publisher>(core_->js(), dead_letter_publisher_options());
+    core_->js().ensure_stream(dead_letter_stream_config(*opts_.dead_letter),
+                              [name = opts_.dead_letter->stream](error_code ec, ensure_result) {
+                                if (ec)
+                                  logger()->error("dead-letter stream {} is not available: {}; dead-lettering will "
+                                                  "fail (and nak) until it is",
+                                                  name, ec.message());
+                              });
+    if (opts_.dead_letter->capture_max_deliveries) {
+      mover_ = std::make_shared<max_deliveries_mover>(core_->js(), core_->stream(), core_->name(), *opts_.dead_letter,
+                                                      dlq_, [weak = weak_from_this()] {
+                                                        auto self = weak.lock();
+                                                        if (!self) return;
+                                                        ++self->core_->run_stats().moved_by_advisory;
+                                                        self->check_alert();
+                                                      });
+      mover_running_ = true;
+      mover_->start();
+    }
+  }
+  logger()->info("run {}/{}: concurrency {}, {}", core_->stream(), core_->name(), opts_.concurrency,
+                 opts_.ordering_key ? "ordered by key" : "unordered");
+  arm_keepalive();
+  take();
+}
+
+void runner_core::take() {
+  if (stopping_ || taking_ || lanes_.queued() >= queue_limit_) return;
+  taking_ = true;
+  core_->next([self = shared_from_this()](error_code ec, std::optional<message> m) {
+    self->on_next(ec, std::move(m));
+  });
+}
+
+void runner_core::on_next(error_code ec, std::optional<message> m) {
+  taking_ = false;
+  if (ec || !m) {
+    if (ec && !end_error_) end_error_ = ec;
+    begin_stop();
+    return check_settled();
+  }
+  accept(std::move(*m));
+  take();
+}
+
+void runner_core::accept(message m) {
+  const std::uint64_t id = next_id_++;
+  auto s = std::make_unique<slot>(std::move(m));
+  if (opts_.ordering_key) {
+    try {
+      s->key = opts_.ordering_key(s->msg);
+    } catch (const std::exception& e) {
+      logger()->warn("run {}/{}: ordering_key threw for message {} ({}); handled without a key", core_->stream(),
+                     core_->name(), s->msg.metadata().stream_sequence, e.what());
+    }
+  }
+  natscoro::event decoded;
+  s->decode_error = s->msg.decode(decoded, s->decode_detail);  // cached for the handler's msg.event()
+  lanes_.push(id, s->key);
+  slots_.emplace(id, std::move(s));
+  if (stopping_) return give_back_ready();
+  schedule();
+}
+
+void runner_core::schedule() {
+  if (stopping_) return;
+  while (auto id = lanes_.start_next()) run_attempt(*id);
+  update_gauges();
+}
+
+void runner_core::run_attempt(std::uint64_t id) {
+  slot& s = *slots_.at(id);
+  s.waiting_retry = false;
+  if (s.decode_error) return on_failure(id, failure_kind::invalid_event, "invalid_event: " + s.decode_detail);
+  ++s.attempts_here;
+  s.running = true;
+  auto& stats = core_->run_stats();
+  ++stats.in_flight;
+  stats.in_flight_high_water = std::max(stats.in_flight_high_water, stats.in_flight);
+  boost::asio::co_spawn(
+      boost::asio::make_strand(handler_ex_), call_handler(handler_, s.msg),
+      boost::asio::bind_cancellation_slot(
+          s.cancel.slot(), boost::asio::bind_executor(ex_, [self = shared_from_this(), id](std::exception_ptr e) {
+            self->on_attempt_done(id, e);
+          })));
+}
+
+void runner_core::on_attempt_done(std::uint64_t id, const std::exception_ptr& e) {
+  slot& s = *slots_.at(id);
+  s.running = false;
+  --core_->run_stats().in_flight;
+  if (s.abandoned) {  // nak'ed at the deadline already
+    slots_.erase(id);
+    return check_settled();
+  }
+  if (!e) {
+    s.msg.ack([seq = s.msg.metadata().stream_sequence](error_code ec) {
+      if (ec) logger()->error("ack of message {} failed: {} (it will be redelivered)", seq, ec.message());
+    });
+    ++core_->run_stats().handled;
+    return release(id);
+  }
+  ++core_->run_stats().failed_attempts;
+  const auto [kind, text] = classify(e);
+  on_failure(id, kind, text);
+}
+
+void runner_core::on_failure(std::uint64_t id, failure_kind kind, const std::string& text) {
+  slot& s = *slots_.at(id);
+  const auto& md = s.msg.metadata();
+  const int attempt = std::max(attempt_of(s), 1);
+  const auto decision =
+      decide_after_failure(opts_.retry, kind, attempt, static_cast<int>(md.num_delivered), core_->max_deliver(),
+                           !s.key.empty(), std::uniform_real_distribution<double>(0.0, 1.0)(random_));
+  auto& stats = core_->run_stats();
+  switch (decision.action) {
+    case failure_action::retry_here:
+      logger()->warn("run {}/{}: message {} ({}) failed attempt {} of {}: {}; again in {} ms", core_->stream(),
+                     core_->name(), md.stream_sequence, s.msg.subject(), attempt, opts_.retry.max_attempts, text,
+                     decision.delay.count());
+      ++stats.retried;
+      if (stopping_) {  // draining: hand it over now, ahead of the rest of its lane
+        give_back(s);
+        return release(id);
+      }
+      s.waiting_retry = true;
+      lanes_.pause(id);
+      s.retry_timer = std::make_unique<boost::asio::steady_timer>(ex_, decision.delay);
+      s.retry_timer->async_wait([self = shared_from_this(), id](error_code ec) {
+        if (ec) return;
+        auto it = self->slots_.find(id);
+        if (it == self->slots_.end() || !it->second->waiting_retry) return;
+        self->lanes_.resume(id);
+        self->schedule();
+      });
+      return schedule();
+    case failure_action::redeliver:
+      logger()->warn("run {}/{}: message {} ({}) failed attempt {} of {}: {}; redelivery in {} ms", core_->stream(),
+                     core_->name(), md.stream_sequence, s.msg.subject(), attempt, opts_.retry.max_attempts, text,
+                     decision.delay.count());
+      ++stats.retried;
+      s.msg.nak(std::chrono::duration_cast<std::chrono::nanoseconds>(decision.delay), [](error_code) {});
+      return release(id);
+    case failure_action::dead_letter:
+      if (opts_.dead_letter) return dead_letter(id, text);
+      logger()->error("run {}/{}: message {} ({}) failed for good and no dead-letter stream is set: terminated. "
+                      "Last failure: {}",
+                      core_->stream(), core_->name(), md.stream_sequence, s.msg.subject(), text);
+      ++stats.terminated;
+      s.msg.term([](error_code) {});
+      return release(id);
+  }
+}
+
+void runner_core::dead_letter(std::uint64_t id, const std::string& text) {
+  slot& s = *slots_.at(id);
+  s.settling = true;
+  ++dead_letters_pending_;
+  const auto& md = s.msg.metadata();
+  const failure_record failure{md.stream, s.msg.subject(), md.stream_sequence, md.consumer, md.num_delivered, text};
+  auto out = dead_letter_message(opts_.dead_letter->subject_prefix, s.msg.headers(), std::string(s.msg.data()),
+                                 failure);
+  dlq_->publish_raw(std::move(out), [self = shared_from_this(), id, text](error_code ec, pub_ack ack) {
+    --self->dead_letters_pending_;
+    slot& s = *self->slots_.at(id);
+    s.settling = false;
+    const auto seq = s.msg.metadata().stream_sequence;
+    auto& stats = self->core_->run_stats();
+    if (ec) {
+      // Never terminated without the DLQ's PubAck: redelivered later, and dead-lettered then.
+      ++stats.dead_letter_failures;
+      const auto delay = std::max(self->opts_.retry.nominal_delay(1), std::chrono::milliseconds(1000));
+      logger()->error("run {}/{}: dead-lettering message {} failed: {}; nak'ed, redelivery in {} ms",
+                      self->core_->stream(), self->core_->name(), seq, ec.message(), delay.count());
+      s.msg.nak(std::chrono::duration_cast<std::chrono::nanoseconds>(delay), [](error_code) {});
+    } else {
+      ++stats.dead_lettered;
+      logger()->warn("run {}/{}: message {} ({}) dead-lettered as {} #{}: {}", self->core_->stream(),
+                     self->core_->name(), seq, s.msg.subject(), ack.stream, ack.sequence, text);
+      s.msg.term([](error_code) {});
+      self->check_alert();
+    }
+    self->release(id);
+  });
+}
+
+void runner_core::release(std::uint64_t id) {
+  lanes_.finish(id);
+  slots_.erase(id);
+  if (stopping_) {
+    give_back_ready();
+  } else {
+    schedule();
+    take();
+  }
+  update_gauges();
+  check_settled();
+}
+
+void runner_core::begin_stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  logger()->info("run {}/{}: draining ({} running, {} queued)", core_->stream(), core_->name(), lanes_.running(),
+                 lanes_.queued());
+  deadline_.expires_at(core_->drain_deadline());
+  deadline_.async_wait([weak = weak_from_this()](error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->on_deadline();
+  });
+  if (mover_running_)
+    mover_->stop(std::max(std::chrono::duration_cast<std::chrono::milliseconds>(core_->drain_deadline() - steady::now()),
+                          std::chrono::milliseconds(0)),
+                 [weak = weak_from_this()] {
+                   auto self = weak.lock();
+                   if (!self) return;
+                   self->mover_running_ = false;
+                   self->check_settled();
+                 });
+  give_back_ready();
+}
+
+void runner_core::on_unsubscribed() {
+  unsubscribed_ = true;
+  begin_stop();
+  give_back_ready();
+  check_settled();
+}
+
+void runner_core::give_back(slot& s) {
+  s.msg.nak(std::chrono::nanoseconds(0), [](error_code) {});
+  ++core_->run_stats().given_back;
+}
+
+// Once the server can deliver nothing more to this instance: what waits for a
+// retry first (each heads its lane), then what never started and has no running
+// message ahead of it in its lane. The rest follows as those lanes finish.
+void runner_core::give_back_ready() {
+  if (!unsubscribed_) return;
+  std::vector<std::uint64_t> waiting;
+  for (auto& [id, s] : slots_)
+    if (s->waiting_retry) waiting.push_back(id);
+  for (auto id : waiting) {
+    auto& s = *slots_.at(id);
+    s.waiting_retry = false;
+    s.retry_timer.reset();
+    give_back(s);
+    lanes_.finish(id);
+    slots_.erase(id);
+  }
+  for (auto id : lanes_.take_queued()) {
+    give_back(*slots_.at(id));
+    slots_.erase(id);
+  }
+  update_gauges();
+}
+
+void runner_core::on_deadline() {
+  std::size_t cancelled = 0;
+  for (auto& [id, s] : slots_) {
+    if (!s->running || s->abandoned) continue;
+    s->abandoned = true;
+    s->cancel.emit(boost::asio::cancellation_type::terminal);
+    give_back(*s);
+    lanes_.finish(id);
+    ++cancelled;
+  }
+  if (cancelled > 0)
+    logger()->warn("run {}/{}: drain deadline passed: {} handlers cancelled, their messages nak'ed", core_->stream(),
+                   core_->name(), cancelled);
+  give_back_ready();
+  check_settled();
+}
+
+void runner_core::arm_keepalive() {
+  // In-progress for every held message: queued ones and retries wait longer than ack_wait may allow.
+  const auto period = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(core_->ack_wait()) / 2,
+                                 std::chrono::milliseconds(100), std::chrono::milliseconds(15000));
+  keepalive_.expires_after(period);
+  keepalive_.async_wait([weak = weak_from_this()](error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->finished_) return;
+    for (auto& [id, s] : self->slots_)
+      if (!s->abandoned) s->msg.in_progress([](error_code) {});
+    self->arm_keepalive();
+  });
+}
+
+void runner_core::check_alert() {
+  const auto& dl = *opts_.dead_letter;
+  if (dl.alert_threshold == 0 || !dl.on_alert) return;
+  core_->js().api()->request("STREAM.INFO." + dl.stream, "", [weak = weak_from_this()](error_code ec, boost::json::value r) {
+    auto self = weak.lock();
+    if (!self || ec) return;
+    const auto* state = r.as_object().if_contains("state");
+    const auto* msgs = state && state->is_object() ? state->as_object().if_contains("messages") : nullptr;
+    if (msgs == nullptr) return;
+    const auto count = msgs->to_number<std::uint64_t>();
+    const auto& dl = *self->opts_.dead_letter;
+    if (count <= dl.alert_threshold) {
+      self->alerted_ = false;
+    } else if (!self->alerted_) {
+      self->alerted_ = true;
+      logger()->warn("dead-letter stream {} holds {} messages (alert threshold {})", dl.stream, count,
+                     dl.alert_threshold);
+      dl.on_alert(count);
+    }
+  });
+}
+
+void runner_core::update_gauges() {
+  auto& stats = core_->run_stats();
+  stats.queued = lanes_.queued();
+  stats.lane_high_water = lanes_.lane_high_water();
+}
+
+void runner_core::check_settled() {
+  if (finished_ || !stopping_ || !unsubscribed_ || taking_ || !slots_.empty() || dead_letters_pending_ > 0 ||
+      mover_running_)
+    return;
+  finished_ = true;
+  keepalive_.cancel();
+  deadline_.cancel();
+  dlq_.reset();
+  const auto& stats = core_->run_stats();
+  logger()->info("run {}/{}: settled: {} handled, {} retried, {} dead-lettered, {} given back", core_->stream(),
+                 core_->name(), stats.handled, stats.retried, stats.dead_lettered, stats.given_back);
+  core_->detach_runner();
+  op_->complete(cancelled_ ? make_error_code(boost::asio::error::operation_aborted) : end_error_);
+  self_.reset();
+}
+
+}  // namespace detail
+
+runner_stats consumer::run_stats() const { return core_ ? core_->run_stats() : runner_stats{}; }
+
+void consumer::async_run(consumer self, message_handler handler, run_options opts,
+                         boost::asio::any_completion_handler<void(error_code)> h) {
+  if (!self.core_) {
+    auto op = detail::run_operation::create(std::move(h), boost::asio::system_executor());
+    return void(op->complete(make_error_code(errc::not_connected)));
+  }
+  auto op = detail::run_operation::create(std::move(h), self.core_->js().get_executor());
+  auto core = self.core_;
+  auto runner = std::make_shared<detail::runner_core>(std::move(self), std::move(core), std::move(handler),
+                                                      std::move(opts), op);
+  runner->start();
+}
+
+}  // namespace natscoro

@@ -1,0 +1,437 @@
+#define BOOST_TEST_MODULE natscoro runner
+#include <natscoro/natscoro.hpp>
+
+#include "async_test.hpp"
+#include "child_process.hpp"
+#include "nats_server.hpp"
+#include "stream_inspector.hpp"
+#include "test_options.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+
+namespace nc = natscoro;
+namespace asio = boost::asio;
+using namespace natscoro::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Sequences stored per key, in stream order.
+using stored_by_key = std::map<std::string, std::vector<std::uint64_t>>;
+
+// Creates AUTH_EVENTS and stores `per_key` events for each of `keys` keys, the keys
+// interleaved: subject "auth.user.<key>.created", data {"key": key, "i": i}.
+asio::awaitable<stored_by_key> fill(nc::connection conn, int keys, int per_key) {
+  nc::jetstream js{conn};
+  nc::stream_config s;
+  s.name = "AUTH_EVENTS";
+  s.subjects = {"auth.>"};
+  co_await js.ensure_stream(s);
+  nc::publisher_options popts;
+  popts.source = "runner-test";
+  nc::publisher pub{js, popts};
+  auto stored = std::make_shared<std::map<std::uint64_t, std::string>>();
+  for (int i = 0; i < per_key; ++i)
+    for (int k = 0; k < keys; ++k) {
+      const std::string key = std::to_string(k);
+      pub.publish("auth.user." + key + ".created",
+                  nc::event::make("user.created", "org-1", boost::json::object{{"key", key}, {"i", i}}),
+                  [stored, key](nc::error_code ec, nc::pub_ack ack) {
+                    if (!ec) (*stored)[ack.sequence] = key;
+                  });
+    }
+  co_await pub.flush();
+  BOOST_REQUIRE(stored->size() == static_cast<std::size_t>(keys * per_key));
+  stored_by_key out;
+  for (const auto& [seq, key] : *stored) out[key].push_back(seq);
+  co_return out;
+}
+
+nc::consumer_config durable(const std::string& name) {
+  nc::consumer_config cfg;
+  cfg.durable = name;
+  cfg.filter_subject = "auth.user.>";
+  cfg.ack_wait = 30s;
+  cfg.max_deliver = 5;
+  return cfg;
+}
+
+std::string subject_key(const nc::message& m) { return nc::key_by_subject_token(2)(m); }
+
+// Lowers a counter when a handler leaves, by return or by exception.
+struct leave_guard {
+  std::atomic<int>& count;
+  ~leave_guard() { --count; }
+};
+
+nc::dead_letter_options dlq_options() { return nc::dead_letter_options{.stream = "DLQ_EVENTS", .subject_prefix = "dlq"}; }
+
+}  // namespace
+
+// 100 keys x 100 events, 30 % of first attempts fail: each event succeeds once,
+// in stream order per key, and no more than 16 handlers ever run at once.
+BOOST_FIXTURE_TEST_CASE(order_per_key_survives_failures_within_the_concurrency_bound, server_fixture) {
+  constexpr int keys = 100, per_key = 100, total = keys * per_key;
+  constexpr int concurrency = 16;
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    const auto stored = co_await fill(conn, keys, per_key);
+    nc::jetstream js{conn};
+    auto cons = co_await js.consumer("AUTH_EVENTS", durable("ordered"));
+
+    stored_by_key handled;
+    std::map<std::uint64_t, int> successes;
+    std::set<std::uint64_t> failed_once;
+    std::atomic<int> running{0}, high_water{0};
+    std::mt19937 rng(20261123);
+    int done = 0;
+
+    nc::run_options opts;
+    opts.concurrency = concurrency;
+    opts.ordering_key = nc::key_by_subject_token(2);
+    opts.retry = nc::retry_policy{.max_attempts = 5, .backoff = {10ms}, .max_delay = 100ms};
+    co_await cons.run(
+        [&](nc::message& m) -> asio::awaitable<void> {
+          const int now = ++running;
+          leave_guard guard{running};
+          for (int seen = high_water.load(); now > seen && !high_water.compare_exchange_weak(seen, now);) {
+          }
+          asio::steady_timer latency(co_await asio::this_coro::executor, std::chrono::microseconds(rng() % 2000));
+          co_await latency.async_wait(asio::use_awaitable);
+          const auto seq = m.metadata().stream_sequence;
+          if (!failed_once.contains(seq) && rng() % 10 < 3) {
+            failed_once.insert(seq);
+            throw std::runtime_error("first attempt fails");
+          }
+          handled[subject_key(m)].push_back(seq);
+          ++successes[seq];
+          if (++done == total) cons.drain(5s, asio::detached);
+        },
+        opts);
+
+    BOOST_TEST(done == total);
+    BOOST_TEST(successes.size() == static_cast<std::size_t>(total));
+    BOOST_TEST(std::all_of(successes.begin(), successes.end(), [](const auto& s) { return s.second == 1; }));
+    int out_of_order = 0;
+    for (const auto& [key, seqs] : stored) out_of_order += handled[key] != seqs;
+    BOOST_TEST(out_of_order == 0);
+    BOOST_TEST(high_water.load() <= concurrency);
+    BOOST_TEST(high_water.load() > 1);  // handlers did run side by side
+    const auto stats = cons.run_stats();
+    BOOST_TEST(stats.handled == static_cast<std::uint64_t>(total));
+    BOOST_TEST(stats.failed_attempts == failed_once.size());
+    BOOST_TEST(stats.retried == failed_once.size());
+    BOOST_TEST(stats.dead_lettered == 0u);
+    BOOST_TEST(stats.in_flight_high_water <= static_cast<std::size_t>(concurrency));
+    BOOST_TEST(failed_once.size() > 2000u);  // about 30 % of 10,000
+    co_await conn.drain();
+  });
+}
+
+// A poison event ends in the DLQ after its attempts, an undecodable body at once;
+// both with their failure headers; the others are handled; the alert fires; the
+// DLQ tools list both and replay the poison event to a handler that now succeeds.
+BOOST_FIXTURE_TEST_CASE(failures_end_in_the_dead_letter_queue_and_replay_brings_them_back, server_fixture) {
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    co_await fill(conn, 10, 2);  // 20 good events
+    nc::jetstream js{conn};
+    nc::publisher pub{js, nc::publisher_options{.source = "runner-test"}};
+    const auto poison = nc::event::make("user.created", "org-1", boost::json::object{{"poison", true}});
+    const auto poison_ack = co_await pub.publish("auth.user.5.created", poison);
+    const auto garbage_ack =
+        co_await pub.publish_raw(nc::raw_message{.subject = "auth.user.7.created", .data = "not json"});
+    auto cons = co_await js.consumer("AUTH_EVENTS", durable("dlq-test"));
+
+    bool healed = false;
+    std::set<std::string> handled_ids;
+    std::vector<std::uint64_t> alerts;
+    nc::run_options opts;
+    opts.concurrency = 4;
+    opts.ordering_key = nc::key_by_subject_token(2);
+    opts.retry = nc::retry_policy{.max_attempts = 3, .backoff = {20ms}};
+    opts.dead_letter = dlq_options();
+    opts.dead_letter->alert_threshold = 1;
+    opts.dead_letter->on_alert = [&](std::uint64_t n) { alerts.push_back(n); };
+    bool run_done = false;
+    nc::error_code run_ec;
+    cons.run(
+        [&](nc::message& m) -> asio::awaitable<void> {
+          const auto evt = m.event();
+          if (evt.data.as_object().contains("poison") && !healed) throw std::runtime_error("poison pill\r\nsecond line");
+          handled_ids.insert(evt.id);
+          co_return;
+        },
+        opts,
+        [&](nc::error_code ec) {
+          run_ec = ec;
+          run_done = true;
+        });
+
+    stream_inspector inspect(server.url());
+    BOOST_REQUIRE(co_await wait_until([&] { return cons.run_stats().dead_lettered == 2 && handled_ids.size() == 20; }));
+    BOOST_TEST(inspect.stream("DLQ_EVENTS")->messages == 2u);
+    BOOST_TEST(cons.run_stats().failed_attempts == 3u);  // the poison event, three times; garbage never ran
+    BOOST_REQUIRE(co_await wait_until([&] { return !alerts.empty(); }));
+    BOOST_TEST(alerts.front() == 2u);
+    BOOST_REQUIRE(co_await wait_until([&] {
+      auto state = inspect.consumer("AUTH_EVENTS", "dlq-test");
+      return state && state->ack_pending == 0 && state->pending == 0;  // terminated after the DLQ's PubAck
+    }));
+
+    nc::dead_letter_queue dlq{js, "DLQ_EVENTS"};
+    auto entries = co_await dlq.list(0, 10);
+    BOOST_REQUIRE(entries.size() == 2u);
+    const auto& p = entries[0].original_sequence == poison_ack.sequence ? entries[0] : entries[1];
+    const auto& g = entries[0].original_sequence == garbage_ack.sequence ? entries[0] : entries[1];
+    BOOST_TEST(p.subject == "dlq.auth.user.5.created");
+    BOOST_TEST(p.original_stream == "AUTH_EVENTS");
+    BOOST_TEST(p.original_subject == "auth.user.5.created");
+    BOOST_TEST(p.original_sequence == poison_ack.sequence);
+    BOOST_TEST(p.consumer == "dlq-test");
+    BOOST_TEST(p.deliveries == 1u);  // the retries stayed in the lane
+    BOOST_TEST(p.error == "poison pill  second line");
+    BOOST_TEST(nc::parse_rfc3339(p.failed_at).has_value());
+    BOOST_TEST(boost::json::parse(p.data).at("id").as_string() == poison.id);  // body untouched
+    BOOST_TEST(g.original_sequence == garbage_ack.sequence);
+    BOOST_TEST(g.data == "not json");
+    BOOST_TEST(g.error.find("invalid_event") == 0u);
+    BOOST_TEST(g.deliveries == 1u);
+
+    healed = true;
+    const auto replayed = co_await dlq.replay(p.sequence);
+    BOOST_TEST(replayed.stream == "AUTH_EVENTS");
+    BOOST_REQUIRE(co_await wait_until([&] { return handled_ids.contains(poison.id); }));
+    const auto stored = inspect.message("AUTH_EVENTS", replayed.sequence);
+    BOOST_REQUIRE(stored.has_value());
+    BOOST_TEST(!stored->header("Natscoro-Replay-Id").empty());
+    BOOST_TEST(stored->header("Natscoro-Replayed-From") == "DLQ_EVENTS:" + std::to_string(p.sequence));
+    BOOST_TEST(stored->header("Natscoro-Error").empty());
+    BOOST_TEST(inspect.stream("DLQ_EVENTS")->messages == 1u);  // deleted after the PubAck
+
+    co_await cons.drain();
+    BOOST_REQUIRE(co_await wait_until([&] { return run_done; }));
+    BOOST_TEST(!run_ec);
+    co_await conn.drain();
+  });
+}
+
+// The DLQ stream is missing and may not be created: the original is nak'ed, never
+// terminated, and is dead-lettered once an operator creates the stream.
+BOOST_AUTO_TEST_CASE(a_failed_dead_letter_publish_naks_the_original) {
+  server_config cfg;
+  cfg.extra = R"(authorization {
+  users = [
+    {user: admin, password: admin}
+    {user: app, password: app, permissions: {publish: {deny: ["$JS.API.STREAM.CREATE.DLQ_EVENTS"]}}}
+  ]
+})";
+  nats_server server(cfg);
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto admin_opts = options_for(server);
+    admin_opts.user = admin_opts.password = "admin";
+    auto admin = co_await nc::connect(ex, admin_opts);
+    co_await fill(admin, 1, 1);
+    auto app_opts = options_for(server);
+    app_opts.user = app_opts.password = "app";
+    auto app = co_await nc::connect(ex, app_opts);
+    nc::jetstream js{app, nc::jetstream::options{.timeout = 1000ms}};
+    auto cons = co_await js.consumer("AUTH_EVENTS", durable("denied"));
+
+    nc::run_options opts;
+    opts.retry = nc::retry_policy{.max_attempts = 2, .backoff = {20ms}};
+    opts.dead_letter = dlq_options();
+    opts.dead_letter->capture_max_deliveries = false;
+    bool run_done = false;
+    cons.run([](nc::message&) -> asio::awaitable<void> { throw std::runtime_error("always"); }, opts,
+             [&](nc::error_code) { run_done = true; });
+
+    stream_inspector inspect(server.url(), "admin", "admin");
+    BOOST_REQUIRE(co_await wait_until([&] { return cons.run_stats().dead_letter_failures >= 1; }, 30s));
+    // Nak'ed, not terminated: it comes back and fails again.
+    const auto attempts = cons.run_stats().failed_attempts;
+    BOOST_REQUIRE(co_await wait_until([&] { return cons.run_stats().failed_attempts > attempts; }, 30s));
+    BOOST_TEST(cons.run_stats().dead_lettered == 0u);
+    BOOST_TEST(inspect.stream("AUTH_EVENTS")->messages == 1u);
+
+    co_await nc::jetstream{admin}.ensure_stream(nc::stream_config{.name = "DLQ_EVENTS", .subjects = {"dlq.>"}});
+    BOOST_REQUIRE(co_await wait_until([&] { return cons.run_stats().dead_lettered == 1; }, 30s));
+    BOOST_TEST(inspect.stream("DLQ_EVENTS")->messages == 1u);
+    const auto entry = inspect.message("DLQ_EVENTS", 1);
+    BOOST_REQUIRE(entry.has_value());
+    BOOST_TEST(entry->header("Natscoro-Error") == "always");
+
+    co_await cons.drain();
+    BOOST_REQUIRE(co_await wait_until([&] { return run_done; }));
+    co_await app.drain();
+    co_await admin.drain();
+  });
+}
+
+// A handler process killed on every delivery until max_deliver (2) runs out: the
+// server's advisory names the message, and a runner moves it to the DLQ.
+BOOST_FIXTURE_TEST_CASE(messages_out_of_deliveries_reach_the_dead_letter_queue, server_fixture) {
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    const auto stored = co_await fill(conn, 1, 1);
+    const auto seq = stored.at("0").front();
+    for (int delivery = 1; delivery <= 2; ++delivery) {
+      child_process child({RUNNER_CHILD, server.url(), "AUTH_EVENTS", "crashy", "hang"});
+      BOOST_REQUIRE_EQUAL(child.read_line(), "handling " + std::to_string(seq));
+      child.kill();
+    }
+
+    nc::jetstream js{conn};
+    nc::consumer_config cfg;  // as the child's
+    cfg.durable = "crashy";
+    cfg.ack_wait = 1s;
+    cfg.max_deliver = 2;
+    auto cons = co_await js.consumer("AUTH_EVENTS", cfg);
+    nc::run_options opts;
+    opts.dead_letter = dlq_options();
+    int handled = 0;
+    bool run_done = false;
+    cons.run(
+        [&](nc::message&) -> asio::awaitable<void> {
+          ++handled;
+          co_return;
+        },
+        opts, [&](nc::error_code) { run_done = true; });
+
+    stream_inspector inspect(server.url());
+    BOOST_REQUIRE(co_await wait_until([&] { return cons.run_stats().moved_by_advisory == 1; }, 30s));
+    BOOST_TEST(handled == 0);  // the server delivers it no more
+    const auto entry = inspect.message("DLQ_EVENTS", 1);
+    BOOST_REQUIRE(entry.has_value());
+    BOOST_TEST(entry->subject == "dlq.auth.user.0.created");
+    BOOST_TEST(entry->header("Natscoro-Original-Sequence") == std::to_string(seq));
+    BOOST_TEST(entry->header("Natscoro-Deliveries") == "2");
+    BOOST_TEST(entry->header("Natscoro-Consumer") == "crashy");
+    BOOST_TEST(entry->header("Natscoro-Error").find("max_deliver") != std::string::npos);
+
+    co_await cons.drain();
+    BOOST_REQUIRE(co_await wait_until([&] { return run_done; }));
+    co_await conn.drain();
+  });
+}
+
+// SIGTERM mid-stream of 5,000 events: the process drains and exits 0; a new one
+// handles the rest. Every event handled once, per key in stream order.
+BOOST_FIXTURE_TEST_CASE(sigterm_drains_and_a_restart_handles_the_rest, server_fixture) {
+  constexpr int keys = 50, per_key = 100, total = keys * per_key;
+  stored_by_key stored;
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    stored = co_await fill(conn, keys, per_key);
+    co_await conn.drain();
+  });
+
+  stored_by_key handled;
+  std::map<std::uint64_t, int> times;
+  // Reads "handled <key> <seq>" lines until `stop(lines so far)`; returns the count the process reported on "drained".
+  auto follow = [&](child_process& child, const std::function<bool(int)>& enough, bool& signalled) {
+    int lines = 0;
+    for (;;) {
+      const std::string line = child.read_line(60s);
+      BOOST_REQUIRE_MESSAGE(!line.empty(), "the child stopped talking after " << lines << " events");
+      std::istringstream in(line);
+      std::string word, key;
+      std::uint64_t n = 0;
+      in >> word;
+      if (word == "drained") {
+        in >> n;
+        BOOST_TEST(n == static_cast<std::uint64_t>(lines));
+        return lines;
+      }
+      in >> key >> n;
+      handled[key].push_back(n);
+      ++times[n];
+      ++lines;
+      if (!signalled && enough(lines)) {
+        child.signal(SIGTERM);
+        signalled = true;
+      }
+    }
+  };
+
+  int first = 0, second = 0;
+  {
+    child_process a({RUNNER_CHILD, server.url(), "AUTH_EVENTS", "sigterm", "handle"});
+    bool signalled = false;
+    first = follow(a, [](int lines) { return lines >= 1000; }, signalled);
+    BOOST_TEST(a.wait() == 0);
+  }
+  BOOST_TEST(first >= 1000);
+  BOOST_TEST(first < total);  // stopped mid-stream
+  {
+    child_process b({RUNNER_CHILD, server.url(), "AUTH_EVENTS", "sigterm", "handle"});
+    bool signalled = false;
+    second = follow(b, [&](int lines) { return first + lines >= total; }, signalled);
+    BOOST_TEST(b.wait() == 0);
+  }
+  BOOST_TEST(first + second == total);
+  BOOST_TEST(times.size() == static_cast<std::size_t>(total));
+  BOOST_TEST(std::all_of(times.begin(), times.end(), [](const auto& t) { return t.second == 1; }));
+  int out_of_order = 0;
+  for (const auto& [key, seqs] : stored) out_of_order += handled[key] != seqs;
+  BOOST_TEST(out_of_order == 0);
+}
+
+// Cancelling run() drains too: a handler still running at the deadline is
+// cancelled and its message nak'ed; run() completes with operation_aborted.
+BOOST_FIXTURE_TEST_CASE(cancelling_run_drains_and_cancels_handlers_past_the_deadline, server_fixture) {
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    co_await fill(conn, 4, 1);
+    nc::jetstream js{conn};
+    auto cons = co_await js.consumer("AUTH_EVENTS", durable("cancelled"));
+    nc::run_options opts;
+    opts.concurrency = 2;
+    opts.drain_deadline = 300ms;
+    int started = 0, cancelled = 0;
+    asio::cancellation_signal stop;
+    bool run_done = false;
+    nc::error_code run_ec;
+    cons.run(
+        [&](nc::message&) -> asio::awaitable<void> {
+          ++started;
+          asio::steady_timer slow(co_await asio::this_coro::executor, 1h);
+          auto [ec] = co_await slow.async_wait(asio::as_tuple(asio::use_awaitable));
+          if (ec == asio::error::operation_aborted) ++cancelled;
+        },
+        opts,
+        asio::bind_cancellation_slot(stop.slot(), [&](nc::error_code ec) {
+          run_ec = ec;
+          run_done = true;
+        }));
+    BOOST_REQUIRE(co_await wait_until([&] { return started == 2; }));
+    stop.emit(asio::cancellation_type::terminal);
+    BOOST_REQUIRE(co_await wait_until([&] { return run_done; }));
+    BOOST_TEST(run_ec == asio::error::operation_aborted);
+    BOOST_TEST(cancelled == 2);
+    BOOST_TEST(started == 2);  // nothing more started after the cancellation
+    const auto stats = cons.run_stats();
+    BOOST_TEST(stats.given_back == 4u);  // 2 running past the deadline, 2 never started
+    BOOST_TEST(stats.handled == 0u);
+
+    // Another instance gets all four at once (not after ack_wait).
+    auto other = co_await js.consumer("AUTH_EVENTS", durable("cancelled"));
+    for (int i = 0; i < 4; ++i) {
+      auto m = co_await other.next();
+      BOOST_REQUIRE(m.has_value());
+      co_await m->ack();
+    }
+    co_await other.drain();
+    co_await conn.drain();
+  }, 20s);
+}
