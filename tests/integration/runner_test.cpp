@@ -10,11 +10,13 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
 #include <sstream>
@@ -79,7 +81,8 @@ nc::dead_letter_options dlq_options() { return nc::dead_letter_options{.stream =
 }  // namespace
 
 // 100 keys x 100 events, 30 % of first attempts fail: each event succeeds once,
-// in stream order per key, and no more than 16 handlers ever run at once.
+// in stream order per key, and no more than 16 handlers ever run at once. The
+// handlers run on a pool of 4 threads (ThreadSanitizer runs this test too).
 BOOST_FIXTURE_TEST_CASE(order_per_key_survives_failures_within_the_concurrency_bound, server_fixture) {
   constexpr int keys = 100, per_key = 100, total = keys * per_key;
   constexpr int concurrency = 16;
@@ -89,6 +92,8 @@ BOOST_FIXTURE_TEST_CASE(order_per_key_survives_failures_within_the_concurrency_b
     nc::jetstream js{conn};
     auto cons = co_await js.consumer("AUTH_EVENTS", durable("ordered"));
 
+    asio::thread_pool pool(4);
+    std::mutex mutex;  // guards what the handlers share below
     stored_by_key handled;
     std::map<std::uint64_t, int> successes;
     std::set<std::uint64_t> failed_once;
@@ -100,24 +105,33 @@ BOOST_FIXTURE_TEST_CASE(order_per_key_survives_failures_within_the_concurrency_b
     opts.concurrency = concurrency;
     opts.ordering_key = nc::key_by_subject_token(2);
     opts.retry = nc::retry_policy{.max_attempts = 5, .backoff = {10ms}, .max_delay = 100ms};
+    opts.handler_executor = pool.get_executor();
     co_await cons.run(
         [&](nc::message& m) -> asio::awaitable<void> {
           const int now = ++running;
           leave_guard guard{running};
           for (int seen = high_water.load(); now > seen && !high_water.compare_exchange_weak(seen, now);) {
           }
-          asio::steady_timer latency(co_await asio::this_coro::executor, std::chrono::microseconds(rng() % 2000));
-          co_await latency.async_wait(asio::use_awaitable);
+          std::chrono::microseconds latency;
+          {
+            std::lock_guard lock(mutex);
+            latency = std::chrono::microseconds(rng() % 2000);
+          }
+          asio::steady_timer timer(co_await asio::this_coro::executor, latency);
+          co_await timer.async_wait(asio::use_awaitable);
           const auto seq = m.metadata().stream_sequence;
+          const auto key = subject_key(m);
+          std::lock_guard lock(mutex);
           if (!failed_once.contains(seq) && rng() % 10 < 3) {
             failed_once.insert(seq);
             throw std::runtime_error("first attempt fails");
           }
-          handled[subject_key(m)].push_back(seq);
+          handled[key].push_back(seq);
           ++successes[seq];
-          if (++done == total) cons.drain(5s, asio::detached);
+          if (++done == total) asio::post(ex, [&cons] { cons.drain(5s, asio::detached); });
         },
         opts);
+    pool.join();
 
     BOOST_TEST(done == total);
     BOOST_TEST(successes.size() == static_cast<std::size_t>(total));
