@@ -1,3 +1,4 @@
+#include <natscoro/detail/api_client.hpp>
 #include <natscoro/detail/connection_core.hpp>
 #include <natscoro/detail/dead_letter_writer.hpp>
 #include <natscoro/detail/nats_message.hpp>
@@ -61,6 +62,13 @@ stream_config dead_letter_stream_config(const dead_letter_options& opts) {
   return cfg;
 }
 
+void create_stream_if_missing(const jetstream& js, const stream_config& cfg, std::function<void(error_code)> done) {
+  js.api()->request("STREAM.INFO." + cfg.name, "", [js, cfg, done = std::move(done)](error_code ec, boost::json::value) {
+    if (ec != jetstream_errc::stream_not_found) return done(ec);
+    js.ensure_stream(cfg, [done](error_code ec, ensure_result) { done(ec); });
+  });
+}
+
 max_deliveries_mover::max_deliveries_mover(jetstream js, std::string stream, std::string consumer,
                                            dead_letter_options opts, std::shared_ptr<publisher> dlq,
                                            std::function<void()> on_moved)
@@ -78,7 +86,7 @@ void max_deliveries_mover::start() {
   cfg.description = "natscoro: max-deliveries advisories, for moving their messages to a dead-letter queue";
   cfg.max_age = std::chrono::hours(24 * 7);
   binding_ = true;
-  js_.ensure_stream(cfg, [self = shared_from_this()](error_code ec, ensure_result) {
+  create_stream_if_missing(js_, cfg, [self = shared_from_this()](error_code ec) {
     if (ec) {
       logger()->error("max-deliveries advisories for {}/{} are not captured: stream {}: {}", self->stream_,
                       self->consumer_, self->opts_.advisory_stream, ec.message());

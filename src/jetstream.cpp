@@ -13,23 +13,6 @@ namespace {
 
 using ensure_operation = detail::pending_operation<void(error_code, ensure_result)>;
 
-std::vector<std::string> sorted_subjects(const json::value& info) {
-  std::vector<std::string> out;
-  const auto* cfg = info.as_object().if_contains("config");
-  const auto* subjects = cfg && cfg->is_object() ? cfg->as_object().if_contains("subjects") : nullptr;
-  if (subjects && subjects->is_array())
-    for (const auto& s : subjects->as_array())
-      if (s.is_string()) out.emplace_back(s.as_string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-std::string joined(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
-  return "[" + out + "]";
-}
-
 std::string description_of(const json::value& reply) {
   std::string d;
   detail::api_error(reply, d);
@@ -56,35 +39,42 @@ void jetstream::async_ensure_stream(stream_config cfg,
   auto api = api_;
   api_->request("STREAM.INFO." + cfg.name, "",
                 [api, op, cfg = std::move(cfg)](error_code ec, json::value info) mutable {
-                  if (ec == jetstream_errc::stream_not_found) {
-                    const std::string body = json::serialize(detail::to_json(cfg));
-                    api->request("STREAM.CREATE." + cfg.name, body, [op, name = cfg.name](error_code ec, json::value r) {
-                      if (ec) {
-                        logger()->error("creating stream {} failed: {} ({})", name, ec.message(), description_of(r));
-                        op->complete(ec, ensure_result::unchanged);
-                        return;
-                      }
-                      logger()->info("created stream {}", name);
-                      op->complete({}, ensure_result::created);
-                    });
-                    return;
-                  }
+                  const std::string body = json::serialize(detail::to_json(cfg));
+                  // Creates or updates; logs and completes.
+                  auto apply = [api, op, name = cfg.name, body](const char* request, const char* verb,
+                                                                 ensure_result result, std::string changes) {
+                    api->request(std::string(request) + name, body, [op, name, verb, result, changes](error_code ec, json::value r) {
+                                   if (ec) {
+                                     logger()->error("stream {} not {}: {} ({})", name, verb, ec.message(),
+                                                     description_of(r));
+                                     return void(op->complete(ec, ensure_result::unchanged));
+                                   }
+                                   logger()->info("{} stream {}{}{}", verb, name, changes.empty() ? "" : ": ",
+                                                  changes);
+                                   op->complete({}, result);
+                                 });
+                  };
+                  if (ec == jetstream_errc::stream_not_found) return apply("STREAM.CREATE.", "created", ensure_result::created, {});
                   if (ec) {
                     logger()->error("stream info for {} failed: {} ({})", cfg.name, ec.message(), description_of(info));
-                    op->complete(ec, ensure_result::unchanged);
-                    return;
+                    return void(op->complete(ec, ensure_result::unchanged));
                   }
-                  auto wanted = cfg.subjects;
-                  std::sort(wanted.begin(), wanted.end());
-                  const auto existing = sorted_subjects(info);
-                  if (existing != wanted) {
-                    logger()->error("stream {} exists with subjects {}, not {}", cfg.name, joined(existing),
-                                    joined(wanted));
-                    op->complete(make_error_code(jetstream_errc::stream_name_in_use), ensure_result::unchanged);
-                    return;
+                  const auto* server_cfg = info.as_object().if_contains("config");
+                  const auto differences = server_cfg && server_cfg->is_object()
+                                               ? detail::compare(cfg, server_cfg->as_object())
+                                               : std::vector<detail::config_difference>{};
+                  if (differences.empty()) {
+                    logger()->debug("stream {} is up to date", cfg.name);
+                    return void(op->complete({}, ensure_result::unchanged));
                   }
-                  logger()->debug("stream {} exists", cfg.name);
-                  op->complete({}, ensure_result::unchanged);
+                  const bool updatable = std::all_of(differences.begin(), differences.end(),
+                                                     [](const auto& d) { return d.updatable; });
+                  if (!updatable) {
+                    logger()->error("stream {} exists with a configuration the server cannot change to ours: {}",
+                                    cfg.name, detail::describe(differences));
+                    return void(op->complete(make_error_code(errc::config_mismatch), ensure_result::unchanged));
+                  }
+                  apply("STREAM.UPDATE.", "updated", ensure_result::updated, detail::describe(differences));
                 });
 }
 
@@ -106,50 +96,213 @@ void jetstream::async_consumer(std::string stream, consumer_config cfg, consumer
     return void(op->complete(make_error_code(errc::invalid_argument), natscoro::consumer{}));
   }
   const jetstream self = *this;
+  ensure_consumer_then(stream, cfg, opts.update,
+                       [self, op, stream, opts](error_code ec, ensure_result, std::string name, json::value info) {
+                         if (ec) return void(op->complete(ec, natscoro::consumer{}));
+                         detail::bind_consumer(self, stream, name, opts, info, op);
+                       });
+}
 
-  // Creates (or updates) the consumer, then binds to the name the server gives it.
-  auto create = [self, op, stream, cfg, opts](const char* verb) {
+void jetstream::ensure_consumer_then(
+    const std::string& stream, const consumer_config& cfg, bool update,
+    std::function<void(error_code, ensure_result, std::string, json::value)> done) const {
+  // Creates (or updates) the consumer; the server's reply names it (ephemeral consumers).
+  auto create = [api = api_, stream, cfg, done](const char* verb, ensure_result result, std::string changes) {
     json::object body;
     body["stream_name"] = stream;
     body["config"] = detail::to_json(cfg);
-    const std::string api = cfg.durable.empty() ? "CONSUMER.CREATE." + stream
-                                                : "CONSUMER.DURABLE.CREATE." + stream + "." + cfg.durable;
-    self.api()->request(api, json::serialize(body),
-                        [self, op, stream, opts, verb, durable = cfg.durable](error_code ec, json::value r) {
-                          if (ec) {
-                            logger()->error("{} consumer {}/{} failed: {} ({})", verb, stream, durable, ec.message(),
-                                            description_of(r));
-                            return void(op->complete(ec, natscoro::consumer{}));
-                          }
-                          const auto* name = r.as_object().if_contains("name");
-                          const std::string bound = name && name->is_string() ? std::string(name->as_string()) : durable;
-                          logger()->info("{} consumer {}/{}", verb, stream, bound);
-                          detail::bind_consumer(self, stream, bound, opts, r, op);
-                        });
+    const std::string request = cfg.durable.empty() ? "CONSUMER.CREATE." + stream
+                                                    : "CONSUMER.DURABLE.CREATE." + stream + "." + cfg.durable;
+    api->request(request, json::serialize(body),
+                 [stream, verb, result, changes, done, durable = cfg.durable](error_code ec, json::value r) {
+                   if (ec) {
+                     logger()->error("consumer {}/{} not {}: {} ({})", stream, durable, verb, ec.message(),
+                                     description_of(r));
+                     return done(ec, ensure_result::unchanged, {}, {});
+                   }
+                   const auto* name = r.as_object().if_contains("name");
+                   std::string bound = name && name->is_string() ? std::string(name->as_string()) : durable;
+                   logger()->info("{} consumer {}/{}{}{}", verb, stream, bound, changes.empty() ? "" : ": ", changes);
+                   done({}, result, std::move(bound), std::move(r));
+                 });
   };
-  if (cfg.durable.empty()) return create("created");
+  if (cfg.durable.empty()) return create("created", ensure_result::created, {});
 
   api_->request("CONSUMER.INFO." + stream + "." + cfg.durable, "",
-                [self, op, stream, cfg, opts, create](error_code ec, json::value info) {
-                  if (ec == jetstream_errc::consumer_not_found) return create("created");
+                [stream, cfg, update, create, done](error_code ec, json::value info) {
+                  if (ec == jetstream_errc::consumer_not_found) return create("created", ensure_result::created, {});
                   if (ec) {
                     logger()->error("consumer info for {}/{} failed: {} ({})", stream, cfg.durable, ec.message(),
                                     description_of(info));
-                    return void(op->complete(ec, natscoro::consumer{}));
+                    return done(ec, ensure_result::unchanged, {}, {});
                   }
                   const auto* server_cfg = info.as_object().if_contains("config");
                   const auto differences =
                       server_cfg && server_cfg->is_object() ? detail::compare(cfg, server_cfg->as_object())
                                                             : std::vector<detail::config_difference>{};
-                  if (differences.empty()) return detail::bind_consumer(self, stream, cfg.durable, opts, info, op);
+                  if (differences.empty()) return done({}, ensure_result::unchanged, cfg.durable, std::move(info));
                   const bool updatable = std::all_of(differences.begin(), differences.end(),
                                                      [](const auto& d) { return d.updatable; });
-                  if (opts.update && updatable) return create("updated");
+                  if (update && updatable)
+                    return create("updated", ensure_result::updated, detail::describe(differences));
                   logger()->error("consumer {}/{} exists with another configuration: {}{}", stream, cfg.durable,
                                   detail::describe(differences),
-                                  opts.update ? "" : " (consumer_options::update allows changing what can change)");
-                  op->complete(make_error_code(errc::config_mismatch), natscoro::consumer{});
+                                  update || !updatable ? "" : " (consumer_options::update allows changing what can change)");
+                  done(make_error_code(errc::config_mismatch), ensure_result::unchanged, {}, {});
                 });
+}
+
+namespace {
+
+std::uint64_t u64_of(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  boost::system::error_code ec;
+  const auto n = v ? v->to_number<std::uint64_t>(ec) : 0;
+  return v && !ec ? n : 0;
+}
+
+// The operation's completion with the reply's error logged, for the simple requests below.
+template <class... Args>
+bool failed(error_code ec, const json::value& reply, const std::string& what,
+            const std::shared_ptr<detail::pending_operation<void(error_code, Args...)>>& op, Args... empty) {
+  if (!ec) return false;
+  logger()->debug("{} failed: {} ({})", what, ec.message(), description_of(reply));
+  op->complete(ec, std::move(empty)...);
+  return true;
+}
+
+}  // namespace
+
+void jetstream::async_stream_info(const std::string& name,
+                                  boost::asio::any_completion_handler<void(error_code, natscoro::stream_info)> h) const {
+  using operation = detail::pending_operation<void(error_code, natscoro::stream_info)>;
+  auto op = operation::create(std::move(h), conn_.get_executor());
+  api_->request("STREAM.INFO." + name, "", [op, name](error_code ec, json::value r) {
+    if (failed(ec, r, "stream info " + name, op, natscoro::stream_info{})) return;
+    natscoro::stream_info info;
+    if (const auto* c = r.as_object().if_contains("config"); c && c->is_object())
+      info.config = detail::stream_config_from_json(c->as_object());
+    if (const auto* st = r.as_object().if_contains("state"); st && st->is_object()) {
+      const auto& o = st->as_object();
+      info.state = {u64_of(o, "messages"), u64_of(o, "bytes"), u64_of(o, "first_seq"), u64_of(o, "last_seq"),
+                    u64_of(o, "consumer_count")};
+    }
+    op->complete({}, std::move(info));
+  });
+}
+
+void jetstream::async_delete_stream(const std::string& name,
+                                    boost::asio::any_completion_handler<void(error_code)> h) const {
+  auto op = detail::pending_operation<void(error_code)>::create(std::move(h), conn_.get_executor());
+  api_->request("STREAM.DELETE." + name, "", [op, name](error_code ec, json::value r) {
+    if (failed(ec, r, "deleting stream " + name, op)) return;
+    logger()->info("deleted stream {}", name);
+    op->complete({});
+  });
+}
+
+void jetstream::async_purge_stream(const std::string& name, const purge_options& what,
+                                   boost::asio::any_completion_handler<void(error_code, std::uint64_t)> h) const {
+  auto op = detail::pending_operation<void(error_code, std::uint64_t)>::create(std::move(h), conn_.get_executor());
+  json::object body;
+  if (!what.subject.empty()) body["filter"] = what.subject;
+  if (what.up_to_sequence > 0) body["seq"] = what.up_to_sequence;
+  api_->request("STREAM.PURGE." + name, body.empty() ? "" : json::serialize(body),
+                [op, name](error_code ec, json::value r) {
+                  if (failed(ec, r, "purging stream " + name, op, std::uint64_t{0})) return;
+                  const auto purged = u64_of(r.as_object(), "purged");
+                  logger()->info("purged {} messages from stream {}", purged, name);
+                  op->complete({}, purged);
+                });
+}
+
+namespace {
+
+// Asks for the names page after page (the server answers with offset, limit and total).
+struct name_pager : std::enable_shared_from_this<name_pager> {
+  using operation = detail::pending_operation<void(error_code, std::vector<std::string>)>;
+  std::shared_ptr<detail::api_client> api;
+  std::string request;
+  const char* field;
+  std::shared_ptr<operation> op;
+  std::vector<std::string> names;
+
+  void next_page() {
+    json::object body;
+    body["offset"] = names.size();
+    api->request(request, json::serialize(body), [self = shared_from_this()](error_code ec, json::value r) {
+      self->on_page(ec, r);
+    });
+  }
+
+  void on_page(error_code ec, const json::value& r) {
+    if (failed(ec, r, request, op, std::vector<std::string>{})) return;
+    const auto& o = r.as_object();
+    const auto before = names.size();
+    if (const auto* list = o.if_contains(field); list && list->is_array())
+      for (const auto& n : list->as_array())
+        if (n.is_string()) names.emplace_back(n.as_string());
+    if (names.size() < u64_of(o, "total") && names.size() > before) return next_page();
+    std::sort(names.begin(), names.end());
+    op->complete({}, std::move(names));
+  }
+};
+
+}  // namespace
+
+void jetstream::async_list_names(
+    const std::string& request, const char* field,
+    boost::asio::any_completion_handler<void(error_code, std::vector<std::string>)> h) const {
+  auto pager = std::make_shared<name_pager>();
+  pager->api = api_;
+  pager->request = request;
+  pager->field = field;
+  pager->op = name_pager::operation::create(std::move(h), conn_.get_executor());
+  pager->next_page();
+}
+
+void jetstream::async_ensure_consumer(const std::string& stream, const consumer_config& cfg,
+                                      boost::asio::any_completion_handler<void(error_code, ensure_result)> h) const {
+  auto op = detail::pending_operation<void(error_code, ensure_result)>::create(std::move(h), conn_.get_executor());
+  if (!detail::valid_stream_name(stream) || !detail::valid_stream_name(cfg.durable)) {
+    logger()->error("ensure_consumer: invalid stream \"{}\" or durable name \"{}\"", stream, cfg.durable);
+    return void(op->complete(make_error_code(errc::invalid_argument), ensure_result::unchanged));
+  }
+  ensure_consumer_then(stream, cfg, true,
+                       [op](error_code ec, ensure_result result, std::string, json::value) { op->complete(ec, result); });
+}
+
+void jetstream::async_consumer_info(
+    const std::string& stream, const std::string& name,
+    boost::asio::any_completion_handler<void(error_code, natscoro::consumer_info)> h) const {
+  using operation = detail::pending_operation<void(error_code, natscoro::consumer_info)>;
+  auto op = operation::create(std::move(h), conn_.get_executor());
+  api_->request("CONSUMER.INFO." + stream + "." + name, "", [op, stream, name](error_code ec, json::value r) {
+    if (failed(ec, r, "consumer info " + stream + "/" + name, op, natscoro::consumer_info{})) return;
+    const auto& o = r.as_object();
+    natscoro::consumer_info info;
+    info.stream = stream;
+    info.name = name;
+    if (const auto* c = o.if_contains("config"); c && c->is_object())
+      info.config = detail::consumer_config_from_json(c->as_object());
+    info.num_pending = u64_of(o, "num_pending");
+    info.num_ack_pending = u64_of(o, "num_ack_pending");
+    info.num_redelivered = u64_of(o, "num_redelivered");
+    info.num_waiting = u64_of(o, "num_waiting");
+    if (const auto* f = o.if_contains("ack_floor"); f && f->is_object())
+      info.ack_floor_stream_sequence = u64_of(f->as_object(), "stream_seq");
+    op->complete({}, std::move(info));
+  });
+}
+
+void jetstream::async_delete_consumer(const std::string& stream, const std::string& name,
+                                      boost::asio::any_completion_handler<void(error_code)> h) const {
+  auto op = detail::pending_operation<void(error_code)>::create(std::move(h), conn_.get_executor());
+  api_->request("CONSUMER.DELETE." + stream + "." + name, "", [op, stream, name](error_code ec, json::value r) {
+    if (failed(ec, r, "deleting consumer " + stream + "/" + name, op)) return;
+    logger()->info("deleted consumer {}/{}", stream, name);
+    op->complete({});
+  });
 }
 
 }  // namespace natscoro

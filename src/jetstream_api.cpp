@@ -62,6 +62,10 @@ json::object to_json(const stream_config& cfg) {
   o["discard"] = cfg.discard == discard_policy::old_messages ? "old" : "new";
   o["num_replicas"] = cfg.replicas;
   o["duplicate_window"] = cfg.duplicate_window.count();
+  o["max_msgs_per_subject"] = cfg.max_msgs_per_subject;
+  o["allow_rollup_hdrs"] = cfg.allow_rollup;
+  o["deny_delete"] = cfg.deny_delete;
+  o["deny_purge"] = cfg.deny_purge;
   return o;
 }
 
@@ -103,7 +107,8 @@ json::object to_json(const consumer_config& cfg) {
   if (cfg.deliver == deliver_policy::by_start_sequence) o["opt_start_seq"] = cfg.start_sequence;
   if (cfg.deliver == deliver_policy::by_start_time && cfg.start_time) o["opt_start_time"] = format_rfc3339(*cfg.start_time);
   o["ack_policy"] = "explicit";
-  o["ack_wait"] = cfg.ack_wait.count();
+  // With a backoff the server takes its first delay as ack_wait; say so, or every compare differs.
+  o["ack_wait"] = cfg.backoff.empty() ? cfg.ack_wait.count() : cfg.backoff.front().count();
   o["max_deliver"] = cfg.max_deliver;
   if (!cfg.backoff.empty()) {
     json::array b;
@@ -138,6 +143,33 @@ std::vector<config_difference> compare(const consumer_config& wanted, const json
   return out;
 }
 
+std::vector<config_difference> compare(const stream_config& wanted, const json::object& server) {
+  static constexpr std::string_view fixed[] = {"storage", "retention"};
+  std::vector<config_difference> out;
+  const json::object mine = to_json(wanted);
+  for (const auto& [key, value] : mine) {
+    json::value theirs = server.contains(key) ? server.at(key) : json::value();
+    if (theirs.is_null() && key == "description") theirs = "";      // omitted when empty
+    if (theirs.is_null() && value.is_bool()) theirs = false;         // omitted when false
+    if (key == "subjects" && theirs.is_array()) {
+      auto sorted = [](const json::value& v) {
+        std::vector<std::string> out;
+        for (const auto& s : v.as_array())
+          if (s.is_string()) out.emplace_back(s.as_string());
+        std::sort(out.begin(), out.end());
+        return out;
+      };
+      if (sorted(theirs) == sorted(value)) continue;
+    } else if (same(theirs, value)) {
+      continue;
+    }
+    bool can_update = std::find(std::begin(fixed), std::end(fixed), std::string_view(key)) == std::end(fixed);
+    if ((key == "deny_delete" || key == "deny_purge") && theirs.is_bool() && theirs.as_bool()) can_update = false;
+    out.push_back({std::string(key), json::serialize(theirs), json::serialize(value), can_update});
+  }
+  return out;
+}
+
 std::string describe(const std::vector<config_difference>& differences) {
   std::string out;
   for (const auto& d : differences)
@@ -152,6 +184,75 @@ bool valid_stream_name(std::string_view name) {
     if (c == '.' || c == '*' || c == '>' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '/' || c == '\\')
       return false;
   return true;
+}
+
+namespace {
+
+std::int64_t int_of(const json::object& o, std::string_view key, std::int64_t fallback) {
+  const auto* v = o.if_contains(key);
+  boost::system::error_code ec;
+  const auto n = v ? v->to_number<std::int64_t>(ec) : fallback;
+  return v && !ec ? n : fallback;
+}
+
+std::string string_of(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+bool bool_of(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v && v->is_bool() && v->as_bool();
+}
+
+}  // namespace
+
+stream_config stream_config_from_json(const json::object& o) {
+  stream_config c;
+  c.name = string_of(o, "name");
+  if (const auto* subjects = o.if_contains("subjects"); subjects && subjects->is_array())
+    for (const auto& sub : subjects->as_array())
+      if (sub.is_string()) c.subjects.emplace_back(sub.as_string());
+  c.description = string_of(o, "description");
+  const auto retention = string_of(o, "retention");
+  c.retention = retention == "interest"    ? retention_policy::interest
+                : retention == "workqueue" ? retention_policy::work_queue
+                                           : retention_policy::limits;
+  c.storage = string_of(o, "storage") == "memory" ? storage_type::memory : storage_type::file;
+  c.max_age = std::chrono::nanoseconds(int_of(o, "max_age", 0));
+  c.max_bytes = int_of(o, "max_bytes", -1);
+  c.max_msgs = int_of(o, "max_msgs", -1);
+  c.max_msg_size = static_cast<std::int32_t>(int_of(o, "max_msg_size", -1));
+  c.max_msgs_per_subject = int_of(o, "max_msgs_per_subject", -1);
+  c.discard = string_of(o, "discard") == "new" ? discard_policy::new_messages : discard_policy::old_messages;
+  c.replicas = static_cast<int>(int_of(o, "num_replicas", 1));
+  c.duplicate_window = std::chrono::nanoseconds(int_of(o, "duplicate_window", 0));
+  c.allow_rollup = bool_of(o, "allow_rollup_hdrs");
+  c.deny_delete = bool_of(o, "deny_delete");
+  c.deny_purge = bool_of(o, "deny_purge");
+  return c;
+}
+
+consumer_config consumer_config_from_json(const json::object& o) {
+  consumer_config c;
+  c.durable = string_of(o, "durable_name");
+  if (c.durable.empty()) c.durable = string_of(o, "name");
+  c.description = string_of(o, "description");
+  c.filter_subject = string_of(o, "filter_subject");
+  const auto deliver = string_of(o, "deliver_policy");
+  for (auto p : {deliver_policy::all, deliver_policy::last, deliver_policy::new_messages,
+                 deliver_policy::last_per_subject, deliver_policy::by_start_sequence, deliver_policy::by_start_time})
+    if (deliver == deliver_policy_name(p)) c.deliver = p;
+  c.start_sequence = static_cast<std::uint64_t>(int_of(o, "opt_start_seq", 0));
+  if (auto t = string_of(o, "opt_start_time"); !t.empty()) c.start_time = parse_rfc3339(t);
+  c.ack_wait = std::chrono::nanoseconds(int_of(o, "ack_wait", 0));
+  c.max_deliver = static_cast<int>(int_of(o, "max_deliver", -1));
+  if (const auto* b = o.if_contains("backoff"); b && b->is_array())
+    for (const auto& d : b->as_array()) c.backoff.emplace_back(d.to_number<std::int64_t>());
+  c.max_ack_pending = static_cast<int>(int_of(o, "max_ack_pending", -1));
+  c.inactive_threshold = std::chrono::nanoseconds(int_of(o, "inactive_threshold", 0));
+  c.replicas = static_cast<int>(int_of(o, "num_replicas", 0));
+  return c;
 }
 
 }  // namespace natscoro::detail

@@ -178,8 +178,8 @@ void runner_core::start() {
 
   if (opts_.dead_letter) {
     dlq_ = std::make_shared<publisher>(core_->js(), dead_letter_publisher_options());
-    core_->js().ensure_stream(dead_letter_stream_config(*opts_.dead_letter),
-                              [name = opts_.dead_letter->stream](error_code ec, ensure_result) {
+    create_stream_if_missing(core_->js(), dead_letter_stream_config(*opts_.dead_letter),
+                             [name = opts_.dead_letter->stream](error_code ec) {
                                 if (ec)
                                   logger()->error("dead-letter stream {} is not available: {}; dead-lettering will "
                                                   "fail (and nak) until it is",

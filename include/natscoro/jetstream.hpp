@@ -9,7 +9,10 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/deferred.hpp>
 
+#include <boost/json/value.hpp>
+
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -39,12 +42,47 @@ struct stream_config {
   std::int64_t max_bytes = -1;          ///< -1: unlimited
   std::int64_t max_msgs = -1;
   std::int32_t max_msg_size = -1;
+  std::int64_t max_msgs_per_subject = -1;
   discard_policy discard = discard_policy::old_messages;
   int replicas = 1;
   std::chrono::nanoseconds duplicate_window{std::chrono::minutes(2)};
+  bool allow_rollup = false;  ///< Nats-Rollup headers may purge a subject or the stream
+  bool deny_delete = false;   ///< messages cannot be deleted through the API (cannot be undone)
+  bool deny_purge = false;    ///< the stream cannot be purged through the API (cannot be undone)
 };
 
 enum class ensure_result { created, updated, unchanged };
+
+struct stream_state {
+  std::uint64_t messages = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t first_sequence = 0;
+  std::uint64_t last_sequence = 0;
+  std::uint64_t consumers = 0;
+};
+
+struct stream_info {
+  stream_config config;
+  stream_state state;
+};
+
+/// What purge_stream() removes: everything, or only `subject`, and only below
+/// sequence `up_to_sequence` (0: no bound).
+struct purge_options {
+  std::string subject{};
+  std::uint64_t up_to_sequence = 0;
+};
+
+struct consumer_info {
+  std::string stream;
+  std::string name;
+  consumer_config config;
+  std::uint64_t num_pending = 0;      ///< not delivered yet
+  std::uint64_t num_ack_pending = 0;  ///< delivered, not acknowledged
+  std::uint64_t num_redelivered = 0;
+  std::uint64_t num_waiting = 0;      ///< open pull requests
+  std::uint64_t ack_floor_stream_sequence = 0;
+};
 
 namespace detail {
 class api_client;
@@ -65,14 +103,15 @@ class jetstream {
   const options& opts() const noexcept { return opts_; }
   boost::asio::any_io_executor get_executor() const { return conn_.get_executor(); }
 
-  /// Creates the stream if it is missing, and accepts it if it exists with the same subjects.
+  /// Creates the stream if it is missing, updates it if it differs, or leaves it.
   ///
-  /// Waits for: the JetStream API replies (stream info, then create if needed).
-  /// Completion: `void(error_code, ensure_result)`.
-  /// Errors: jetstream_errc::stream_name_in_use when it exists with other subjects
-  ///   (the log lists both), jetstream_errc::subjects_overlap, errc::invalid_argument
-  ///   (bad name), nats_errc::timeout (no reply), nats_errc::no_responders
-  ///   (JetStream not enabled on the server), errc::not_connected.
+  /// Waits for: the JetStream API replies (stream info, then create or update if needed).
+  /// Completion: `void(error_code, ensure_result)`: created, updated or unchanged.
+  /// Errors: errc::config_mismatch when it differs in what the server cannot change
+  ///   (storage, retention, deny_delete/deny_purge once set; the log lists every
+  ///   differing field with the server's value and ours), jetstream_errc::subjects_overlap,
+  ///   errc::invalid_argument (bad name), nats_errc::timeout (no reply),
+  ///   nats_errc::no_responders (JetStream not enabled on the server), errc::not_connected.
   /// Cancellation: none (bounded by options::timeout per request).
   template <class CompletionToken = boost::asio::deferred_t>
   auto ensure_stream(const stream_config& cfg, CompletionToken&& token = {}) const {
@@ -109,10 +148,96 @@ class jetstream {
     return consumer(stream, cfg, consumer_options{}, std::forward<CompletionToken>(token));
   }
 
+  // Stream and consumer management. Each waits for the JetStream API's reply (bounded
+  // by options::timeout), has no cancellation, and fails with the server's error
+  // (jetstream_errc::stream_not_found, consumer_not_found, ...), nats_errc::timeout,
+  // nats_errc::no_responders (JetStream not enabled) or errc::not_connected.
+
+  /// Completion: `void(error_code, stream_info)`.
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto stream_info(std::string name, CompletionToken&& token = {}) const {
+    return initiate<void(error_code, natscoro::stream_info)>(
+        token, [name](const jetstream& js, auto h) { js.async_stream_info(name, std::move(h)); });
+  }
+  /// Deletes the stream and its messages. Completion: `void(error_code)`.
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto delete_stream(std::string name, CompletionToken&& token = {}) const {
+    return initiate<void(error_code)>(token,
+                                      [name](const jetstream& js, auto h) { js.async_delete_stream(name, std::move(h)); });
+  }
+  /// Removes messages (see purge_options). Completion: `void(error_code, std::uint64_t purged)`.
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto purge_stream(std::string name, purge_options what = {}, CompletionToken&& token = {}) const {
+    return initiate<void(error_code, std::uint64_t)>(token, [name, what](const jetstream& js, auto h) {
+      js.async_purge_stream(name, what, std::move(h));
+    });
+  }
+  /// The names of all streams, sorted. Completion: `void(error_code, std::vector<std::string>)`.
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto list_streams(CompletionToken&& token = {}) const {
+    return initiate<void(error_code, std::vector<std::string>)>(
+        token, [](const jetstream& js, auto h) { js.async_list_names("STREAM.NAMES", "streams", std::move(h)); });
+  }
+  /// Creates the durable consumer `cfg.durable` on `stream`, updates what the server
+  /// can change, or leaves it. Completion: `void(error_code, ensure_result)`.
+  /// Errors also: errc::config_mismatch when a field the server cannot change differs (logged).
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto ensure_consumer(std::string stream, consumer_config cfg, CompletionToken&& token = {}) const {
+    return initiate<void(error_code, ensure_result)>(token, [stream, cfg](const jetstream& js, auto h) {
+      js.async_ensure_consumer(stream, cfg, std::move(h));
+    });
+  }
+  /// Completion: `void(error_code, consumer_info)`.
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto consumer_info(std::string stream, std::string name, CompletionToken&& token = {}) const {
+    return initiate<void(error_code, natscoro::consumer_info)>(token, [stream, name](const jetstream& js, auto h) {
+      js.async_consumer_info(stream, name, std::move(h));
+    });
+  }
+  /// Completion: `void(error_code)`.
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto delete_consumer(std::string stream, std::string name, CompletionToken&& token = {}) const {
+    return initiate<void(error_code)>(token, [stream, name](const jetstream& js, auto h) {
+      js.async_delete_consumer(stream, name, std::move(h));
+    });
+  }
+  /// The names of the consumers of `stream`, sorted. Completion: `void(error_code, std::vector<std::string>)`.
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto list_consumers(std::string stream, CompletionToken&& token = {}) const {
+    return initiate<void(error_code, std::vector<std::string>)>(token, [stream](const jetstream& js, auto h) {
+      js.async_list_names("CONSUMER.NAMES." + stream, "consumers", std::move(h));
+    });
+  }
+
   /// For natscoro's own types: the API client of this context.
   const std::shared_ptr<detail::api_client>& api() const { return api_; }
 
  private:
+  // async_initiate with `fn(*this, any_completion_handler<Signature>)` as the initiation.
+  template <class Signature, class CompletionToken, class Fn>
+  auto initiate(CompletionToken&& token, Fn fn) const {
+    return boost::asio::async_initiate<CompletionToken, Signature>(
+        [](auto handler, jetstream self, Fn f) {
+          f(self, boost::asio::any_completion_handler<Signature>(std::move(handler)));
+        },
+        token, *this, std::move(fn));
+  }
+  void async_stream_info(const std::string& name,
+                         boost::asio::any_completion_handler<void(error_code, natscoro::stream_info)> h) const;
+  void async_delete_stream(const std::string& name, boost::asio::any_completion_handler<void(error_code)> h) const;
+  void async_purge_stream(const std::string& name, const purge_options& what,
+                          boost::asio::any_completion_handler<void(error_code, std::uint64_t)> h) const;
+  void async_list_names(const std::string& request, const char* field,
+                        boost::asio::any_completion_handler<void(error_code, std::vector<std::string>)> h) const;
+  void async_ensure_consumer(const std::string& stream, const consumer_config& cfg,
+                             boost::asio::any_completion_handler<void(error_code, ensure_result)> h) const;
+  void async_consumer_info(const std::string& stream, const std::string& name,
+                           boost::asio::any_completion_handler<void(error_code, natscoro::consumer_info)> h) const;
+  void async_delete_consumer(const std::string& stream, const std::string& name,
+                             boost::asio::any_completion_handler<void(error_code)> h) const;
+  /// Info, then create or update as needed; `done(ec, result, bound name, server reply)`.
+  void ensure_consumer_then(const std::string& stream, const consumer_config& cfg, bool update,
+                            std::function<void(error_code, ensure_result, std::string, boost::json::value)> done) const;
   void async_ensure_stream(stream_config cfg,
                            boost::asio::any_completion_handler<void(error_code, ensure_result)> h) const;
   void async_consumer(std::string stream, consumer_config cfg, consumer_options opts,

@@ -44,6 +44,10 @@ publisher_options dead_letter_publisher_options();
 /// Creates the DLQ stream if it is missing: "<prefix>.>", file storage, limits.
 stream_config dead_letter_stream_config(const dead_letter_options& opts);
 
+/// Creates `cfg` if no stream of that name exists; an existing one is left as it is
+/// (an operator may have configured the DLQ or advisory stream with other limits).
+void create_stream_if_missing(const jetstream& js, const stream_config& cfg, std::function<void(error_code)> done);
+
 /// Consumes the max-deliveries advisories of one consumer (kept in
 /// dead_letter_options::advisory_stream by a durable consumer of its own) and
 /// dead-letters the messages they name, fetched by sequence. Lives on the

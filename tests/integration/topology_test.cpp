@@ -1,0 +1,141 @@
+#define BOOST_TEST_MODULE natscoro topology
+#include <natscoro/natscoro.hpp>
+
+#include "async_test.hpp"
+#include "nats_server.hpp"
+#include "test_options.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+
+namespace nc = natscoro;
+namespace asio = boost::asio;
+using namespace natscoro::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+nc::stream_config auth_events() {
+  nc::stream_config s;
+  s.name = "AUTH_EVENTS";
+  s.subjects = {"auth.>"};
+  s.max_age = std::chrono::hours(24 * 7);
+  s.max_bytes = 1 << 30;
+  return s;
+}
+
+}  // namespace
+
+// Created, then unchanged, then updated field by field; what the server cannot
+// change is refused, naming the field.
+BOOST_FIXTURE_TEST_CASE(ensure_stream_creates_updates_and_refuses_what_cannot_change, server_fixture) {
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    nc::jetstream js{conn};
+    auto cfg = auth_events();
+    BOOST_TEST((co_await js.ensure_stream(cfg) == nc::ensure_result::created));
+    BOOST_TEST((co_await js.ensure_stream(cfg) == nc::ensure_result::unchanged));
+
+    cfg.max_age = std::chrono::hours(24);
+    cfg.subjects = {"auth.>", "login.>"};
+    cfg.description = "authentication events";
+    BOOST_TEST((co_await js.ensure_stream(cfg) == nc::ensure_result::updated));
+    const auto info = co_await js.stream_info("AUTH_EVENTS");
+    BOOST_TEST(info.config.max_age.count() == std::chrono::nanoseconds(std::chrono::hours(24)).count());
+    BOOST_TEST(info.config.subjects.size() == 2u);
+    BOOST_TEST(info.config.description == "authentication events");
+    BOOST_TEST((co_await js.ensure_stream(cfg) == nc::ensure_result::unchanged));
+
+    auto memory = cfg;
+    memory.storage = nc::storage_type::memory;
+    auto [ec, result] = co_await js.ensure_stream(memory, asio::as_tuple(asio::deferred));
+    BOOST_TEST(ec == nc::errc::config_mismatch);
+    BOOST_TEST((result == nc::ensure_result::unchanged));
+    BOOST_TEST(((co_await js.stream_info("AUTH_EVENTS")).config.storage == nc::storage_type::file));
+
+    nc::stream_config overlapping;
+    overlapping.name = "OTHER";
+    overlapping.subjects = {"auth.user.>"};
+    std::tie(ec, result) = co_await js.ensure_stream(overlapping, asio::as_tuple(asio::deferred));
+    BOOST_TEST(ec == nc::jetstream_errc::subjects_overlap);
+    co_await conn.drain();
+  });
+}
+
+BOOST_FIXTURE_TEST_CASE(streams_are_listed_inspected_purged_and_deleted, server_fixture) {
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    nc::jetstream js{conn};
+    co_await js.ensure_stream(auth_events());
+    nc::stream_config orders;
+    orders.name = "ORDERS";
+    orders.subjects = {"orders.>"};
+    orders.storage = nc::storage_type::memory;
+    co_await js.ensure_stream(orders);
+    BOOST_TEST((co_await js.list_streams()) == (std::vector<std::string>{"AUTH_EVENTS", "ORDERS"}),
+               boost::test_tools::per_element());
+
+    nc::publisher pub{js, nc::publisher_options{.source = "topology-test"}};
+    for (int i = 0; i < 10; ++i)
+      pub.publish(i % 2 ? "auth.user.created" : "auth.user.deleted",
+                  nc::event::make("user", "org-1", boost::json::object{{"i", i}}), asio::detached);
+    co_await pub.flush();
+    auto info = co_await js.stream_info("AUTH_EVENTS");
+    BOOST_TEST(info.state.messages == 10u);
+    BOOST_TEST(info.state.first_sequence == 1u);
+    BOOST_TEST(info.state.last_sequence == 10u);
+
+    BOOST_TEST((co_await js.purge_stream("AUTH_EVENTS", nc::purge_options{.subject = "auth.user.deleted"})) == 5u);
+    BOOST_TEST((co_await js.purge_stream("AUTH_EVENTS", nc::purge_options{.up_to_sequence = 8})) == 3u);  // 2, 4, 6
+    BOOST_TEST((co_await js.stream_info("AUTH_EVENTS")).state.messages == 2u);                               // 8, 10
+    BOOST_TEST((co_await js.purge_stream("AUTH_EVENTS")) == 2u);
+
+    co_await js.delete_stream("ORDERS");
+    auto [ec, gone] = co_await js.stream_info("ORDERS", asio::as_tuple(asio::deferred));
+    BOOST_TEST(ec == nc::jetstream_errc::stream_not_found);
+    std::tie(ec) = co_await js.delete_stream("ORDERS", asio::as_tuple(asio::deferred));
+    BOOST_TEST(ec == nc::jetstream_errc::stream_not_found);
+    co_await conn.drain();
+  });
+}
+
+BOOST_FIXTURE_TEST_CASE(consumers_are_ensured_listed_inspected_and_deleted, server_fixture) {
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    nc::jetstream js{conn};
+    co_await js.ensure_stream(auth_events());
+    nc::consumer_config cfg;
+    cfg.durable = "analytics";
+    cfg.filter_subject = "auth.user.>";
+    cfg.ack_wait = 30s;
+    cfg.max_deliver = 5;
+    cfg.backoff = {1s, 5s, 30s};
+    BOOST_TEST((co_await js.ensure_consumer("AUTH_EVENTS", cfg) == nc::ensure_result::created));
+    BOOST_TEST((co_await js.ensure_consumer("AUTH_EVENTS", cfg) == nc::ensure_result::unchanged));
+    cfg.max_deliver = 7;
+    BOOST_TEST((co_await js.ensure_consumer("AUTH_EVENTS", cfg) == nc::ensure_result::updated));
+    auto info = co_await js.consumer_info("AUTH_EVENTS", "analytics");
+    BOOST_TEST(info.config.max_deliver == 7);
+    BOOST_TEST(info.config.filter_subject == "auth.user.>");
+    BOOST_TEST(info.config.backoff.size() == 3u);
+
+    auto moved = cfg;
+    moved.filter_subject = "auth.admin.>";  // nats-server 2.9 cannot change a filter
+    auto [ec, result] = co_await js.ensure_consumer("AUTH_EVENTS", moved, asio::as_tuple(asio::deferred));
+    BOOST_TEST(ec == nc::errc::config_mismatch);
+
+    nc::consumer_config audit;
+    audit.durable = "audit";
+    co_await js.ensure_consumer("AUTH_EVENTS", audit);
+    BOOST_TEST((co_await js.list_consumers("AUTH_EVENTS")) == (std::vector<std::string>{"analytics", "audit"}),
+               boost::test_tools::per_element());
+    co_await js.delete_consumer("AUTH_EVENTS", "audit");
+    BOOST_TEST((co_await js.list_consumers("AUTH_EVENTS")) == (std::vector<std::string>{"analytics"}),
+               boost::test_tools::per_element());
+    std::tie(ec) = co_await js.delete_consumer("AUTH_EVENTS", "audit", asio::as_tuple(asio::deferred));
+    BOOST_TEST(ec == nc::jetstream_errc::consumer_not_found);
+    co_await conn.drain();
+  });
+}
