@@ -133,6 +133,9 @@ BOOST_FIXTURE_TEST_CASE(order_per_key_survives_failures_within_the_concurrency_b
         opts);
     pool.join();
 
+    BOOST_TEST_MESSAGE("handled " << done << ", first attempts failed " << failed_once.size()
+                                  << ", most handlers at once " << high_water.load() << ", longest key backlog "
+                                  << cons.run_stats().lane_high_water);
     BOOST_TEST(done == total);
     BOOST_TEST(successes.size() == static_cast<std::size_t>(total));
     BOOST_TEST(std::all_of(successes.begin(), successes.end(), [](const auto& s) { return s.second == 1; }));
@@ -393,6 +396,7 @@ BOOST_FIXTURE_TEST_CASE(sigterm_drains_and_a_restart_handles_the_rest, server_fi
     second = follow(b, [&](int lines) { return first + lines >= total; }, signalled);
     BOOST_TEST(b.wait() == 0);
   }
+  BOOST_TEST_MESSAGE("before SIGTERM the first process handled " << first << ", the second " << second);
   BOOST_TEST(first + second == total);
   BOOST_TEST(times.size() == static_cast<std::size_t>(total));
   BOOST_TEST(std::all_of(times.begin(), times.end(), [](const auto& t) { return t.second == 1; }));
