@@ -16,3 +16,4 @@
 #include <natscoro/message_metadata.hpp>
 #include <natscoro/runner.hpp>
 #include <natscoro/dead_letter.hpp>
+#include <natscoro/topology.hpp>

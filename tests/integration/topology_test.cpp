@@ -139,3 +139,72 @@ BOOST_FIXTURE_TEST_CASE(consumers_are_ensured_listed_inspected_and_deleted, serv
     co_await conn.drain();
   });
 }
+
+namespace {
+
+std::size_t count(const std::vector<nc::topology_change>& plan, nc::ensure_result r) {
+  return static_cast<std::size_t>(
+      std::count_if(plan.begin(), plan.end(), [r](const auto& c) { return c.result == r; }));
+}
+
+nc::topology seed(const char* name) { return nc::load_topology(std::string(NATSCORO_TOPOLOGIES) + "/" + name + ".json"); }
+
+}  // namespace
+
+// Each seed topology on a fresh server: everything created, then everything unchanged.
+BOOST_AUTO_TEST_CASE(the_seed_topologies_apply_and_apply_again_unchanged) {
+  for (const char* name : {"aml", "deltran", "giia"}) {
+    BOOST_TEST_CONTEXT("topology " << name) {
+      nats_server server;
+      run_async([&](auto ex) -> asio::awaitable<void> {
+        auto conn = co_await nc::connect(ex, options_for(server));
+        nc::jetstream js{conn};
+        const auto t = seed(name);
+        const std::size_t items = t.streams.size() + t.consumers.size();
+        auto plan = co_await nc::apply_topology(js, t, false);
+        BOOST_TEST(plan.size() == items);
+        BOOST_TEST(count(plan, nc::ensure_result::created) == items);
+        BOOST_TEST((co_await js.list_streams()).size() == t.streams.size());
+        for (const auto& c : t.consumers) BOOST_TEST((co_await js.consumer_info(c.stream, c.config.durable)).name == c.config.durable);
+        plan = co_await nc::apply_topology(js, t, false);
+        BOOST_TEST(count(plan, nc::ensure_result::unchanged) == items);
+        co_await conn.drain();
+      });
+    }
+  }
+}
+
+// An edited max age is planned (dry run changes nothing), then applied as an update;
+// a storage change is refused with the field named and nothing of that apply happens.
+BOOST_FIXTURE_TEST_CASE(an_edit_is_an_update_and_a_storage_change_is_refused, server_fixture) {
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    nc::jetstream js{conn};
+    auto t = seed("giia");
+    co_await nc::apply_topology(js, t, false);
+
+    t.streams[0].max_age = std::chrono::hours(24 * 14);
+    auto plan = co_await nc::apply_topology(js, t, true);
+    BOOST_TEST(count(plan, nc::ensure_result::updated) == 1u);
+    BOOST_TEST(plan[0].name == "AUTH_EVENTS");
+    BOOST_TEST(plan[0].fields.find("max_age") == 0u);
+    BOOST_TEST((co_await js.stream_info("AUTH_EVENTS")).config.max_age.count() ==
+               std::chrono::nanoseconds(std::chrono::hours(24 * 7)).count());  // dry run: untouched
+    plan = co_await nc::apply_topology(js, t, false);
+    BOOST_TEST((plan[0].result == nc::ensure_result::updated));
+    BOOST_TEST((co_await js.stream_info("AUTH_EVENTS")).config.max_age.count() ==
+               std::chrono::nanoseconds(std::chrono::hours(24 * 14)).count());
+
+    t.streams[0].max_age = std::chrono::hours(24 * 21);
+    t.streams[1].storage = nc::storage_type::memory;
+    auto [ec, refused] = co_await nc::apply_topology(js, t, false, asio::as_tuple(asio::deferred));
+    BOOST_TEST(ec == nc::errc::config_mismatch);
+    BOOST_REQUIRE(refused.size() > 1u);
+    BOOST_TEST(refused[1].name == "CATALOG_EVENTS");
+    BOOST_TEST(refused[1].fields.find("storage: server \"file\", wanted \"memory\" (cannot be changed)") !=
+               std::string::npos);
+    BOOST_TEST((co_await js.stream_info("AUTH_EVENTS")).config.max_age.count() ==
+               std::chrono::nanoseconds(std::chrono::hours(24 * 14)).count());  // nothing applied
+    co_await conn.drain();
+  });
+}

@@ -80,3 +80,85 @@ BOOST_AUTO_TEST_CASE(a_reported_configuration_reads_back) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+#include <natscoro/topology.hpp>
+
+BOOST_AUTO_TEST_SUITE(topology_files)
+
+namespace {
+
+// The detail a bad topology is refused with (what() then adds ": invalid argument [natscoro:2]").
+std::string refusal(std::string_view text) {
+  try {
+    nc::parse_topology(text);
+  } catch (const nc::error& e) {
+    BOOST_TEST(e.code() == nc::errc::invalid_argument);
+    const std::string what = e.what();
+    return what.substr(0, what.rfind(": " + e.code().message()));
+  }
+  return "accepted";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(durations_and_sizes_have_human_units) {
+  BOOST_TEST(nc::parse_duration("30s")->count() == 30'000'000'000LL);
+  BOOST_TEST(nc::parse_duration("7d")->count() == 7LL * 24 * 3600 * 1'000'000'000LL);
+  BOOST_TEST(nc::parse_duration("1h30m")->count() == 5400LL * 1'000'000'000LL);
+  BOOST_TEST(nc::parse_duration("250ms")->count() == 250'000'000LL);
+  for (const char* bad : {"", "7", "d", "7x", "-1s", "1.5h", "s30"}) BOOST_TEST(!nc::parse_duration(bad), bad);
+  BOOST_TEST(*nc::parse_size("1GB") == 1LL << 30);
+  BOOST_TEST(*nc::parse_size("64kb") == 64LL * 1024);
+  BOOST_TEST(*nc::parse_size("512") == 512);
+  for (const char* bad : {"", "GB", "-1GB", "1.5GB", "1XB"}) BOOST_TEST(!nc::parse_size(bad), bad);
+}
+
+BOOST_AUTO_TEST_CASE(the_documented_shape_parses) {
+  const auto t = nc::parse_topology(R"({
+    "streams":   [{"name": "AUTH_EVENTS", "subjects": ["auth.>"], "retention": "limits", "storage": "file",
+                   "max_age": "7d", "max_bytes": "1GB", "replicas": 1, "duplicate_window": "2m"}],
+    "consumers": [{"stream": "AUTH_EVENTS", "durable": "analytics", "filter_subject": "auth.user.>",
+                   "ack_wait": "30s", "max_deliver": 5, "backoff": ["1s", "5s", "30s"]}]})");
+  BOOST_REQUIRE(t.streams.size() == 1u);
+  BOOST_TEST(t.streams[0].max_bytes == 1LL << 30);
+  BOOST_TEST(t.streams[0].max_age.count() == 7LL * 24 * 3600 * 1'000'000'000LL);
+  BOOST_REQUIRE(t.consumers.size() == 1u);
+  BOOST_TEST(t.consumers[0].stream == "AUTH_EVENTS");
+  BOOST_TEST(t.consumers[0].config.backoff.size() == 3u);
+  BOOST_TEST(t.consumers[0].config.max_deliver == 5);
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_file_is_refused_saying_where_and_what) {
+  BOOST_TEST(refusal(R"({"streams": [{"subjects": ["a.>"]}]})") == "streams[0]: missing \"name\"");
+  BOOST_TEST(refusal(R"({"streams": [{"name": "A", "subjects": ["a.>"], "max_bytes": "-5GB"}]})") ==
+             "streams[0] \"A\": max_bytes: expected a size like \"1GB\" (KB, MB, GB are 1024-based) or -1, got \"-5GB\"");
+  BOOST_TEST(refusal(R"({"streams": [{"name": "A", "subjects": ["a.>"], "max_age": "7x"}]})") ==
+             "streams[0] \"A\": max_age: expected a duration like \"30s\" or \"7d\", got \"7x\"");
+  BOOST_TEST(refusal(R"({"streams": [{"name": "A", "subjects": ["a.>"], "max_ages": "7d"}]})") ==
+             "streams[0] \"A\": unknown field \"max_ages\"");
+  BOOST_TEST(refusal(R"({"streams": [{"name": "A", "subjects": ["a.>"]}, {"name": "B", "subjects": ["a.b.*"]}]})") ==
+             "streams[1] \"B\": subjects: \"a.b.*\" overlaps \"a.>\" of stream \"A\"");
+  BOOST_TEST(refusal(R"({"streams": [{"name": "A", "subjects": ["a.>"], "storage": "disk"}]})") ==
+             "streams[0] \"A\": storage: expected one of \"file\", \"memory\", got \"disk\"");
+  BOOST_TEST(refusal(R"({"consumers": [{"stream": "A", "durable": "c"}]})") ==
+             "consumers[0] \"A/c\": stream: \"A\" is not among the streams of the file");
+  BOOST_TEST(refusal(R"({"streams": [{"name": "A", "subjects": ["a.>"]}],
+                        "consumers": [{"stream": "A", "durable": "c", "max_deliver": 3, "backoff": ["1s", "2s", "3s"]}]})") ==
+             "consumers[0] \"A/c\": backoff: 3 delays need max_deliver above 3 (the server's rule), got 3");
+  BOOST_TEST(refusal(R"({"streams": [], "extra": 1})") == "the topology: unknown field \"extra\"");
+  BOOST_TEST(refusal("{not json").find("the topology: not valid JSON") == 0u);
+  // Subjects that only look alike do not overlap.
+  BOOST_TEST(refusal(R"({"streams": [{"name": "A", "subjects": ["a.*"]}, {"name": "B", "subjects": ["a.b.c"]}]})") ==
+             "accepted");
+}
+
+BOOST_AUTO_TEST_CASE(the_seed_topologies_parse) {
+  for (const char* name : {"aml", "deltran", "giia"}) {
+    const auto t = nc::load_topology(std::string(NATSCORO_TOPOLOGIES) + "/" + name + ".json");
+    BOOST_TEST(!t.streams.empty(), name);
+  }
+  BOOST_TEST(nc::load_topology(std::string(NATSCORO_TOPOLOGIES) + "/deltran.json").streams.size() == 8u);
+  BOOST_TEST(nc::load_topology(std::string(NATSCORO_TOPOLOGIES) + "/giia.json").streams.size() == 7u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

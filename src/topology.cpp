@@ -1,0 +1,429 @@
+#include <natscoro/detail/api_client.hpp>
+#include <natscoro/detail/jetstream_api.hpp>
+#include <natscoro/detail/nats_message.hpp>
+#include <natscoro/detail/pending_operation.hpp>
+#include <natscoro/logging.hpp>
+#include <natscoro/topology.hpp>
+
+#include <boost/algorithm/string/predicate.hpp>
+#include <boost/json.hpp>
+
+#include <cctype>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace natscoro {
+namespace json = boost::json;
+
+std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
+  using namespace std::chrono;
+  static const std::pair<std::string_view, nanoseconds> units[] = {
+      {"ns", nanoseconds(1)}, {"us", microseconds(1)}, {"ms", milliseconds(1)}, {"s", seconds(1)},
+      {"m", minutes(1)},      {"h", hours(1)},         {"d", hours(24)}};
+  if (text.empty()) return std::nullopt;
+  nanoseconds total{0};
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::int64_t n = 0;
+    const std::size_t digits_start = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+      if (n > std::numeric_limits<std::int64_t>::max() / 10 - 10) return std::nullopt;
+      n = n * 10 + (text[i++] - '0');
+    }
+    const std::size_t unit_start = i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    if (i == digits_start || unit_start == digits_start || unit_start == i) return std::nullopt;
+    const auto unit = text.substr(unit_start, i - unit_start);
+    const auto* u = std::find_if(std::begin(units), std::end(units), [&](const auto& e) { return e.first == unit; });
+    if (u == std::end(units)) return std::nullopt;
+    if (n > std::numeric_limits<std::int64_t>::max() / u->second.count()) return std::nullopt;
+    total += n * u->second;
+  }
+  return total;
+}
+
+std::optional<std::int64_t> parse_size(std::string_view text) {
+  static const std::pair<std::string_view, std::int64_t> units[] = {
+      {"", 1}, {"B", 1}, {"KB", 1LL << 10}, {"MB", 1LL << 20}, {"GB", 1LL << 30}, {"TB", 1LL << 40}};
+  std::size_t i = 0;
+  std::int64_t n = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+    if (n > std::numeric_limits<std::int64_t>::max() / 10 - 10) return std::nullopt;
+    n = n * 10 + (text[i++] - '0');
+  }
+  if (i == 0) return std::nullopt;
+  const auto unit = text.substr(i);
+  const auto* u = std::find_if(std::begin(units), std::end(units),
+                               [&](const auto& e) { return boost::algorithm::iequals(e.first, unit); });
+  if (u == std::end(units) || n > std::numeric_limits<std::int64_t>::max() / u->second) return std::nullopt;
+  return n * u->second;
+}
+
+namespace {
+
+[[noreturn]] void refuse(const std::string& where, const std::string& what) {
+  throw error(make_error_code(errc::invalid_argument), where + ": " + what);
+}
+
+std::string kind_of(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::string: return "\"" + std::string(v.as_string()) + "\"";
+    case json::kind::array: return "an array";
+    case json::kind::object: return "an object";
+    case json::kind::bool_: return v.as_bool() ? "true" : "false";
+    case json::kind::null: return "null";
+    default: return json::serialize(v);
+  }
+}
+
+// Reads the fields of one JSON object into a configuration; every field must be known.
+class field_reader {
+ public:
+  field_reader(std::string where, const json::object& o) : where_(std::move(where)), o_(o) {}
+
+  void text(const char* key, std::string& out, bool required = false) {
+    const auto* v = find(key, required);
+    if (!v) return;
+    if (!v->is_string() || v->as_string().empty()) fail(key, "expected a non-empty string, got " + kind_of(*v));
+    out = std::string(v->as_string());
+  }
+  void integer(const char* key, std::int64_t& out, std::int64_t min) {
+    const auto* v = find(key, false);
+    if (!v) return;
+    if (!v->is_int64() && !v->is_uint64()) fail(key, "expected a whole number, got " + kind_of(*v));
+    const auto n = v->to_number<std::int64_t>();
+    if (n < min) fail(key, "expected at least " + std::to_string(min) + ", got " + std::to_string(n));
+    out = n;
+  }
+  template <class Int>
+  void integer(const char* key, Int& out, std::int64_t min) {
+    std::int64_t n = out;
+    integer(key, n, min);
+    out = static_cast<Int>(n);
+  }
+  void flag(const char* key, bool& out) {
+    const auto* v = find(key, false);
+    if (!v) return;
+    if (!v->is_bool()) fail(key, "expected true or false, got " + kind_of(*v));
+    out = v->as_bool();
+  }
+  void duration(const char* key, std::chrono::nanoseconds& out) {
+    const auto* v = find(key, false);
+    if (!v) return;
+    out = duration_of(key, *v);
+  }
+  void durations(const char* key, std::vector<std::chrono::nanoseconds>& out) {
+    const auto* v = find(key, false);
+    if (!v) return;
+    if (!v->is_array()) fail(key, "expected an array of durations, got " + kind_of(*v));
+    for (const auto& d : v->as_array()) out.push_back(duration_of(key, d));
+  }
+  // A size: "1GB" and the like, a number of bytes, or -1 for no limit.
+  template <class Int>
+  void size(const char* key, Int& out) {
+    const auto* v = find(key, false);
+    if (!v) return;
+    if ((v->is_int64() || v->is_uint64()) && v->to_number<std::int64_t>() >= -1) {
+      out = static_cast<Int>(v->to_number<std::int64_t>());
+      return;
+    }
+    const auto n = v->is_string() ? parse_size(v->as_string()) : std::nullopt;
+    if (!n || *n > std::numeric_limits<Int>::max())
+      fail(key, "expected a size like \"1GB\" (KB, MB, GB are 1024-based) or -1, got " + kind_of(*v));
+    out = static_cast<Int>(*n);
+  }
+  template <class Enum>
+  void choice(const char* key, Enum& out, std::initializer_list<std::pair<std::string_view, Enum>> options) {
+    const auto* v = find(key, false);
+    if (!v) return;
+    std::string names;
+    for (const auto& [name, value] : options) {
+      if (v->is_string() && v->as_string() == name) return void(out = value);
+      names += (names.empty() ? "\"" : ", \"") + std::string(name) + "\"";
+    }
+    fail(key, "expected one of " + names + ", got " + kind_of(*v));
+  }
+  void strings(const char* key, std::vector<std::string>& out, bool required) {
+    const auto* v = find(key, required);
+    if (!v) return;
+    if (!v->is_array() || v->as_array().empty()) fail(key, "expected a non-empty array of strings, got " + kind_of(*v));
+    for (const auto& s : v->as_array()) {
+      if (!s.is_string() || s.as_string().empty()) fail(key, "expected strings, got " + kind_of(s));
+      out.emplace_back(s.as_string());
+    }
+  }
+  /// Fails on a field none of the calls above asked for.
+  void no_other_fields() const {
+    for (const auto& [key, value] : o_)
+      if (!known_.contains(std::string(key))) refuse(where_, "unknown field \"" + std::string(key) + "\"");
+  }
+  [[noreturn]] void fail(const char* key, const std::string& what) const { refuse(where_, std::string(key) + ": " + what); }
+
+ private:
+  const json::value* find(const char* key, bool required) {
+    known_.insert(key);
+    const auto* v = o_.if_contains(key);
+    if (!v && required) refuse(where_, std::string("missing \"") + key + "\"");
+    return v;
+  }
+  std::chrono::nanoseconds duration_of(const char* key, const json::value& v) const {
+    const auto d = v.is_string() ? parse_duration(v.as_string()) : std::nullopt;
+    if (!d) fail(key, "expected a duration like \"30s\" or \"7d\", got " + kind_of(v));
+    return *d;
+  }
+
+  std::string where_;
+  const json::object& o_;
+  std::set<std::string> known_;
+};
+
+// Whether some subject matches both patterns.
+bool subjects_overlap(std::string_view a, std::string_view b) {
+  auto next = [](std::string_view& s) {
+    const auto dot = s.find('.');
+    const auto token = s.substr(0, dot);
+    s = dot == std::string_view::npos ? std::string_view() : s.substr(dot + 1);
+    return token;
+  };
+  while (!a.empty() && !b.empty()) {
+    const auto x = next(a), y = next(b);
+    if (x == ">" || y == ">") return true;
+    if (x != "*" && y != "*" && x != y) return false;
+  }
+  return a.empty() && b.empty();
+}
+
+stream_config read_stream(const json::value& v, std::size_t index) {
+  std::string where = "streams[" + std::to_string(index) + "]";
+  if (!v.is_object()) refuse(where, "expected an object, got " + kind_of(v));
+  const auto& o = v.as_object();
+  if (const auto* n = o.if_contains("name"); n && n->is_string()) where += " \"" + std::string(n->as_string()) + "\"";
+  field_reader r(where, o);
+  stream_config c;
+  r.text("name", c.name, true);
+  if (!detail::valid_stream_name(c.name)) r.fail("name", "not a valid stream name (no '.', '*', '>', spaces)");
+  r.strings("subjects", c.subjects, true);
+  r.text("description", c.description);
+  r.choice("retention", c.retention,
+           {{"limits", retention_policy::limits},
+            {"interest", retention_policy::interest},
+            {"workqueue", retention_policy::work_queue},
+            {"work_queue", retention_policy::work_queue}});
+  r.choice("storage", c.storage, {{"file", storage_type::file}, {"memory", storage_type::memory}});
+  r.duration("max_age", c.max_age);
+  r.size("max_bytes", c.max_bytes);
+  r.integer("max_msgs", c.max_msgs, -1);
+  r.size("max_msg_size", c.max_msg_size);
+  r.integer("max_msgs_per_subject", c.max_msgs_per_subject, -1);
+  r.choice("discard", c.discard, {{"old", discard_policy::old_messages}, {"new", discard_policy::new_messages}});
+  r.integer("replicas", c.replicas, 1);
+  if (c.replicas > 5) r.fail("replicas", "at most 5, got " + std::to_string(c.replicas));
+  r.duration("duplicate_window", c.duplicate_window);
+  r.flag("allow_rollup", c.allow_rollup);
+  r.flag("deny_delete", c.deny_delete);
+  r.flag("deny_purge", c.deny_purge);
+  r.no_other_fields();
+  return c;
+}
+
+consumer_entry read_consumer(const json::value& v, std::size_t index) {
+  std::string where = "consumers[" + std::to_string(index) + "]";
+  if (!v.is_object()) refuse(where, "expected an object, got " + kind_of(v));
+  const auto& o = v.as_object();
+  const auto* s = o.if_contains("stream");
+  const auto* d = o.if_contains("durable");
+  if (s && s->is_string() && d && d->is_string())
+    where += " \"" + std::string(s->as_string()) + "/" + std::string(d->as_string()) + "\"";
+  field_reader r(where, o);
+  consumer_entry e;
+  auto& c = e.config;
+  r.text("stream", e.stream, true);
+  r.text("durable", c.durable, true);
+  if (!detail::valid_stream_name(c.durable)) r.fail("durable", "not a valid consumer name (no '.', '*', '>', spaces)");
+  r.text("description", c.description);
+  r.text("filter_subject", c.filter_subject);
+  r.choice("deliver", c.deliver,
+           {{"all", deliver_policy::all},
+            {"last", deliver_policy::last},
+            {"new", deliver_policy::new_messages},
+            {"last_per_subject", deliver_policy::last_per_subject},
+            {"by_start_sequence", deliver_policy::by_start_sequence},
+            {"by_start_time", deliver_policy::by_start_time}});
+  r.integer("start_sequence", c.start_sequence, 1);
+  std::string start_time;
+  r.text("start_time", start_time);
+  if (!start_time.empty()) {
+    c.start_time = parse_rfc3339(start_time);
+    if (!c.start_time) r.fail("start_time", "expected an RFC 3339 time, got \"" + start_time + "\"");
+  }
+  r.duration("ack_wait", c.ack_wait);
+  r.integer("max_deliver", c.max_deliver, -1);
+  r.durations("backoff", c.backoff);
+  r.integer("max_ack_pending", c.max_ack_pending, -1);
+  r.integer("replicas", c.replicas, 0);
+  r.no_other_fields();
+  if (c.deliver == deliver_policy::by_start_sequence && c.start_sequence == 0)
+    r.fail("start_sequence", "required with \"deliver\": \"by_start_sequence\"");
+  if (c.deliver == deliver_policy::by_start_time && !c.start_time)
+    r.fail("start_time", "required with \"deliver\": \"by_start_time\"");
+  if (!c.backoff.empty() && c.max_deliver > 0 && static_cast<int>(c.backoff.size()) >= c.max_deliver)
+    r.fail("backoff", std::to_string(c.backoff.size()) + " delays need max_deliver above " +
+                          std::to_string(c.backoff.size()) + " (the server's rule), got " +
+                          std::to_string(c.max_deliver));
+  return e;
+}
+
+}  // namespace
+
+topology parse_topology(std::string_view json_text) {
+  boost::system::error_code ec;
+  const json::value doc = json::parse(json_text, ec);
+  if (ec) refuse("the topology", "not valid JSON (" + ec.message() + ")");
+  if (!doc.is_object()) refuse("the topology", "expected an object with \"streams\" and \"consumers\"");
+  topology t;
+  for (const auto& [key, value] : doc.as_object()) {
+    if (key != "streams" && key != "consumers") refuse("the topology", "unknown field \"" + std::string(key) + "\"");
+    if (!value.is_array()) refuse(std::string(key), "expected an array, got " + kind_of(value));
+  }
+  if (const auto* streams = doc.as_object().if_contains("streams"))
+    for (std::size_t i = 0; i < streams->as_array().size(); ++i)
+      t.streams.push_back(read_stream(streams->as_array()[i], i));
+  if (const auto* consumers = doc.as_object().if_contains("consumers"))
+    for (std::size_t i = 0; i < consumers->as_array().size(); ++i)
+      t.consumers.push_back(read_consumer(consumers->as_array()[i], i));
+
+  std::map<std::string, std::size_t> names;
+  for (std::size_t i = 0; i < t.streams.size(); ++i) {
+    const auto& s = t.streams[i];
+    const std::string where = "streams[" + std::to_string(i) + "] \"" + s.name + "\"";
+    if (!names.emplace(s.name, i).second) refuse(where, "a second stream of that name");
+    for (std::size_t j = 0; j < i; ++j)
+      for (const auto& mine : s.subjects)
+        for (const auto& theirs : t.streams[j].subjects)
+          if (subjects_overlap(mine, theirs))
+            refuse(where, "subjects: \"" + mine + "\" overlaps \"" + theirs + "\" of stream \"" + t.streams[j].name + "\"");
+  }
+  std::set<std::pair<std::string, std::string>> consumers;
+  for (std::size_t i = 0; i < t.consumers.size(); ++i) {
+    const auto& c = t.consumers[i];
+    const std::string where = "consumers[" + std::to_string(i) + "] \"" + c.stream + "/" + c.config.durable + "\"";
+    if (!names.contains(c.stream)) refuse(where, "stream: \"" + c.stream + "\" is not among the streams of the file");
+    if (!consumers.emplace(c.stream, c.config.durable).second) refuse(where, "a second consumer of that name");
+  }
+  return t;
+}
+
+topology load_topology(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw error(make_error_code(errc::invalid_argument), path + ": cannot be read");
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    return parse_topology(text.str());
+  } catch (const error& e) {
+    throw error(e.code(), path + ": " + e.what());
+  }
+}
+
+namespace detail {
+namespace {
+
+using apply_operation = pending_operation<void(error_code, std::vector<topology_change>)>;
+
+// Plans every item (info, compare), then applies what needs it, one item after another.
+class topology_applier : public std::enable_shared_from_this<topology_applier> {
+ public:
+  topology_applier(jetstream js, topology t, bool dry_run, std::shared_ptr<apply_operation> op)
+      : js_(std::move(js)), topology_(std::move(t)), dry_run_(dry_run), op_(std::move(op)) {}
+
+  void plan(std::size_t i) {
+    const std::size_t streams = topology_.streams.size();
+    if (i == streams + topology_.consumers.size()) return planned();
+    auto self = shared_from_this();
+    if (i < streams) {
+      const auto& s = topology_.streams[i];
+      return js_.api()->request("STREAM.INFO." + s.name, "", [self, i](error_code ec, json::value r) {
+        self->on_info(i, ec, r, [&](const json::object& cfg) { return compare(self->topology_.streams[i], cfg); });
+      });
+    }
+    const auto& c = topology_.consumers[i - streams];
+    js_.api()->request("CONSUMER.INFO." + c.stream + "." + c.config.durable, "",
+                       [self, i, streams](error_code ec, json::value r) {
+                         self->on_info(i, ec, r, [&](const json::object& cfg) {
+                           return compare(self->topology_.consumers[i - streams].config, cfg);
+                         });
+                       });
+  }
+
+ private:
+  template <class Compare>
+  void on_info(std::size_t i, error_code ec, const json::value& reply, Compare differences_with) {
+    const bool is_stream = i < topology_.streams.size();
+    topology_change change;
+    change.what = is_stream ? topology_change::kind::stream : topology_change::kind::consumer;
+    change.name = is_stream ? topology_.streams[i].name
+                            : topology_.consumers[i - topology_.streams.size()].stream + "/" +
+                                  topology_.consumers[i - topology_.streams.size()].config.durable;
+    if (ec == jetstream_errc::stream_not_found || ec == jetstream_errc::consumer_not_found) {
+      change.result = ensure_result::created;
+    } else if (ec) {
+      logger()->error("apply: info of {} failed: {}", change.name, ec.message());
+      return void(op_->complete(ec, std::move(changes_)));
+    } else {
+      const auto* cfg = reply.as_object().if_contains("config");
+      const auto diffs = cfg && cfg->is_object() ? differences_with(cfg->as_object()) : std::vector<config_difference>{};
+      change.result = diffs.empty() ? ensure_result::unchanged : ensure_result::updated;
+      change.fields = describe(diffs);
+      if (std::any_of(diffs.begin(), diffs.end(), [](const auto& d) { return !d.updatable; })) {
+        logger()->error("apply: {} cannot be changed to the file's configuration: {}", change.name, change.fields);
+        refused_ = true;
+      }
+    }
+    changes_.push_back(std::move(change));
+    plan(i + 1);
+  }
+
+  void planned() {
+    if (refused_) return void(op_->complete(make_error_code(errc::config_mismatch), std::move(changes_)));
+    if (dry_run_) return void(op_->complete({}, std::move(changes_)));
+    apply(0);
+  }
+
+  void apply(std::size_t i) {
+    if (i == changes_.size()) return void(op_->complete({}, std::move(changes_)));
+    if (changes_[i].result == ensure_result::unchanged) return apply(i + 1);
+    auto next = [self = shared_from_this(), i](error_code ec, ensure_result) {
+      if (ec) {
+        self->changes_.resize(i);  // what was applied before it
+        return void(self->op_->complete(ec, std::move(self->changes_)));
+      }
+      self->apply(i + 1);
+    };
+    const std::size_t streams = topology_.streams.size();
+    if (i < streams) return js_.ensure_stream(topology_.streams[i], next);
+    const auto& c = topology_.consumers[i - streams];
+    js_.ensure_consumer(c.stream, c.config, next);
+  }
+
+  jetstream js_;
+  topology topology_;
+  bool dry_run_;
+  std::shared_ptr<apply_operation> op_;
+  std::vector<topology_change> changes_;
+  bool refused_ = false;
+};
+
+}  // namespace
+
+void async_apply_topology(const jetstream& js, topology t, bool dry_run,
+                          boost::asio::any_completion_handler<void(error_code, std::vector<topology_change>)> handler) {
+  auto op = apply_operation::create(std::move(handler), js.get_executor());
+  std::make_shared<topology_applier>(js, std::move(t), dry_run, std::move(op))->plan(0);
+}
+
+}  // namespace detail
+}  // namespace natscoro
