@@ -29,6 +29,7 @@ class NatscoroConan(ConanFile):
         tc.cache_variables["NATSCORO_BUILD_TESTS"] = False
         tc.cache_variables["NATSCORO_BUILD_EXAMPLES"] = False
         tc.cache_variables["NATSCORO_BUILD_BENCHMARKS"] = False
+        tc.cache_variables["NATSCORO_BUILD_TOOLS"] = False
         tc.generate()
 
     def build(self):

@@ -325,7 +325,7 @@ topology load_topology(const std::string& path) {
   try {
     return parse_topology(text.str());
   } catch (const error& e) {
-    throw error(e.code(), path + ": " + e.what());
+    throw error(e.code(), path + ": " + e.detail());
   }
 }
 

@@ -96,8 +96,13 @@ inline error_code jetstream_error(int err_code) noexcept { return {err_code, jet
 /// The exception natscoro throws: an error code plus the detail that explains it.
 class error : public boost::system::system_error {
  public:
-  error(error_code ec, const std::string& detail) : system_error(ec, detail) {}
+  error(error_code ec, const std::string& detail) : system_error(ec, detail), detail_(detail) {}
   explicit error(error_code ec) : system_error(ec) {}
+  /// What went wrong, without the code's own message that what() appends.
+  const std::string& detail() const noexcept { return detail_; }
+
+ private:
+  std::string detail_;
 };
 
 }  // namespace natscoro

@@ -19,12 +19,14 @@ namespace natscoro::test {
 
 class child_process {
  public:
-  explicit child_process(std::vector<std::string> args) {
+  /// Starts args[0] with the arguments that follow; `with_stderr`: its standard error comes through read_line() too.
+  explicit child_process(std::vector<std::string> args, bool with_stderr = false) {
     int fds[2];
     BOOST_REQUIRE(::pipe(fds) == 0);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    if (with_stderr) posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
     posix_spawn_file_actions_addclose(&actions, fds[0]);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
