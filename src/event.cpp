@@ -1,3 +1,4 @@
+#include <natscoro/detail/envelope_codec.hpp>
 #include <natscoro/event.hpp>
 
 #include <boost/uuid/random_generator.hpp>
@@ -130,5 +131,7 @@ std::optional<event::clock::time_point> parse_rfc3339(std::string_view s) {
   const auto local = sys_days{ymd} + hours{h} + minutes{mi} + seconds{se} + frac;
   return time_point_cast<event::clock::duration>(local - offset);
 }
+
+std::string to_structured_json(const event& e) { return detail::encode_event(e, event_encoding::structured).body; }
 
 }  // namespace natscoro

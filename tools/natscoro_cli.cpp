@@ -1,5 +1,6 @@
-// natscoro: the command-line tool. Applies topology files and inspects streams
-// and consumers. Exit codes: 0 ok, 1 failure, 2 usage.
+// natscoro: the command-line tool. Applies topology files, inspects streams and
+// consumers, publishes and reads events, handles the dead-letter queue.
+// Exit codes: 0 ok, 1 failure, 2 usage.
 #include <natscoro/natscoro.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -9,7 +10,13 @@
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
 
+#include <boost/asio/signal_set.hpp>
+
+#include <unistd.h>
+
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <functional>
 #include <iomanip>
 #include <iostream>
@@ -42,6 +49,13 @@ commands:
   consumers ls STREAM [--json]      list a stream's consumers
   consumers info STREAM NAME [--json]
   consumers rm STREAM NAME
+  pub SUBJECT --type T --org O [--data JSON | --data-file F] [--count N] [--source S]
+                                    publish CloudEvents, print each PubAck
+  sub STREAM --durable NAME [--filter S] [--count N] [--no-ack]
+                                    print each event as one line of CloudEvents JSON
+  dlq ls STREAM [--limit N] [--json] dead-lettered messages and why
+  dlq show STREAM SEQ               one of them, headers and body
+  dlq replay STREAM (SEQ | --all)   back to the original subject, then out of the DLQ
 
 exit codes: 0 ok, 1 failure, 2 usage
 )";
@@ -308,6 +322,194 @@ command consumers_command(const std::vector<std::string>& args) {
   throw usage_error("consumers: unknown subcommand \"" + verb + "\" (ls, info, rm)");
 }
 
+// A progress line on a terminal; nothing when standard error is piped.
+class progress {
+ public:
+  progress(const char* what, std::uint64_t total) : what_(what), total_(total), shown_(::isatty(STDERR_FILENO) != 0) {}
+  void step(std::uint64_t done) {
+    if (shown_ && total_ > 1 && (done % 100 == 0 || done == total_))
+      std::cerr << "\r" << what_ << " " << done << "/" << total_ << (done == total_ ? "\n" : "") << std::flush;
+  }
+
+ private:
+  const char* what_;
+  std::uint64_t total_;
+  bool shown_;
+};
+
+command pub_command(const std::vector<std::string>& args) {
+  po::options_description o("pub options");
+  o.add_options()("type", po::value<std::string>(), "CloudEvents type (required)")(
+      "org", po::value<std::string>(), "organizationid, the tenant (required)")(
+      "data", po::value<std::string>(), "the data, JSON")("data-file", po::value<std::string>(), "the data, from a JSON file")(
+      "count", po::value<std::uint64_t>()->default_value(1), "how many events")(
+      "source", po::value<std::string>()->default_value("natscoro-cli"), "CloudEvents source");
+  const auto vm = parse_command("pub", args, {"SUBJECT"}, o);
+  if (!vm.count("type") || !vm.count("org")) throw usage_error("pub: --type and --org are required");
+  if (vm.count("data") && vm.count("data-file")) throw usage_error("pub: --data or --data-file, not both");
+  std::string text = "{}";
+  if (vm.count("data")) text = vm["data"].as<std::string>();
+  if (vm.count("data-file")) {
+    std::ifstream in(vm["data-file"].as<std::string>());
+    if (!in) throw nc::error(make_error_code(nc::errc::invalid_argument), vm["data-file"].as<std::string>() + ": cannot be read");
+    std::stringstream all;
+    all << in.rdbuf();
+    text = all.str();
+  }
+  boost::system::error_code ec;
+  auto data = json::parse(text, ec);
+  if (ec) throw nc::error(make_error_code(nc::errc::invalid_argument), "the data is not valid JSON (" + ec.message() + ")");
+  nc::event evt = nc::event::make(vm["type"].as<std::string>(), vm["org"].as<std::string>());
+  evt.data = std::move(data);
+  return [subject = vm["SUBJECT"].as<std::string>(), evt, count = vm["count"].as<std::uint64_t>(),
+          source = vm["source"].as<std::string>()](nc::jetstream& js) -> asio::awaitable<int> {
+    nc::publisher_options popts;
+    popts.source = source;
+    nc::publisher pub{js, popts};
+    progress bar("published", count);
+    std::uint64_t done = 0, failed = 0;
+    for (std::uint64_t i = 0; i < count; ++i) {
+      auto e = evt;
+      e.id.clear();  // a new id each
+      pub.publish(subject, std::move(e), [&](nc::error_code ec, nc::pub_ack ack) {
+        if (ec) {
+          ++failed;
+          std::cerr << "natscoro pub: " << ec.message() << "\n";
+        } else {
+          std::cout << "stored in " << ack.stream << " #" << ack.sequence << (ack.duplicate ? " (duplicate)" : "") << "\n";
+        }
+        bar.step(++done);
+      });
+    }
+    co_await pub.flush(asio::use_awaitable);
+    co_return failed == 0 ? ok : failure;
+  };
+}
+
+command sub_command(const std::vector<std::string>& args) {
+  po::options_description o("sub options");
+  o.add_options()("durable", po::value<std::string>(), "the durable consumer (created if missing; required)")(
+      "filter", po::value<std::string>(), "filter subject")("count", po::value<std::uint64_t>(), "stop after N events")(
+      "no-ack", "give each back (nak) instead of acknowledging: a peek");
+  const auto vm = parse_command("sub", args, {"STREAM"}, o);
+  if (!vm.count("durable")) throw usage_error("sub: --durable is required");
+  nc::consumer_config cfg;
+  cfg.durable = vm["durable"].as<std::string>();
+  if (vm.count("filter")) cfg.filter_subject = vm["filter"].as<std::string>();
+  const std::uint64_t count = vm.count("count") ? vm["count"].as<std::uint64_t>() : 0;
+  return [stream = vm["STREAM"].as<std::string>(), cfg, count, no_ack = vm.count("no-ack") > 0](
+             nc::jetstream& js) -> asio::awaitable<int> {
+    nc::consumer_options opts;
+    if (count > 0) opts.capacity = std::min<std::size_t>(count, 256);
+    auto cons = co_await js.consumer(stream, cfg, opts, asio::use_awaitable);
+    asio::signal_set signals(js.get_executor(), SIGINT, SIGTERM);
+    signals.async_wait([cons](const boost::system::error_code& ec, int) mutable {
+      if (!ec) cons.drain(std::chrono::seconds(5), [](nc::error_code) {});
+    });
+    progress bar("received", count);
+    int status = ok;
+    std::uint64_t received = 0;
+    while (count == 0 || received < count) {
+      auto m = co_await cons.next(asio::use_awaitable);
+      if (!m) break;
+      nc::event evt;
+      std::string why;
+      if (auto ec = m->decode(evt, why)) {
+        std::cerr << "natscoro sub: message " << m->metadata().stream_sequence << " on " << m->subject()
+                  << " is not a CloudEvent (" << why << "); left for redelivery\n";
+        co_await m->nak(std::chrono::nanoseconds(0), asio::use_awaitable);
+        status = failure;
+        continue;
+      }
+      std::cout << nc::to_structured_json(evt) << "\n";
+      if (no_ack) {
+        co_await m->nak(std::chrono::nanoseconds(0), asio::use_awaitable);
+      } else {
+        co_await m->ack_sync(asio::use_awaitable);
+      }
+      bar.step(++received);
+    }
+    signals.cancel();
+    co_await cons.drain(std::chrono::seconds(5), asio::use_awaitable);
+    co_return status;
+  };
+}
+
+command dlq_command(const std::vector<std::string>& args) {
+  if (args.empty()) throw usage_error("dlq: ls, show or replay?");
+  const std::string verb = args[0];
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  po::options_description o("options");
+  if (verb == "ls") {
+    o.add_options()("limit", po::value<std::size_t>()->default_value(100), "at most this many")("json", "JSON for scripts");
+    const auto vm = parse_command("dlq ls", rest, {"STREAM"}, o);
+    return [stream = vm["STREAM"].as<std::string>(), limit = vm["limit"].as<std::size_t>(),
+            as_json = vm.count("json") > 0](nc::jetstream& js) -> asio::awaitable<int> {
+      nc::dead_letter_queue dlq{js, stream};
+      json::array out;
+      if (!as_json)
+        std::cout << std::left << std::setw(8) << "SEQ" << std::setw(36) << "ORIGINAL" << std::setw(28) << "FAILED AT"
+                  << std::setw(6) << "DLV" << "ERROR\n";
+      for (const auto& e : co_await dlq.list(0, limit, asio::use_awaitable)) {
+        if (as_json) {
+          out.push_back({{"sequence", e.sequence},
+                         {"original_stream", e.original_stream},
+                         {"original_subject", e.original_subject},
+                         {"original_sequence", e.original_sequence},
+                         {"consumer", e.consumer},
+                         {"deliveries", e.deliveries},
+                         {"error", e.error},
+                         {"failed_at", e.failed_at}});
+          continue;
+        }
+        std::cout << std::setw(8) << e.sequence << std::setw(36)
+                  << (e.original_stream + " #" + std::to_string(e.original_sequence)) << std::setw(28) << e.failed_at
+                  << std::setw(6) << e.deliveries << e.error << "\n";
+      }
+      if (as_json) std::cout << json::serialize(out) << "\n";
+      co_return ok;
+    };
+  }
+  if (verb == "show") {
+    const auto vm = parse_command("dlq show", rest, {"STREAM", "SEQ"}, o);
+    const auto seq = std::stoull(vm["SEQ"].as<std::string>());
+    return [stream = vm["STREAM"].as<std::string>(), seq](nc::jetstream& js) -> asio::awaitable<int> {
+      nc::dead_letter_queue dlq{js, stream};
+      const auto entries = co_await dlq.list(seq, 1, asio::use_awaitable);
+      if (entries.empty() || entries.front().sequence != seq) {
+        std::cerr << "natscoro dlq show: no message " << seq << " in " << stream << "\n";
+        co_return failure;
+      }
+      const auto& e = entries.front();
+      std::cout << "subject: " << e.subject << "\n";
+      for (const auto& [k, v] : e.headers) std::cout << k << ": " << v << "\n";
+      std::cout << "\n" << e.data << "\n";
+      co_return ok;
+    };
+  }
+  if (verb == "replay") {
+    o.add_options()("all", "every entry");
+    std::vector<const char*> positional{"STREAM"};
+    const bool all = std::find(rest.begin(), rest.end(), "--all") != rest.end();
+    if (!all) positional.push_back("SEQ");
+    const auto vm = parse_command("dlq replay", rest, positional, o);
+    const std::uint64_t seq = all ? 0 : std::stoull(vm["SEQ"].as<std::string>());
+    return [stream = vm["STREAM"].as<std::string>(), all, seq](nc::jetstream& js) -> asio::awaitable<int> {
+      nc::dead_letter_queue dlq{js, stream};
+      if (all) {
+        auto [ec, n] = co_await dlq.replay_all(asio::as_tuple(asio::use_awaitable));
+        std::cout << "replayed " << n << " messages from " << stream << "\n";
+        if (ec) std::cerr << "natscoro dlq replay: stopped: " << ec.message() << "\n";
+        co_return ec ? failure : ok;
+      }
+      const auto ack = co_await dlq.replay(seq, asio::use_awaitable);
+      std::cout << "replayed " << stream << " #" << seq << " as " << ack.stream << " #" << ack.sequence << "\n";
+      co_return ok;
+    };
+  }
+  throw usage_error("dlq: unknown subcommand \"" + verb + "\" (ls, show, replay)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -338,6 +540,12 @@ int main(int argc, char** argv) {
       run = streams_command(rest);
     } else if (name == "consumers") {
       run = consumers_command(rest);
+    } else if (name == "pub") {
+      run = pub_command(rest);
+    } else if (name == "sub") {
+      run = sub_command(rest);
+    } else if (name == "dlq") {
+      run = dlq_command(rest);
     } else {
       throw usage_error("unknown command \"" + name + "\"");
     }
@@ -346,6 +554,9 @@ int main(int argc, char** argv) {
     return usage;
   } catch (const po::error& e) {
     std::cerr << "natscoro: " << e.what() << "\n\n" << overview;
+    return usage;
+  } catch (const std::logic_error& e) {  // a number that is not one
+    std::cerr << "natscoro: bad argument (" << e.what() << ")\n\n" << overview;
     return usage;
   } catch (const nc::error& e) {  // e.g. a bad topology file
     std::cerr << "natscoro: " << e.detail() << "\n";

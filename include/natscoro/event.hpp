@@ -73,6 +73,9 @@ struct event {
 /// A fresh UUID v4 (Boost.UUID) as text.
 std::string new_event_id();
 
+/// The event as CloudEvents structured-mode JSON, on one line.
+std::string to_structured_json(const event& e);
+
 /// RFC 3339 text of `t` in UTC with microseconds, e.g. "2026-11-23T10:00:00.123456Z".
 std::string format_rfc3339(event::clock::time_point t);
 /// Parses RFC 3339 ("Z" or a numeric offset; any sub-second precision). Empty on error.

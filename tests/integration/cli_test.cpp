@@ -1,11 +1,19 @@
 #define BOOST_TEST_MODULE natscoro cli
+#include <natscoro/natscoro.hpp>
+
+#include "async_test.hpp"
 #include "child_process.hpp"
 #include "nats_server.hpp"
+#include "test_options.hpp"
 
+#include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <fstream>
+#include <set>
 
+namespace nc = natscoro;
+namespace asio = boost::asio;
 using namespace natscoro::test;
 using namespace std::chrono_literals;
 
@@ -84,4 +92,56 @@ BOOST_FIXTURE_TEST_CASE(bad_files_and_bad_usage_have_their_exit_codes_and_apply_
   BOOST_TEST(run_tool(server, {"streams", "frobnicate"}).status == 2);
   BOOST_TEST(run_tool(server, {"nonsense"}).status == 2);
   BOOST_TEST(run_tool(server, {"apply", "--help"}).status == 0);
+}
+
+// pub --count 100, then sub --count 100 prints the same 100 events; a dead-lettered
+// event replayed with dlq replay comes back to sub.
+BOOST_FIXTURE_TEST_CASE(pub_sub_and_dlq_replay_round_trip, server_fixture) {
+  BOOST_REQUIRE(run_tool(server, {"apply", topology("giia")}).status == 0);
+  auto pub = run_tool(server, {"pub", "auth.user.7.created", "--type", "user.created", "--org", "org-1", "--data",
+                               R"({"user": 7})", "--count", "100"});
+  BOOST_TEST(pub.status == 0);
+  BOOST_TEST(pub.lines.size() == 100u);
+  BOOST_TEST(pub.lines.back() == "stored in AUTH_EVENTS #100");
+
+  auto sub = run_tool(server, {"sub", "AUTH_EVENTS", "--durable", "cli-reader", "--count", "100"});
+  BOOST_TEST(sub.status == 0);
+  BOOST_REQUIRE(sub.lines.size() == 100u);
+  std::set<std::string> ids;
+  for (const auto& line : sub.lines) {
+    const auto e = boost::json::parse(line).as_object();
+    BOOST_TEST(e.at("type").as_string() == "user.created");
+    BOOST_TEST(e.at("data").at("user").as_int64() == 7);
+    ids.insert(std::string(e.at("id").as_string()));
+  }
+  BOOST_TEST(ids.size() == 100u);
+
+  // A dead letter as the runner writes it.
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    nc::publisher publisher{nc::jetstream{conn}, nc::publisher_options{}};
+    auto evt = nc::event::make("user.deleted", "org-1", boost::json::object{{"user", 8}});
+    evt.source = "test";
+    co_await publisher.publish_raw(nc::raw_message{
+        .subject = "dlq.auth.user.8.deleted",
+        .headers = {{"Natscoro-Original-Stream", "AUTH_EVENTS"},
+                    {"Natscoro-Original-Subject", "auth.user.8.deleted"},
+                    {"Natscoro-Original-Sequence", "7"},
+                    {"Natscoro-Consumer", "analytics"},
+                    {"Natscoro-Deliveries", "5"},
+                    {"Natscoro-Error", "database unavailable"},
+                    {"Natscoro-Failed-At", "2026-11-23T10:00:00.000000Z"}},
+        .data = nc::to_structured_json(evt)});
+    co_await conn.drain();
+  });
+  auto ls = run_tool(server, {"dlq", "ls", "DLQ_EVENTS"});
+  BOOST_TEST(ls.status == 0);
+  BOOST_TEST(has_line(ls, "database unavailable"));
+  auto replay = run_tool(server, {"dlq", "replay", "DLQ_EVENTS", "--all"});
+  BOOST_TEST(replay.status == 0);
+  BOOST_TEST(has_line(replay, "replayed 1 messages from DLQ_EVENTS"));
+  sub = run_tool(server, {"sub", "AUTH_EVENTS", "--durable", "cli-reader", "--count", "1"});
+  BOOST_REQUIRE(sub.lines.size() == 1u);
+  BOOST_TEST(boost::json::parse(sub.lines[0]).at("type").as_string() == "user.deleted");
+  BOOST_TEST(run_tool(server, {"dlq", "ls", "DLQ_EVENTS", "--json"}).lines.front() == "[]");
 }
