@@ -1,71 +1,207 @@
-// The natscoro demo: connects, shows what the server says about itself and
-// every state change of the connection, publishes a batch of CloudEvents with
-// verified PubAcks, then drains.
+// The natscoro demo: the whole system on one server.
 //
-//   natscoro_demo [NATS_URL]      (default: $NATS_URL, else nats://127.0.0.1:4222)
+//   natscoro_demo [NATS_URL [TOPOLOGY_FILE]]
+//     (default: $NATS_URL, else nats://127.0.0.1:4222; examples/topologies/giia.json)
+//
+// 1. applies the GIIA topology (seven streams, DLQ_EVENTS);
+// 2. publishes 5,000 CloudEvents for 500 entities (users), each with a verified PubAck;
+// 3. two runner instances handle them, ordered per user: the users are split in two
+//    partitions by subject ("auth.p0.>", "auth.p1.>"), one durable each, so the order per
+//    user holds across the instances. One event in a hundred always fails (it ends in
+//    DLQ_EVENTS); one in ten fails its first attempt (retried in its lane);
+// 4. prints a summary: published, acknowledged, handled per instance, retried,
+//    dead-lettered, order violations, lost, end-to-end latency. Exit code 1 if any
+//    event was lost or handled out of order.
 #include <natscoro/natscoro.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <cstdlib>
+#include <iomanip>
 #include <iostream>
+#include <map>
+#include <set>
 
 namespace asio = boost::asio;
 namespace nc = natscoro;
+using namespace std::chrono_literals;
 
-asio::awaitable<void> demo(asio::any_io_executor ex, std::string url) {
+namespace {
+
+constexpr int users = 500;
+constexpr int events_per_user = 10;
+constexpr int total = users * events_per_user;
+constexpr int partitions = 2;
+
+struct instance_result {
+  std::uint64_t handled = 0;
+  nc::runner_stats stats;
+};
+
+struct shared_state {
+  std::map<std::string, std::uint64_t> last_sequence;  // per user, across both instances
+  std::set<std::string> first_attempt_failed;          // event ids
+  std::vector<double> latency_ms;                      // publish time to handled
+  std::uint64_t order_violations = 0;
+  std::uint64_t handled = 0;
+};
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
+}
+
+asio::awaitable<void> demo(asio::any_io_executor ex, std::string url, std::string topology_file, int& status) {
   nc::connect_options opts;
   opts.servers = {url};
   opts.name = "natscoro-demo";
-  opts.on_event = [](const nc::connection_event& ev) {
-    std::cout << "event: " << nc::to_string(ev.kind) << " " << ev.server_url
-              << (ev.error ? " (" + ev.error.message() + ")" : std::string()) << "\n";
-  };
   nc::connection conn = co_await nc::connect(ex, opts);
-
-  const nc::server_info info = conn.info();
-  std::cout << "connected to " << info.connected_url << "\n"
-            << "  server id:    " << info.server_id << "\n"
-            << "  max payload:  " << info.max_payload << " bytes\n"
-            << "  headers:      " << (info.headers ? "yes" : "no") << "\n"
-            << "  client id:    " << info.client_id << " (" << info.client_ip << ")\n";
-
+  std::cout << "connected to " << conn.info().connected_url << " (server " << conn.info().server_id << ")\n";
   nc::jetstream js{conn};
-  nc::stream_config scfg;
-  scfg.name = "DEMO_EVENTS";
-  scfg.subjects = {"demo.>"};
-  const nc::ensure_result created = co_await js.ensure_stream(scfg);
-  std::cout << "stream DEMO_EVENTS " << (created == nc::ensure_result::created ? "created" : "already there") << "\n";
 
-  nc::publisher_options popts;
-  popts.source = "natscoro-demo";
-  popts.subject_prefix = "demo";
-  nc::publisher pub{js, popts};
-  constexpr int count = 1000;
-  nc::pub_ack last;
-  for (int i = 0; i < count; ++i) {
-    auto evt = nc::event::make("order.placed", "org-" + std::to_string(i % 7), boost::json::object{{"order", i}});
-    pub.publish(evt, [&last](nc::error_code ec, nc::pub_ack ack) {
-      if (!ec && ack.sequence > last.sequence) last = ack;
+  // 1. The topology.
+  std::cout << "\napplying " << topology_file << ":\n";
+  for (const auto& change : co_await nc::apply_topology(js, nc::load_topology(topology_file), false))
+    std::cout << "  " << std::left << std::setw(32) << change.name
+              << (change.result == nc::ensure_result::created   ? "created"
+                  : change.result == nc::ensure_result::updated ? "updated"
+                                                                : "unchanged")
+              << "\n";
+
+  // Fresh demo consumers, starting with what is published from now on.
+  const auto dlq_before = (co_await js.stream_info("DLQ_EVENTS")).state.messages;
+  std::vector<nc::consumer> instances;
+  std::vector<nc::connection> connections;
+  for (int p = 0; p < partitions; ++p) {
+    nc::consumer_config cfg;
+    cfg.durable = "demo-p" + std::to_string(p);
+    cfg.filter_subject = "auth.p" + std::to_string(p) + ".>";
+    cfg.deliver = nc::deliver_policy::new_messages;
+    cfg.ack_wait = 10s;
+    cfg.max_deliver = 5;
+    if (std::ranges::count((co_await js.list_consumers("AUTH_EVENTS")), cfg.durable) > 0)
+      co_await js.delete_consumer("AUTH_EVENTS", cfg.durable);
+    connections.push_back(co_await nc::connect(ex, opts));  // each instance its own connection, as separate processes would
+    instances.push_back(co_await nc::jetstream{connections.back()}.consumer("AUTH_EVENTS", cfg));
+  }
+
+  // 3. The runners (started before publishing: end-to-end latency is measured live).
+  shared_state state;
+  std::vector<instance_result> results(partitions);
+  int running = partitions;
+  for (int p = 0; p < partitions; ++p) {
+    nc::run_options ro;
+    ro.concurrency = 32;
+    ro.ordering_key = nc::key_by_subject_token(3);  // auth.p<partition>.user.<id>.created -> <id>
+    ro.retry = nc::retry_policy{.max_attempts = 3, .backoff = {50ms, 100ms}};
+    ro.dead_letter = nc::dead_letter_options{.stream = "DLQ_EVENTS", .subject_prefix = "dlq"};
+    auto handler = [&state, &results, p](nc::message& msg) -> asio::awaitable<void> {
+      const nc::event evt = msg.event();
+      const auto& data = evt.data.as_object();
+      if (data.contains("poison")) throw std::runtime_error("this event always fails (demo)");
+      if (data.at("i").as_int64() % 10 == 3 && state.first_attempt_failed.insert(evt.id).second)
+        throw std::runtime_error("first attempt fails (demo)");
+      const std::string user = std::string(data.at("user").as_string());
+      const auto seq = msg.metadata().stream_sequence;
+      auto& last = state.last_sequence[user];
+      if (seq < last) ++state.order_violations;
+      last = seq;
+      state.latency_ms.push_back(
+          std::chrono::duration<double, std::milli>(nc::event::clock::now() - evt.time).count());
+      ++state.handled;
+      ++results[static_cast<std::size_t>(p)].handled;
+      co_return;
+    };
+    instances[static_cast<std::size_t>(p)].run(handler, ro, [&, p](nc::error_code ec) {
+      results[static_cast<std::size_t>(p)].stats = instances[static_cast<std::size_t>(p)].run_stats();
+      if (ec) std::cerr << "instance " << p << " ended: " << ec.message() << "\n";
+      --running;
     });
   }
-  co_await pub.flush();
-  const auto stats = pub.stats();
-  std::cout << "published " << stats.published << " events: " << stats.acknowledged << " acknowledged, "
-            << stats.failed << " failed; last sequence " << last.sequence << " in " << last.stream << "\n";
 
+  // 2. The events.
+  std::cout << "\npublishing " << total << " events for " << users << " users...\n";
+  nc::publisher pub{js, nc::publisher_options{.source = "natscoro-demo"}};
+  int poison = 0;
+  for (int i = 0; i < events_per_user; ++i)
+    for (int u = 0; u < users; ++u) {
+      const std::string user = std::to_string(u);
+      boost::json::object data{{"user", user}, {"i", i}};
+      if ((u * events_per_user + i) % 100 == 42) {
+        data["poison"] = true;
+        ++poison;
+      }
+      pub.publish("auth.p" + std::to_string(u % partitions) + ".user." + user + ".created",
+                  nc::event::make("user.updated", "org-" + std::to_string(u % 5), data), asio::detached);
+    }
+  co_await pub.flush();
+  const auto published = pub.stats();
+
+  // Until every event is handled or dead-lettered (or a minute has passed).
+  asio::steady_timer timer(ex);
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  auto dead_lettered = [&] {
+    std::uint64_t n = 0;
+    for (auto& i : instances) n += i.run_stats().dead_lettered;
+    return n;
+  };
+  while (state.handled + dead_lettered() < published.acknowledged && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(20ms);
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  for (auto& i : instances) i.drain(10s, asio::detached);
+  while (running > 0) {
+    timer.expires_after(10ms);
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  const auto dlq_after = (co_await js.stream_info("DLQ_EVENTS")).state.messages;
+
+  // 4. The summary.
+  std::uint64_t retried = 0, dead = 0;
+  for (const auto& r : results) {
+    retried += r.stats.retried;
+    dead += r.stats.dead_lettered;
+  }
+  const std::int64_t lost = static_cast<std::int64_t>(published.acknowledged) -
+                            static_cast<std::int64_t>(state.handled + dead);
+  auto row = [](const std::string& what, const auto& value) {
+    std::cout << "  " << std::left << std::setw(38) << what << std::right << std::setw(10) << value << "\n";
+  };
+  std::cout << "\nsummary\n";
+  row("published", published.published);
+  row("acknowledged (PubAck)", published.acknowledged);
+  for (int p = 0; p < partitions; ++p) row("handled by instance " + std::to_string(p + 1), results[static_cast<std::size_t>(p)].handled);
+  row("retried (first attempts failed)", retried);
+  row("dead-lettered (always failing)", dead);
+  row("  of which now in DLQ_EVENTS", dlq_after - dlq_before);
+  row("order violations", state.order_violations);
+  row("lost", lost);
+  std::cout << std::fixed << std::setprecision(2);
+  row("latency p50 (ms), publish to handled", percentile(state.latency_ms, 0.50));
+  row("latency p95 (ms)", percentile(state.latency_ms, 0.95));
+  row("latency p99 (ms)", percentile(state.latency_ms, 0.99));
+  status = (lost == 0 && state.order_violations == 0 && dead == static_cast<std::uint64_t>(poison)) ? 0 : 1;
+
+  for (auto& c : connections) co_await c.drain();
   co_await conn.drain();
-  std::cout << "drained and closed\n";
 }
+
+}  // namespace
 
 int main(int argc, char** argv) {
   const char* env = std::getenv("NATS_URL");
-  std::string url = argc > 1 ? argv[1] : (env != nullptr && *env != '\0' ? env : "nats://127.0.0.1:4222");
+  const std::string url = argc > 1 ? argv[1] : (env != nullptr && *env != '\0' ? env : "nats://127.0.0.1:4222");
+  const std::string topology = argc > 2 ? argv[2] : NATSCORO_DEMO_TOPOLOGY;
+  nc::logger()->set_level(spdlog::level::err);  // the summary says what happened; warnings would be each retry
   asio::io_context ioc;
-  int status = 0;
-  asio::co_spawn(ioc, demo(ioc.get_executor(), url), [&](std::exception_ptr e) {
+  int status = 1;
+  asio::co_spawn(ioc, demo(ioc.get_executor(), url, topology, status), [&](std::exception_ptr e) {
     if (!e) return;
     try {
       std::rethrow_exception(e);

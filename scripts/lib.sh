@@ -22,7 +22,8 @@ start_local_server() {
   store=$(mktemp -d)
   nats-server -js -a 127.0.0.1 -p "$port" -sd "$store" >"$store/server.log" 2>&1 &
   local pid=$!
-  trap "kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf '$store'" EXIT
+  # The script's own exit status stands: the server's (killed) status must not replace it.
+  trap "status=\$?; kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -rf '$store'; exit \$status" EXIT
   for _ in $(seq 1 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       export NATS_URL="nats://127.0.0.1:$port"
