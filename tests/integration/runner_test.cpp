@@ -453,3 +453,31 @@ BOOST_FIXTURE_TEST_CASE(cancelling_run_drains_and_cancels_handlers_past_the_dead
     co_await conn.drain();
   }, 20s);
 }
+
+// The connection closing under a running runner ends run() with errc::not_connected
+// once its handlers have returned: no hang, no crash.
+BOOST_FIXTURE_TEST_CASE(a_closed_connection_ends_run_with_an_error, server_fixture) {
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    co_await fill(conn, 4, 1);
+    nc::jetstream js{conn};
+    auto cons = co_await js.consumer("AUTH_EVENTS", durable("closing"));
+    int started = 0;
+    bool run_done = false;
+    nc::error_code run_ec;
+    cons.run(
+        [&](nc::message&) -> asio::awaitable<void> {
+          ++started;
+          asio::steady_timer slow(co_await asio::this_coro::executor, 200ms);
+          co_await slow.async_wait(asio::use_awaitable);
+        },
+        nc::run_options{}, [&](nc::error_code ec) {
+          run_ec = ec;
+          run_done = true;
+        });
+    BOOST_REQUIRE(co_await wait_until([&] { return started > 0; }));
+    conn.close();
+    BOOST_REQUIRE(co_await wait_until([&] { return run_done; }));
+    BOOST_TEST(run_ec == nc::errc::not_connected);
+  }, 30s);
+}

@@ -180,6 +180,14 @@ void nats_server::kill() {
   pid_ = -1;
 }
 
+void nats_server::pause() {
+  if (running()) ::kill(pid_, SIGSTOP);
+}
+
+void nats_server::resume() {
+  if (running()) ::kill(pid_, SIGCONT);
+}
+
 void nats_server::stop() {
   if (!running()) return;
   ::kill(pid_, SIGTERM);

@@ -56,6 +56,9 @@ class nats_server {
   void start();
   /// SIGKILL: the process dies at once, as in a crash.
   void kill();
+  /// SIGSTOP / SIGCONT: the server hangs (connections open, nothing answered) until resumed.
+  void pause();
+  void resume();
   /// SIGTERM and wait: a clean shutdown.
   void stop();
   /// kill() then start().
