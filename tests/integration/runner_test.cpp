@@ -432,7 +432,8 @@ BOOST_FIXTURE_TEST_CASE(cancelling_run_drains_and_cancels_handlers_past_the_dead
           run_ec = ec;
           run_done = true;
         }));
-    BOOST_REQUIRE(co_await wait_until([&] { return started == 2; }));
+    // Two running, the other two queued in the runner (not still held by the consumer).
+    BOOST_REQUIRE(co_await wait_until([&] { return started == 2 && cons.run_stats().queued == 2; }));
     stop.emit(asio::cancellation_type::terminal);
     BOOST_REQUIRE(co_await wait_until([&] { return run_done; }));
     BOOST_TEST(run_ec == asio::error::operation_aborted);

@@ -96,8 +96,19 @@ temp_dir::~temp_dir() {
 
 nats_server::nats_server(server_config cfg, int port)
     : cfg_(std::move(cfg)), port_(port != 0 ? port : free_port()), http_port_(free_port()) {
-  write_config();
-  start();
+  for (int attempt = 1;; ++attempt) {
+    write_config();
+    try {
+      start();
+      return;
+    } catch (const std::runtime_error& e) {
+      // Another process can take a port between free_port() and the server's bind
+      // (tests run in parallel): choose again, a few times.
+      if (attempt == 5 || std::string(e.what()).find("address already in use") == std::string::npos) throw;
+      if (port == 0) port_ = free_port();
+      http_port_ = free_port();
+    }
+  }
 }
 
 nats_server::~nats_server() {
