@@ -184,6 +184,12 @@ json::object consumer_json(const nc::consumer_info& c) {
           {"num_waiting", c.num_waiting}};
 }
 
+// An info command's answer: one JSON line for scripts, or "field  value" lines for people.
+void print_details(const json::object& j, bool as_json) {
+  if (as_json) return void(std::cout << json::serialize(j) << "\n");
+  for (const auto& [k, v] : j) std::cout << std::left << std::setw(16) << std::string(k) << json::serialize(v) << "\n";
+}
+
 // One command, run against a connected JetStream context; returns the exit code.
 using command = std::function<asio::awaitable<int>(nc::jetstream&)>;
 
@@ -245,11 +251,7 @@ command streams_command(const std::vector<std::string>& args) {
     const auto vm = parse_command("streams info", rest, {"NAME"}, o);
     return [name = vm["NAME"].as<std::string>(), as_json = vm.count("json") > 0](nc::jetstream& js) -> asio::awaitable<int> {
       const auto j = stream_json(co_await js.stream_info(name, asio::use_awaitable));
-      if (as_json) {
-        std::cout << json::serialize(j) << "\n";
-      } else {
-        for (const auto& [k, v] : j) std::cout << std::left << std::setw(16) << std::string(k) << json::serialize(v) << "\n";
-      }
+      print_details(j, as_json);
       co_return ok;
     };
   }
@@ -303,11 +305,7 @@ command consumers_command(const std::vector<std::string>& args) {
     return [stream = vm["STREAM"].as<std::string>(), name = vm["NAME"].as<std::string>(),
             as_json = vm.count("json") > 0](nc::jetstream& js) -> asio::awaitable<int> {
       const auto j = consumer_json(co_await js.consumer_info(stream, name, asio::use_awaitable));
-      if (as_json) {
-        std::cout << json::serialize(j) << "\n";
-      } else {
-        for (const auto& [k, v] : j) std::cout << std::left << std::setw(16) << std::string(k) << json::serialize(v) << "\n";
-      }
+      print_details(j, as_json);
       co_return ok;
     };
   }

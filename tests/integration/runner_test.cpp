@@ -482,3 +482,38 @@ BOOST_FIXTURE_TEST_CASE(a_closed_connection_ends_run_with_an_error, server_fixtu
     BOOST_TEST(run_ec == nc::errc::not_connected);
   }, 30s);
 }
+
+// Bad options and a second run() on the same consumer are refused at once, naming the problem.
+BOOST_FIXTURE_TEST_CASE(bad_runner_and_dlq_input_is_refused, server_fixture) {
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    co_await fill(conn, 1, 1);
+    nc::jetstream js{conn};
+    auto cons = co_await js.consumer("AUTH_EVENTS", durable("refusals"));
+    auto idle = [](nc::message&) -> asio::awaitable<void> { co_return; };
+    auto refused = [&](nc::run_options opts) -> asio::awaitable<nc::error_code> {
+      auto [ec] = co_await cons.run(idle, std::move(opts), asio::as_tuple(asio::deferred));
+      co_return ec;
+    };
+    nc::run_options none;
+    none.concurrency = 0;
+    BOOST_TEST((co_await refused(none)) == nc::errc::invalid_argument);
+    nc::run_options bad_dlq;
+    bad_dlq.dead_letter = nc::dead_letter_options{.stream = "DLQ.EVENTS"};
+    BOOST_TEST((co_await refused(bad_dlq)) == nc::errc::invalid_argument);
+
+    bool first_done = false;
+    cons.run(idle, nc::run_options{}, [&](nc::error_code) { first_done = true; });
+    BOOST_TEST((co_await refused(nc::run_options{})) == nc::errc::invalid_argument);  // one run at a time
+    co_await cons.drain();
+    BOOST_REQUIRE(co_await wait_until([&] { return first_done; }));
+
+    nc::dead_letter_queue missing{js, "NO_SUCH_DLQ"};
+    auto [ec, entries] = co_await missing.list(0, 10, asio::as_tuple(asio::deferred));
+    BOOST_TEST(ec == nc::jetstream_errc::stream_not_found);
+    std::tie(ec, std::ignore) = co_await js.ensure_consumer("AUTH_EVENTS", nc::consumer_config{.durable = "a.b"},
+                                                            asio::as_tuple(asio::deferred));
+    BOOST_TEST(ec == nc::errc::invalid_argument);
+    co_await conn.drain();
+  });
+}
