@@ -243,8 +243,11 @@ void consumer_core::on_unsubscribed() {
   if (unsubscribed_) return;
   unsubscribed_ = true;
   inbox_.reset();
-  give_back_held();
-  if (runner_unsubscribed_) std::exchange(runner_unsubscribed_, nullptr)();
+  if (runner_unsubscribed_) {
+    std::exchange(runner_unsubscribed_, nullptr)();  // takes what is held (take_held)
+  } else if (!runner_attached_) {
+    give_back_held();
+  }
   finish_drain_if_done();
 }
 
@@ -259,7 +262,18 @@ bool consumer_core::attach_runner(std::function<void()> on_unsubscribed) {
   return true;
 }
 
+std::vector<message> consumer_core::take_held() {
+  std::vector<message> out;
+  for (auto& m : held_) {
+    credits_.on_released();
+    if (auto state = message_state::from(std::move(m), conn_, api_)) out.emplace_back(std::move(state));
+  }
+  held_.clear();
+  return out;
+}
+
 void consumer_core::detach_runner() {
+  give_back_held();  // anything that came after the runner took its share
   runner_attached_ = false;
   runner_unsubscribed_ = nullptr;
   finish_drain_if_done();

@@ -401,7 +401,8 @@ void runner_core::begin_stop() {
 void runner_core::on_unsubscribed() {
   unsubscribed_ = true;
   begin_stop();
-  give_back_ready();
+  give_back_ready();  // the runner's own queue first: it came before what the consumer holds
+  for (auto& m : core_->take_held()) accept(std::move(m));  // each given back in turn, or behind its lane
   check_settled();
 }
 

@@ -29,9 +29,10 @@ using steady = std::chrono::steady_clock;
 /// Draining: pulling stops and next() hands out nothing more; the inbox is
 /// unsubscribed with a server round trip (what arrives meanwhile is held); only
 /// then is everything held given back (nak), so the server cannot hand it straight
-/// back to this instance's abandoned pull requests. A runner attached to the
-/// consumer gives back its own queue at that moment too, and the drain completes
-/// once the runner has settled.
+/// back to this instance's abandoned pull requests. With a runner attached, the
+/// runner takes what is held and gives everything back itself (the server
+/// redelivers in the order of the naks, so per-key order needs one hand doing it),
+/// and the drain completes once the runner has settled.
 class consumer_core : public std::enable_shared_from_this<consumer_core> {
  public:
   consumer_core(const jetstream& js, std::string stream, std::string name, consumer_options opts,
@@ -49,6 +50,9 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
   /// deliveries can come (the moment to give back what it queued); the drain
   /// completes after detach_runner(). False if a runner is attached already.
   bool attach_runner(std::function<void()> on_unsubscribed);
+  /// What is held, handed to the attached runner at on_unsubscribed: it gives them
+  /// back itself, in stream order and behind running messages of the same key.
+  std::vector<message> take_held();
   void detach_runner();
   /// When handlers must be done by: the drain's deadline (now when stopped without one).
   steady::time_point drain_deadline() const { return drain_deadline_; }
