@@ -14,24 +14,37 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start_local_server: starts nats-server -js on a free port with a temporary store,
-# sets NATS_URL, and stops the server (and removes the store) when the script exits.
-start_local_server() {
-  local port store
+# start_server: starts nats-server -js on a free port with a fresh temporary store;
+# sets NATS_URL, SERVER_PID and SERVER_STORE. stop_server stops it and removes the store.
+start_server() {
+  local port
   port=$(free_port)
-  store=$(mktemp -d)
-  nats-server -js -a 127.0.0.1 -p "$port" -sd "$store" >"$store/server.log" 2>&1 &
-  local pid=$!
-  # The script's own exit status stands: the server's (killed) status must not replace it.
-  trap "status=\$?; kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -rf '$store'; exit \$status" EXIT
+  SERVER_STORE=$(mktemp -d)
+  nats-server -js -a 127.0.0.1 -p "$port" -sd "$SERVER_STORE" >"$SERVER_STORE/server.log" 2>&1 &
+  SERVER_PID=$!
   for _ in $(seq 1 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       export NATS_URL="nats://127.0.0.1:$port"
-      echo "started nats-server -js on $NATS_URL (store $store)"
+      echo "started nats-server -js on $NATS_URL (store $SERVER_STORE)" >&2
       return 0
     fi
     sleep 0.05
   done
-  echo "nats-server did not start:" >&2; cat "$store/server.log" >&2
+  echo "nats-server did not start:" >&2; cat "$SERVER_STORE/server.log" >&2
   return 1
+}
+
+stop_server() {
+  [[ -n "${SERVER_PID:-}" ]] || return 0
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  rm -rf "$SERVER_STORE"
+  SERVER_PID=
+}
+
+# start_local_server: start_server, stopped when the script exits.
+start_local_server() {
+  # The script's own exit status stands: the server's (killed) status must not replace it.
+  trap 'status=$?; stop_server; exit $status' EXIT
+  start_server
 }

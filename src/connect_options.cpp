@@ -99,6 +99,7 @@ native_options_result make_native_options(const connect_options& opts, const nat
   set("ping_interval", natsOptions_SetPingInterval(raw, opts.ping_interval.count()));
   set("max_pings_out", natsOptions_SetMaxPingsOut(raw, opts.max_pings_out));
   set("no_echo", natsOptions_SetNoEcho(raw, opts.no_echo));
+  set("send_asap", natsOptions_SetSendAsap(raw, opts.send_asap));
   // One shared delivery pool for all subscriptions instead of a thread each.
   set("global message delivery", natsOptions_UseGlobalMessageDelivery(raw, true));
 

@@ -20,7 +20,7 @@ namespace natscoro {
 namespace detail {
 
 using publish_operation = pending_operation<void(error_code, pub_ack)>;
-using flush_operation = pending_operation<void(error_code)>;
+using flush_operation = pending_operation<void(error_code)>;  // also waits for room
 using steady = std::chrono::steady_clock;
 
 // Size of a message on the wire as the server counts it against max_payload: headers and body.
@@ -57,6 +57,7 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
   void publish(prepared_publish& prepared, publish_operation::handler_type handler);
   void count_refusal(const prepared_publish& p);
   void flush(flush_operation::handler_type handler);
+  void wait_for_room(flush_operation::handler_type handler);
   void shutdown();
   const publisher_stats& stats() const { return stats_; }
   boost::asio::any_io_executor executor() const { return conn_.get_executor(); }
@@ -88,6 +89,8 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
   void on_timer();
   void pump_waiting();
   void check_flushes();
+  bool has_room() const { return in_flight_.size() < opts_.max_in_flight && waiting_.empty(); }
+  void check_room();
   void on_connection_event(const connection_event& ev);
   bool ensure_inbox(error_code& ec);
 
@@ -95,11 +98,13 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
   publisher_options opts_;
   std::shared_ptr<reply_inbox> inbox_;
   std::uint64_t listener_id_ = 0;
+  bool shut_down_ = false;
   std::uint64_t next_token_ = 1;
   std::unordered_map<std::uint64_t, entry> in_flight_;
   std::set<std::pair<steady::time_point, std::uint64_t>> deadlines_;
   std::deque<entry> waiting_;
   std::vector<std::shared_ptr<flush_operation>> flushes_;
+  std::deque<std::shared_ptr<flush_operation>> room_waiters_;
   boost::asio::steady_timer timer_;
   steady::time_point timer_due_ = steady::time_point::max();
   std::mt19937_64 random_;
@@ -212,7 +217,7 @@ void publisher_core::publish(prepared_publish& prepared, publish_operation::hand
   e.msg = make_message(e.subject, reply.c_str(), prepared.encoded.body, prepared.encoded.headers, status);
   if (!e.msg) return fail_now(e.op, e.subject, e.event_id, nats_error(status), "cannot build the message");
 
-  if (in_flight_.size() < opts_.max_in_flight && waiting_.empty()) {
+  if (has_room()) {
     const auto token = e.token;
     send(in_flight_.emplace(token, std::move(e)).first->second);
   } else {
@@ -330,6 +335,7 @@ void publisher_core::complete(std::uint64_t token, error_code ec, const pub_ack&
   }
   e.op->complete(ec, ack);
   pump_waiting();
+  check_room();
   check_flushes();
 }
 
@@ -357,6 +363,26 @@ void publisher_core::check_flushes() {
 void publisher_core::flush(flush_operation::handler_type handler) {
   flushes_.push_back(flush_operation::create(std::move(handler), conn_.get_executor()));
   check_flushes();
+}
+
+void publisher_core::wait_for_room(flush_operation::handler_type handler) {
+  auto op = flush_operation::create(std::move(handler), conn_.get_executor());
+  if (shut_down_) {  // no PubAck will ever free a place
+    op->complete(make_error_code(errc::closing));
+    return;
+  }
+  op->complete_on_cancel(boost::asio::error::operation_aborted);
+  room_waiters_.push_back(std::move(op));
+  check_room();
+}
+
+void publisher_core::check_room() {
+  // One waiter per free place: each is expected to publish once it resumes.
+  std::size_t free = has_room() ? opts_.max_in_flight - in_flight_.size() : 0;
+  while (!room_waiters_.empty() && free > 0) {
+    if (room_waiters_.front()->complete({})) --free;  // a cancelled one takes no place
+    room_waiters_.pop_front();
+  }
 }
 
 void publisher_core::on_connection_event(const connection_event& ev) {
@@ -387,6 +413,9 @@ void publisher_core::on_connection_event(const connection_event& ev) {
 }
 
 void publisher_core::shutdown() {
+  shut_down_ = true;
+  // Before failing what is in flight: the places that frees are not room to publish.
+  for (auto& w : std::exchange(room_waiters_, {})) w->complete(make_error_code(errc::closing));
   if (listener_id_ != 0) {
     if (auto core = conn_.core()) core->remove_listener(listener_id_);
     listener_id_ = 0;
@@ -451,6 +480,11 @@ void publisher::async_publish(const std::shared_ptr<detail::publisher_core>& cor
                               std::shared_ptr<detail::prepared_publish> prepared,
                               boost::asio::any_completion_handler<void(error_code, pub_ack)> handler) {
   core->publish(*prepared, std::move(handler));
+}
+
+void publisher::async_wait_for_room(const std::shared_ptr<detail::publisher_core>& core,
+                                    boost::asio::any_completion_handler<void(error_code)> handler) {
+  core->wait_for_room(std::move(handler));
 }
 
 void publisher::async_flush(const std::shared_ptr<detail::publisher_core>& core,

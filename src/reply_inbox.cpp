@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <utility>
+#include <vector>
 
 namespace natscoro::detail {
 
@@ -24,6 +25,30 @@ struct reply_inbox::completion {
   }
 };
 
+// Replies received on nats.c's thread and not yet handed to the executor. One
+// post carries all that arrived meanwhile: under load the executor is woken once
+// per batch, not once per reply (the wake-up, not the copy, is what costs).
+struct reply_inbox::mailbox {
+  std::mutex mutex;
+  std::vector<std::pair<std::uint64_t, nats_msg_ptr>> replies;
+  bool posted = false;  // a handover is on its way to the executor
+
+  /// Runs on the executor: passes on everything received so far, in order.
+  void hand_over(const std::weak_ptr<reply_inbox>& inbox) {
+    std::vector<std::pair<std::uint64_t, nats_msg_ptr>> batch;
+    {
+      std::lock_guard lock(mutex);
+      batch.swap(replies);
+      posted = false;
+    }
+    for (auto& [token, msg] : batch) {
+      auto alive = inbox.lock();  // the owner may close the inbox from a handler
+      if (!alive) return;
+      alive->on_reply_(token, std::move(msg));
+    }
+  }
+};
+
 // The subscription's closure. It keeps the executor busy until nats.c reports
 // that the subscription will call back no more, and only then goes.
 struct reply_inbox::router {
@@ -31,6 +56,7 @@ struct reply_inbox::router {
   std::weak_ptr<reply_inbox> inbox;
   std::string prefix;
   std::shared_ptr<reply_inbox::completion> completion;
+  std::shared_ptr<reply_inbox::mailbox> mailbox = std::make_shared<reply_inbox::mailbox>();
 
   static void on_message(natsConnection*, natsSubscription*, natsMsg* raw, void* closure) {
     auto* self = static_cast<router*>(closure);
@@ -40,9 +66,12 @@ struct reply_inbox::router {
     std::uint64_t token = 0;  // 0: not addressed to a token
     if (s.size() > self->prefix.size() && s.substr(0, self->prefix.size()) == self->prefix)
       std::from_chars(s.data() + self->prefix.size(), s.data() + s.size(), token);
-    boost::asio::post(self->work, [inbox = self->inbox, token, msg = std::move(msg)]() mutable {
-      if (auto alive = inbox.lock()) alive->on_reply_(token, std::move(msg));
-    });
+    {
+      std::lock_guard lock(self->mailbox->mutex);
+      self->mailbox->replies.emplace_back(token, std::move(msg));
+      if (std::exchange(self->mailbox->posted, true)) return;  // the pending handover takes it along
+    }
+    boost::asio::post(self->work, [mailbox = self->mailbox, inbox = self->inbox] { mailbox->hand_over(inbox); });
   }
 
   static void on_complete(void* closure) {

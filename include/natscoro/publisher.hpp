@@ -141,6 +141,30 @@ class publisher {
         token, core_, std::move(prepared));
   }
 
+  /// Waits until the window has room: fewer than max_in_flight publishes sent and
+  /// not yet acknowledged, and none waiting to be sent. A producer that pipelines
+  /// (publishes with a callback instead of awaiting each PubAck) calls it before
+  /// each publish, so what it has started stays bounded by the window:
+  ///
+  ///     for (auto& e : events) {
+  ///       co_await pub.wait_for_room();
+  ///       pub.publish(std::move(e), on_pub_ack);
+  ///     }
+  ///     co_await pub.flush();
+  ///
+  /// Waits for: a PubAck (or a failure) that frees a place, if the window is full.
+  /// Completion: `void(error_code)`.
+  /// Errors: errc::closing (the publisher was destroyed or its connection closed).
+  /// Cancellation: any type; completes with operation_aborted.
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto wait_for_room(CompletionToken&& token = {}) {
+    return boost::asio::async_initiate<CompletionToken, void(error_code)>(
+        [](auto handler, std::shared_ptr<detail::publisher_core> core) {
+          async_wait_for_room(core, std::move(handler));
+        },
+        token, core_);
+  }
+
   /// Waits until every publish started before has completed.
   /// Completion: `void(error_code)`; no error of its own (each publish reports its own).
   /// Cancellation: none.
@@ -164,6 +188,8 @@ class publisher {
                             boost::asio::any_completion_handler<void(error_code, pub_ack)> handler);
   static void async_flush(const std::shared_ptr<detail::publisher_core>& core,
                           boost::asio::any_completion_handler<void(error_code)> handler);
+  static void async_wait_for_room(const std::shared_ptr<detail::publisher_core>& core,
+                                  boost::asio::any_completion_handler<void(error_code)> handler);
 
   std::shared_ptr<detail::publisher_core> core_;
 };

@@ -215,6 +215,63 @@ BOOST_FIXTURE_TEST_CASE(a_full_window_makes_publishers_wait, server_fixture) {
   BOOST_TEST(inspect.stream("AUTH_EVENTS")->messages == 9u);  // the abandoned one was never sent
 }
 
+// A pipelining producer (callbacks, no co_await per publish) stays inside the window
+// by awaiting wait_for_room(): nothing piles up in the waiting queue.
+BOOST_FIXTURE_TEST_CASE(wait_for_room_keeps_a_pipelining_producer_inside_the_window, server_fixture) {
+  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    nc::jetstream js{conn};
+    co_await js.ensure_stream(auth_stream());
+    auto popts = auth_publisher();
+    popts.max_in_flight = 8;
+    popts.ack_timeout = 60s;
+    auto pub = std::make_unique<nc::publisher>(js, popts);
+
+    server.pause();  // no PubAck until resumed
+    int started = 0, acknowledged = 0;
+    bool producer_done = false;
+    std::size_t most_waiting = 0;
+    asio::co_spawn(ex, [&]() -> asio::awaitable<void> {
+      for (int i = 0; i < 20; ++i) {
+        co_await pub->wait_for_room();
+        most_waiting = std::max(most_waiting, pub->stats().waiting);
+        pub->publish(nc::event::make("user.created", "org-1", boost::json::object{{"n", i}}),
+                     [&](nc::error_code ec, nc::pub_ack) { acknowledged += !ec; });
+        ++started;
+      }
+      producer_done = true;
+    }, asio::detached);
+    BOOST_TEST(co_await wait_until([&] { return started == 8; }));
+    BOOST_TEST(pub->stats().in_flight == 8u);
+    BOOST_TEST(pub->stats().waiting == 0u);
+
+    // A cancelled wait completes with operation_aborted and takes no place.
+    asio::cancellation_signal cancel;
+    nc::error_code cancelled_result;
+    pub->wait_for_room(asio::bind_cancellation_slot(cancel.slot(), [&](nc::error_code ec) { cancelled_result = ec; }));
+    cancel.emit(asio::cancellation_type::terminal);
+    BOOST_TEST(co_await wait_until([&] { return cancelled_result == asio::error::operation_aborted; }));
+    BOOST_TEST(started == 8);  // still waiting: no PubAck yet
+
+    server.resume();
+    BOOST_TEST(co_await wait_until([&] { return producer_done && acknowledged == 20; }, 30s));
+    BOOST_TEST(most_waiting == 0u);
+
+    // A wait on a full window ends with errc::closing when the publisher goes.
+    server.pause();
+    for (int i = 0; i < 8; ++i)
+      pub->publish(nc::event::make("user.created", "org-1", boost::json::object{{"n", 20 + i}}), asio::detached);
+    nc::error_code closing_result;
+    pub->wait_for_room([&](nc::error_code ec) { closing_result = ec; });
+    pub.reset();
+    BOOST_TEST(co_await wait_until([&] { return closing_result == nc::errc::closing; }));
+    server.resume();
+    co_await conn.drain();
+  });
+  stream_inspector inspect(server.url());
+  BOOST_TEST(inspect.stream("AUTH_EVENTS")->messages == 28u);  // sent before the publisher went
+}
+
 BOOST_FIXTURE_TEST_CASE(a_subject_without_stream_fails_after_the_retries, server_fixture) {
   run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
     auto conn = co_await nc::connect(ex, options_for(server));

@@ -3,10 +3,11 @@
 // subject token. Messages that come under another subject (JetStream delivers
 // pulled messages under their own subject) are passed on with token 0.
 //
-// nats.c delivers on its shared delivery pool; the inbox only posts each reply
-// to the executor, where `on_reply(token, msg)` runs while the inbox is alive.
-// Replies only come for requests the owner sent, so what is posted is bounded
-// by the owner's own window.
+// nats.c delivers on its shared delivery pool; the inbox only hands the replies
+// over to the executor (in batches: one post for all that arrived meanwhile),
+// where `on_reply(token, msg)` runs while the inbox is alive. Replies only come
+// for requests the owner sent, so what waits for the executor is bounded by the
+// owner's own window.
 #pragma once
 
 #include <natscoro/connection.hpp>
@@ -44,6 +45,7 @@ class reply_inbox {
  private:
   struct router;
   struct completion;
+  struct mailbox;
   reply_inbox() = default;
 
   std::string prefix_;  ///< "_INBOX.<nuid>."

@@ -1,0 +1,265 @@
+// The natscoro side of each workload, written the way the README shows natscoro
+// is used; raw_nats_bench.cpp is the same workload on nats.c alone. scripts/bench.sh
+// alternates the two and then calls `summary`.
+//
+//   natscoro_bench fill|run A-G [--server URL] [--quick]
+//   natscoro_bench summary RESULTS.jsonl OUT.json PLOT_DIR [MACHINE]
+#include "bench_common.hpp"
+#include "summary.hpp"
+
+#include <natscoro/natscoro.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace asio = boost::asio;
+namespace nc = natscoro;
+using namespace std::chrono_literals;
+using bench::workload;
+
+namespace {
+
+nc::event make_event(const std::string& data) { return nc::event::make("bench.created", "org-1", data); }
+
+/// The event data: a JSON string whose encoding is payload_bytes long.
+std::string event_data() { return std::string(bench::payload_bytes - 2, 'x'); }
+
+asio::awaitable<void> recreate_stream(const nc::jetstream& js) {
+  try {
+    co_await js.delete_stream(bench::stream_name);
+  } catch (const boost::system::system_error& e) {  // absent the first time
+    if (e.code() != nc::jetstream_errc::stream_not_found) throw;
+  }
+  nc::stream_config cfg;
+  cfg.name = bench::stream_name;
+  cfg.subjects = {"bench.>"};
+  co_await js.ensure_stream(cfg);
+}
+
+asio::awaitable<void> stored(const nc::jetstream& js, bench::result& r) {
+  const auto info = co_await js.stream_info(bench::stream_name);
+  r.message_size(info.state.bytes, info.state.messages);
+}
+
+/// Publishes `n` events pipelined: at most the window unacknowledged, wait_for_room() before each.
+asio::awaitable<void> publish_pipelined(nc::publisher& pub, const workload& w, std::uint64_t n) {
+  const std::string data = event_data();
+  std::uint64_t failed = 0;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    co_await pub.wait_for_room();
+    pub.publish(bench::subject_for(w, i), make_event(data), [&failed](nc::error_code ec, nc::pub_ack) { failed += !!ec; });
+  }
+  co_await pub.flush();
+  if (failed > 0) throw std::runtime_error(std::to_string(failed) + " publishes failed");
+}
+
+nc::consumer_config durable(std::string name, std::string filter, nc::deliver_policy deliver) {
+  nc::consumer_config cfg;
+  cfg.durable = std::move(name);
+  cfg.filter_subject = std::move(filter);
+  cfg.deliver = deliver;
+  cfg.max_ack_pending = 10'000;
+  return cfg;
+}
+
+/// Runs the runner until `stop_after` messages were handled or `seconds` passed (if > 0).
+asio::awaitable<void> run_runner(nc::consumer cons, const workload& w, std::uint64_t stop_after, double seconds,
+                                 std::chrono::milliseconds handler_time, bench::result& r) {
+  std::uint64_t handled = 0;
+  auto end = bench::clock::time_point::max();
+  nc::run_options ro;
+  ro.concurrency = w.concurrency;
+  ro.ordering_key = nc::key_by_subject_token(2);  // bench.<w>.<key>
+  auto handler = [&](nc::message&) -> asio::awaitable<void> {
+    if (handler_time.count() > 0) {
+      asio::steady_timer t(co_await asio::this_coro::executor, handler_time);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    if (++handled == stop_after) {
+      end = bench::clock::now();
+      cons.drain(asio::detached);
+    }
+  };
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer stop_timer(ex);
+  if (seconds > 0) {
+    stop_timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(seconds)));
+    stop_timer.async_wait([&, cons](nc::error_code ec) mutable {
+      if (ec) return;
+      end = bench::clock::now();
+      cons.drain(asio::detached);
+    });
+  }
+  const auto start = bench::clock::now();
+  co_await cons.run(handler, ro);
+  stop_timer.cancel();
+  r.throughput(handled, std::chrono::duration<double>(std::min(end, bench::clock::now()) - start).count());
+  r.set("concurrency", w.concurrency);
+  r.set("keys", w.keys);
+}
+
+asio::awaitable<void> run(nc::connection& conn, const workload& w, bench::result& r) {
+  nc::jetstream js{conn};
+  const std::string data = event_data();
+  switch (w.id) {
+    case 'A': {
+      co_await recreate_stream(js);
+      nc::publisher pub{js, nc::publisher_options{.source = "natscoro-bench", .max_in_flight = w.window}};
+      const auto start = bench::clock::now();
+      co_await publish_pipelined(pub, w, w.messages);
+      r.throughput(w.messages, bench::seconds_since(start));
+      co_await stored(js, r);
+      break;
+    }
+    case 'B': {
+      co_await recreate_stream(js);
+      nc::publisher pub{js, nc::publisher_options{.source = "natscoro-bench"}};
+      for (std::uint64_t i = 0; i < w.warmup; ++i) co_await pub.publish(bench::subject_for(w, i), make_event(data));
+      std::vector<double> us;
+      const auto start = bench::clock::now();
+      for (std::uint64_t i = 0; i < w.messages; ++i) {
+        const auto t0 = bench::clock::now();
+        co_await pub.publish(bench::subject_for(w, i), make_event(data));
+        us.push_back(bench::micros(bench::clock::now() - t0));
+      }
+      r.throughput(w.messages, bench::seconds_since(start));
+      r.latencies(us);
+      co_await stored(js, r);
+      break;
+    }
+    case 'C': {
+      co_await stored(js, r);
+      auto cons = co_await js.consumer(bench::stream_name, durable("bench", "bench.>", nc::deliver_policy::all),
+                                       nc::consumer_options{.capacity = w.batch});
+      const auto start = bench::clock::now();
+      for (std::uint64_t i = 0; i < w.messages; ++i) {
+        auto m = co_await cons.next();
+        co_await m->ack();
+      }
+      r.throughput(w.messages, bench::seconds_since(start));
+      co_await cons.drain();
+      break;
+    }
+    case 'D': {
+      co_await recreate_stream(js);
+      auto cons = co_await js.consumer(bench::stream_name, durable("bench", "bench.>", nc::deliver_policy::new_messages));
+      nc::publisher pub{js, nc::publisher_options{.source = "natscoro-bench"}};
+      std::vector<double> us;
+      auto one = [&](std::uint64_t i) -> asio::awaitable<void> {
+        const auto t0 = bench::clock::now();
+        pub.publish(bench::subject_for(w, i), make_event(data), asio::detached);
+        auto m = co_await cons.next();
+        us.push_back(bench::micros(bench::clock::now() - t0));
+        co_await m->ack();
+      };
+      for (std::uint64_t i = 0; i < w.warmup; ++i) co_await one(i);
+      us.clear();
+      const auto start = bench::clock::now();
+      for (std::uint64_t i = 0; i < w.messages; ++i) co_await one(i);
+      r.throughput(w.messages, bench::seconds_since(start));
+      r.latencies(us);
+      co_await pub.flush();
+      co_await stored(js, r);
+      co_await cons.drain();
+      break;
+    }
+    case 'E': {
+      co_await stored(js, r);
+      auto cons = co_await js.consumer(bench::stream_name, durable("bench", "bench.>", nc::deliver_policy::all),
+                                       nc::consumer_options{.capacity = w.batch});
+      co_await run_runner(cons, w, w.messages, 0, 0ms, r);
+      break;
+    }
+    case 'F': {
+      co_await stored(js, r);
+      auto cons = co_await js.consumer(bench::stream_name, durable("bench", "bench.>", nc::deliver_policy::all));
+      co_await run_runner(cons, w, w.messages, w.seconds, 1ms, r);
+      r.set("backlog", w.messages);
+      break;
+    }
+    case 'G': {
+      co_await recreate_stream(js);
+      std::vector<nc::consumer> consumers;
+      const auto start = bench::clock::now();
+      for (std::size_t i = 0; i < w.consumers; ++i)
+        consumers.push_back(co_await js.consumer(
+            bench::stream_name, durable("g" + std::to_string(i), bench::subject_for(w, i), nc::deliver_policy::all)));
+      r.set("setup_s", bench::seconds_since(start));
+      auto ex = co_await asio::this_coro::executor;
+      std::size_t received = 0;
+      for (auto& c : consumers)
+        asio::co_spawn(ex, [&received, c]() mutable -> asio::awaitable<void> {
+          auto m = co_await c.next();
+          co_await m->ack();
+          ++received;
+        }, asio::detached);
+      nc::publisher pub{js, nc::publisher_options{.source = "natscoro-bench"}};
+      const auto delivered_from = bench::clock::now();
+      for (std::size_t i = 0; i < w.consumers; ++i) pub.publish(bench::subject_for(w, i), make_event(data), asio::detached);
+      asio::steady_timer poll(ex);
+      while (received < w.consumers) {
+        poll.expires_after(1ms);
+        co_await poll.async_wait(asio::use_awaitable);
+      }
+      r.throughput(received, bench::seconds_since(delivered_from));
+      r.set("consumers", w.consumers);
+      r.print();  // threads and memory while every consumer is alive
+      co_await pub.flush();
+      for (auto& c : consumers) c.stop();
+      co_return;
+    }
+  }
+  r.print();
+}
+
+asio::awaitable<void> fill(nc::connection& conn, const workload& w) {
+  nc::jetstream js{conn};
+  co_await recreate_stream(js);
+  nc::publisher pub{js, nc::publisher_options{.source = "natscoro-bench", .max_in_flight = 4096}};
+  co_await publish_pipelined(pub, w, w.messages);
+}
+
+int run_client(const bench::command_line& cl) {
+  asio::io_context io;
+  int status = 1;
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    nc::connect_options opts;
+    opts.servers = {cl.server};
+    opts.name = "natscoro-bench";
+    // The library's defaults, except where scripts/bench.sh is asked to compare.
+    if (const char* asap = std::getenv("NATSCORO_BENCH_SEND_ASAP")) opts.send_asap = std::string(asap) == "1";
+    auto conn = co_await nc::connect(co_await asio::this_coro::executor, opts);
+    if (cl.fill) {
+      co_await fill(conn, cl.load);
+    } else {
+      bench::result r(cl.load, "natscoro");
+      co_await run(conn, cl.load, r);
+    }
+    co_await conn.drain();
+    status = 0;
+  }, [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  io.run();
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    if (argc >= 2 && std::string(argv[1]) == "summary") return bench::summarize(argc - 2, argv + 2);
+    nc::logger()->set_level(spdlog::level::warn);
+    const auto cl = bench::parse_command_line(argc, argv);
+    if (cl.fill && !cl.load.needs_fill) return 0;
+    return run_client(cl);
+  } catch (const std::exception& e) {
+    std::cerr << argv[0] << ": " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The benchmarks (benchmarks/): natscoro against raw nats.c on the same workloads.
+#
+#   scripts/bench.sh [--quick] [--rounds N] [WORKLOADS]     e.g. scripts/bench.sh --rounds 5 AB
+#
+# For each workload (default ABCDEFG) a fresh nats-server -js with its own file
+# store; the natscoro and raw nats.c programs alternate, N rounds each (default 3),
+# each run a process of its own (filling the stream first where the workload
+# needs a backlog). Prints one JSON line per run, one per workload and client
+# (the medians), and a table of medians and natscoro/raw ratios; writes
+# benchmarks/results/latest.{jsonl,json,md,svg}. --quick: small counts, one
+# round, results under the build directory; it proves the benchmark works and
+# asserts nothing about speed. NATSCORO_BENCH_SEND_ASAP=1 runs natscoro with
+# connect_options::send_asap on (the default is off, as in nats.c).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+quick=()
+rounds=3
+workloads=ABCDEFG
+while (($#)); do
+  case $1 in
+    --quick) quick=(--quick); rounds=1 ;;
+    --rounds) rounds=$2; shift ;;
+    [A-G]*) workloads=$1 ;;
+    *) sed -n '4p' "$0" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+bash "$root/scripts/setup.sh"
+build=${BUILD_DIR:-$root/build}
+configure "$build"
+cmake --build "$build" --target natscoro_bench raw_nats_bench
+natscoro_bench=$build/benchmarks/natscoro_bench
+raw_bench=$build/benchmarks/raw_nats_bench
+
+out=$root/benchmarks/results
+((${#quick[@]})) && out=$build/bench-quick
+mkdir -p "$out"
+runs=$out/latest.jsonl
+: >"$runs"
+
+trap 'status=$?; stop_server; exit $status' EXIT
+# One run: `fill` (a no-op where the workload needs no backlog), then `run`, each
+# bounded in time so that a hang fails the script instead of stalling it.
+run_client() {
+  local program=$1 workload=$2
+  timeout 600 "$program" fill "$workload" --server "$NATS_URL" "${quick[@]}"
+  timeout 600 "$program" run "$workload" --server "$NATS_URL" "${quick[@]}" | tee -a "$runs"
+}
+
+for workload in $(grep -o . <<<"$workloads"); do
+  start_server
+  for round in $(seq 1 "$rounds"); do
+    if ((round % 2)); then order=("$natscoro_bench" "$raw_bench"); else order=("$raw_bench" "$natscoro_bench"); fi
+    for program in "${order[@]}"; do run_client "$program" "$workload"; done
+  done
+  stop_server
+done
+
+machine="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, $(free -g | awk '/^Mem:/{print $2}') GiB;"
+machine+=" Linux $(uname -r); nats-server $(nats-server --version | grep -o '[0-9.]*$'),"
+machine+=" nats.c $(dpkg-query -W -f='${Version}' libnats-dev), $("$CXX" --version | head -1)"
+echo
+"$natscoro_bench" summary "$runs" "$out/latest.json" "$out" "$machine" | tee "$out/latest.md"
+gnuplot -e "dir='$out'" "$root/benchmarks/plot.gp" >"$out/latest.svg"
+echo "machine: $machine"
+echo "bench.sh: results in $out/latest.{jsonl,json,md,svg}"
