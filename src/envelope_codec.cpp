@@ -151,7 +151,12 @@ error_code decode_binary(const header_list& headers, std::string_view body, even
 encoded_event encode_event(const event& e, event_encoding encoding) {
   encoded_event out;
   if (encoding == event_encoding::structured) {
-    json::object doc;
+    // The document exists only to be serialized: built in a stack buffer (it
+    // outgrows it only for large data), it costs no allocation per attribute.
+    unsigned char scratch_buffer[4096];
+    json::monotonic_resource scratch(scratch_buffer, sizeof scratch_buffer);
+    json::object doc(&scratch);
+    doc.reserve(16);
     for_each_attribute(e, [&](std::string_view name, const std::string& value) { doc[name] = value; });
     if (!e.data.is_null()) doc["data"] = e.data;
     out.body = json::serialize(doc);

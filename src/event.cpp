@@ -8,6 +8,9 @@
 #include <array>
 #include <charconv>
 #include <cstdio>
+#include <optional>
+
+#include <unistd.h>
 
 namespace natscoro {
 namespace {
@@ -32,8 +35,16 @@ bool parse_int(std::string_view s, Int& out) {
 }  // namespace
 
 std::string new_event_id() {
-  thread_local boost::uuids::random_generator generator;
-  return boost::uuids::to_string(generator());
+  // A Mersenne Twister per thread, seeded in full from the OS once (Boost's
+  // default generator asks the kernel for every id: a system call per event).
+  // Seeded again in a forked child, which would otherwise repeat its parent's ids.
+  thread_local std::optional<boost::uuids::random_generator_mt19937> generator;
+  thread_local pid_t seeded_in = 0;
+  if (!generator || seeded_in != ::getpid()) {
+    generator.emplace();
+    seeded_in = ::getpid();
+  }
+  return boost::uuids::to_string((*generator)());
 }
 
 event event::make(std::string type, std::string organization) {

@@ -8,7 +8,9 @@
 #include <natscoro/publisher.hpp>
 
 #include <boost/algorithm/string/predicate.hpp>
+#include <boost/asio/append.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <deque>
@@ -60,6 +62,7 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
   void wait_for_room(flush_operation::handler_type handler);
   void shutdown();
   const publisher_stats& stats() const { return stats_; }
+  bool has_room() const { return in_flight_.size() < opts_.max_in_flight && waiting_.empty(); }
   boost::asio::any_io_executor executor() const { return conn_.get_executor(); }
 
  private:
@@ -89,7 +92,6 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
   void on_timer();
   void pump_waiting();
   void check_flushes();
-  bool has_room() const { return in_flight_.size() < opts_.max_in_flight && waiting_.empty(); }
   void check_room();
   void on_connection_event(const connection_event& ev);
   bool ensure_inbox(error_code& ec);
@@ -99,6 +101,7 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
   std::shared_ptr<reply_inbox> inbox_;
   std::uint64_t listener_id_ = 0;
   bool shut_down_ = false;
+  bool window_was_full_ = false;  // see check_room()
   std::uint64_t next_token_ = 1;
   std::unordered_map<std::uint64_t, entry> in_flight_;
   std::set<std::pair<steady::time_point, std::uint64_t>> deadlines_;
@@ -366,6 +369,11 @@ void publisher_core::flush(flush_operation::handler_type handler) {
 }
 
 void publisher_core::wait_for_room(flush_operation::handler_type handler) {
+  if (room_waiters_.empty() && !window_was_full_ && has_room() && !shut_down_) {
+    // The common case of a pipelining producer: room already, nothing to wait for.
+    boost::asio::post(conn_.get_executor(), boost::asio::append(std::move(handler), error_code{}));
+    return;
+  }
   auto op = flush_operation::create(std::move(handler), conn_.get_executor());
   if (shut_down_) {  // no PubAck will ever free a place
     op->complete(make_error_code(errc::closing));
@@ -377,8 +385,17 @@ void publisher_core::wait_for_room(flush_operation::handler_type handler) {
 }
 
 void publisher_core::check_room() {
+  // Once the window was full, waiters resume only when a quarter of it is free
+  // again, together: a producer woken for every single PubAck would cost a
+  // thread wake-up per message (measured: half the throughput of benchmark A).
+  if (!has_room()) {
+    window_was_full_ = true;
+    return;
+  }
+  if (window_was_full_ && in_flight_.size() > opts_.max_in_flight - opts_.max_in_flight / 4) return;
+  window_was_full_ = false;
   // One waiter per free place: each is expected to publish once it resumes.
-  std::size_t free = has_room() ? opts_.max_in_flight - in_flight_.size() : 0;
+  std::size_t free = opts_.max_in_flight - in_flight_.size();
   while (!room_waiters_.empty() && free > 0) {
     if (room_waiters_.front()->complete({})) --free;  // a cancelled one takes no place
     room_waiters_.pop_front();
@@ -457,6 +474,8 @@ publisher& publisher::operator=(publisher&& other) noexcept {
 boost::asio::any_io_executor publisher::get_executor() const { return core_->executor(); }
 
 publisher_stats publisher::stats() const { return core_->stats(); }
+
+bool publisher::has_room() const { return core_->has_room(); }
 
 std::shared_ptr<detail::prepared_publish> publisher::prepare(std::string subject, event evt,
                                                             const publish_expectations& expect, bool throw_on_error) {
