@@ -59,6 +59,15 @@ error_code consumer_core::start() {
 }
 
 void consumer_core::next(next_operation::handler_type handler) {
+  if (!fatal_ && phase_ == phase::running && waiters_.empty()) {
+    if (auto state = pop_held()) {  // the common case under load: no need to wait
+      pulling_ = true;
+      detail::complete_now(conn_.get_executor(), std::move(handler), error_code{},
+                           std::optional<message>(message(std::move(state))));
+      maybe_pull();
+      return;
+    }
+  }
   auto op = next_operation::create(std::move(handler), conn_.get_executor());
   if (fatal_) return void(op->complete(fatal_, std::nullopt));
   if (phase_ != phase::running) return void(op->complete({}, std::nullopt));
@@ -69,18 +78,26 @@ void consumer_core::next(next_operation::handler_type handler) {
   maybe_pull();
 }
 
+std::shared_ptr<message_state> consumer_core::pop_held() {
+  while (!held_.empty()) {
+    auto state = message_state::from(std::move(held_.front()), conn_, api_);
+    held_.pop_front();
+    credits_.on_released();
+    if (state) return state;
+    logger()->error("consumer {}/{}: a delivered message has no JetStream ack subject; skipped", stream_, name_);
+  }
+  return nullptr;
+}
+
 void consumer_core::hand_out() {
   while (phase_ == phase::running && !waiters_.empty() && !held_.empty()) {
     auto op = std::move(waiters_.front());
     waiters_.pop_front();
     if (!op->pending()) continue;  // cancelled: the message stays for the next call
-    auto state = message_state::from(std::move(held_.front()), conn_, api_);
-    held_.pop_front();
-    credits_.on_released();
-    if (!state) {
-      logger()->error("consumer {}/{}: a delivered message has no JetStream ack subject; skipped", stream_, name_);
+    auto state = pop_held();
+    if (!state) {  // nothing valid was held
       waiters_.push_front(std::move(op));
-      continue;
+      return;
     }
     op->complete({}, message(std::move(state)));
   }

@@ -76,16 +76,17 @@ natscoro::event message::event() const {
 
 void message::async_send(std::shared_ptr<detail::message_state> state, ack_kind kind, std::chrono::nanoseconds delay,
                          boost::asio::any_completion_handler<void(error_code)> handler) {
-  auto op = detail::pending_operation<void(error_code)>::create(std::move(handler), state->conn.get_executor());
+  const auto ex = state->conn.get_executor();
   const bool terminal = kind != ack_kind::in_progress;
-  if (terminal && state->acknowledged) return void(op->complete({}));  // already settled: harmless
+  if (terminal && state->acknowledged) return detail::complete_now(ex, std::move(handler), error_code{});  // harmless
   const std::string payload = detail::ack_payload(kind, delay);
   const natsStatus s = natsConnection_Publish(state->conn.native_handle(), state->ack_subject.c_str(), payload.data(),
                                               static_cast<int>(payload.size()));
   if (s != NATS_OK)
-    return void(op->complete(s == NATS_CONNECTION_CLOSED ? make_error_code(errc::not_connected) : nats_error(s)));
+    return detail::complete_now(ex, std::move(handler),
+                                s == NATS_CONNECTION_CLOSED ? make_error_code(errc::not_connected) : nats_error(s));
   if (terminal) state->acknowledged = true;
-  op->complete({});
+  detail::complete_now(ex, std::move(handler), error_code{});
 }
 
 void message::async_ack_sync(std::shared_ptr<detail::message_state> state,

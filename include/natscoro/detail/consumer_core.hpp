@@ -82,6 +82,8 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
   void on_unsubscribed();
   void maybe_pull();
   void hand_out();
+  /// The oldest held message that can be acknowledged (others are logged and dropped); null if none.
+  std::shared_ptr<message_state> pop_held();
   void give_back(natsMsg* msg);
   void give_back_held();
   void fail(error_code ec, const std::string& detail);

@@ -12,6 +12,7 @@
 #include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/append.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
@@ -99,5 +100,14 @@ class pending_operation<void(Args...)> : public std::enable_shared_from_this<pen
   boost::asio::any_completion_executor handler_work_;
   std::optional<handler_type> handler_;
 };
+
+/// Completes `handler` with a result known in the initiating call, as a
+/// pending_operation would (posted to `io_executor`, never inline; then run on
+/// the handler's associated executor) without its allocation and lock: the
+/// per-message path of next() and ack() takes it.
+template <class Handler, class... Args>
+void complete_now(const boost::asio::any_io_executor& io_executor, Handler&& handler, Args&&... args) {
+  boost::asio::post(io_executor, boost::asio::append(std::forward<Handler>(handler), std::forward<Args>(args)...));
+}
 
 }  // namespace natscoro::detail
