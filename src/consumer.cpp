@@ -59,15 +59,8 @@ error_code consumer_core::start() {
 }
 
 void consumer_core::next(next_operation::handler_type handler) {
-  if (!fatal_ && phase_ == phase::running && waiters_.empty()) {
-    if (auto state = pop_held()) {  // the common case under load: no need to wait
-      pulling_ = true;
-      detail::complete_now(conn_.get_executor(), std::move(handler), error_code{},
-                           std::optional<message>(message(std::move(state))));
-      maybe_pull();
-      return;
-    }
-  }
+  if (auto m = try_next())  // the common case under load: no need to wait
+    return detail::complete_now(conn_.get_executor(), std::move(handler), error_code{}, std::move(m));
   auto op = next_operation::create(std::move(handler), conn_.get_executor());
   if (fatal_) return void(op->complete(fatal_, std::nullopt));
   if (phase_ != phase::running) return void(op->complete({}, std::nullopt));
@@ -76,6 +69,15 @@ void consumer_core::next(next_operation::handler_type handler) {
   pulling_ = true;
   hand_out();
   maybe_pull();
+}
+
+std::optional<message> consumer_core::try_next() {
+  if (fatal_ || phase_ != phase::running || !waiters_.empty()) return std::nullopt;
+  auto state = pop_held();
+  if (!state) return std::nullopt;
+  pulling_ = true;
+  maybe_pull();
+  return message(std::move(state));
 }
 
 std::shared_ptr<message_state> consumer_core::pop_held() {

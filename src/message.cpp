@@ -74,19 +74,24 @@ natscoro::event message::event() const {
   return e;
 }
 
+namespace detail {
+error_code acknowledge_now(const message& m, ack_kind kind, std::chrono::nanoseconds delay) {
+  auto& state = *m.state_;
+  const bool terminal = kind != ack_kind::in_progress;
+  if (terminal && state.acknowledged) return {};  // settled already: harmless
+  const std::string payload = ack_payload(kind, delay);
+  const natsStatus s = natsConnection_Publish(state.conn.native_handle(), state.ack_subject.c_str(), payload.data(),
+                                              static_cast<int>(payload.size()));
+  if (s != NATS_OK) return s == NATS_CONNECTION_CLOSED ? make_error_code(errc::not_connected) : nats_error(s);
+  if (terminal) state.acknowledged = true;
+  return {};
+}
+}  // namespace detail
+
 void message::async_send(std::shared_ptr<detail::message_state> state, ack_kind kind, std::chrono::nanoseconds delay,
                          boost::asio::any_completion_handler<void(error_code)> handler) {
   const auto ex = state->conn.get_executor();
-  const bool terminal = kind != ack_kind::in_progress;
-  if (terminal && state->acknowledged) return detail::complete_now(ex, std::move(handler), error_code{});  // harmless
-  const std::string payload = detail::ack_payload(kind, delay);
-  const natsStatus s = natsConnection_Publish(state->conn.native_handle(), state->ack_subject.c_str(), payload.data(),
-                                              static_cast<int>(payload.size()));
-  if (s != NATS_OK)
-    return detail::complete_now(ex, std::move(handler),
-                                s == NATS_CONNECTION_CLOSED ? make_error_code(errc::not_connected) : nats_error(s));
-  if (terminal) state->acknowledged = true;
-  detail::complete_now(ex, std::move(handler), error_code{});
+  detail::complete_now(ex, std::move(handler), detail::acknowledge_now(message(std::move(state)), kind, delay));
 }
 
 void message::async_ack_sync(std::shared_ptr<detail::message_state> state,

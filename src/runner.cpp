@@ -219,6 +219,13 @@ void runner_core::on_next(error_code ec, std::optional<message> m) {
     return check_settled();
   }
   accept(std::move(*m));
+  // What else the consumer holds is taken at once: one trip through the
+  // executor per message saved (measured in benchmark E).
+  while (!stopping_ && lanes_.queued() < queue_limit_) {
+    auto more = core_->try_next();
+    if (!more) break;
+    accept(std::move(*more));
+  }
   take();
 }
 
@@ -273,9 +280,9 @@ void runner_core::on_attempt_done(std::uint64_t id, const std::exception_ptr& e)
     return check_settled();
   }
   if (!e) {
-    s.msg.ack([seq = s.msg.metadata().stream_sequence](error_code ec) {
-      if (ec) logger()->error("ack of message {} failed: {} (it will be redelivered)", seq, ec.message());
-    });
+    if (const auto ec = detail::acknowledge_now(s.msg, ack_kind::ack, {}))
+      logger()->error("ack of message {} failed: {} (it will be redelivered)", s.msg.metadata().stream_sequence,
+                      ec.message());
     ++core_->run_stats().handled;
     return release(id);
   }

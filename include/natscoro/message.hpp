@@ -24,6 +24,13 @@ struct message_state;
 
 enum class ack_kind { ack, nak, term, in_progress };
 
+class message;
+namespace detail {
+/// Sends ack/nak/term/in-progress now and reports what nats.c said: the runner's
+/// way to acknowledge, which needs no completion through the executor.
+error_code acknowledge_now(const message& m, ack_kind kind, std::chrono::nanoseconds delay);
+}  // namespace detail
+
 /// A delivered message: cheap to copy (copies share the acknowledgement state).
 /// Use it from the consumer's strand.
 class message {
@@ -98,6 +105,8 @@ class message {
                          boost::asio::any_completion_handler<void(error_code)> handler);
   static void async_ack_sync(std::shared_ptr<detail::message_state> state,
                              boost::asio::any_completion_handler<void(error_code)> handler);
+
+  friend error_code detail::acknowledge_now(const message& m, ack_kind kind, std::chrono::nanoseconds delay);
 
   std::shared_ptr<detail::message_state> state_;
 };

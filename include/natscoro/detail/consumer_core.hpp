@@ -40,6 +40,8 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
 
   error_code start();
   void next(next_operation::handler_type handler);
+  /// The next held message, when one can be handed out now without waiting.
+  std::optional<message> try_next();
   void drain(std::chrono::milliseconds grace, drain_operation::handler_type handler);
   /// Stops pulling and unsubscribes; `grace` bounds the unsubscribe round trip.
   void start_draining(std::chrono::milliseconds grace);
