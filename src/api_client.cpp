@@ -1,4 +1,5 @@
 #include <natscoro/detail/api_client.hpp>
+#include <natscoro/detail/connection_core.hpp>
 #include <natscoro/detail/jetstream_api.hpp>
 #include <natscoro/logging.hpp>
 
@@ -41,6 +42,7 @@ void api_client::request_raw(const std::string& subject, std::string_view payloa
                                                      payload.data(), static_cast<int>(payload.size()));
   if (s != NATS_OK)
     return void(op->complete(s == NATS_CONNECTION_CLOSED ? make_error_code(errc::not_connected) : nats_error(s), {}));
+  if (auto core = conn_.core()) core->flush_soon();  // the caller waits for the reply
   auto p = std::make_unique<pending>(pending{op, boost::asio::steady_timer(conn_.get_executor(), timeout_), subject});
   p->timer.async_wait([weak = weak_from_this(), token](error_code ec) {
     if (ec) return;  // cancelled: the reply came

@@ -27,6 +27,8 @@ namespace detail {
 namespace {
 
 constexpr int64_t close_flush_timeout_ms = 1000;
+// flush_soon() waits this long for the PONG at most; the write itself is immediate.
+constexpr int64_t flush_soon_timeout_ms = 200;
 
 std::string connected_url(natsConnection* nc) {
   char buffer[512] = {};
@@ -145,6 +147,19 @@ void connection_core::drain(std::chrono::milliseconds timeout, std::shared_ptr<d
       self.drain_error_ = make_error_code(errc::not_connected);
     }
     natsConnection_Close(self.nc_);
+  });
+}
+
+void connection_core::flush_soon() {
+  if (options_.send_asap || nc_ == nullptr || close_requested_) return;
+  if (flush_requests_.fetch_add(1) != 0) return;  // the running task will flush again
+  on_blocking_pool([](connection_core& self) {
+    for (;;) {
+      auto seen = self.flush_requests_.load();
+      if (natsConnection_Status(self.nc_) == NATS_CONN_STATUS_CONNECTED)
+        natsConnection_FlushTimeout(self.nc_, flush_soon_timeout_ms);
+      if (self.flush_requests_.compare_exchange_strong(seen, 0)) return;  // nobody asked meanwhile
+    }
   });
 }
 

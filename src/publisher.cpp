@@ -236,6 +236,10 @@ void publisher_core::send(entry& e) {
   switch (s) {
     case NATS_OK:
       schedule(e, steady::now() + opts_.ack_timeout);
+      // A lone publish (nothing else in flight: a sequential producer) is written
+      // at once; while others are in flight, nats.c's flusher batches the writes.
+      if (in_flight_.size() == 1)
+        if (auto core = conn_.core()) core->flush_soon();
       return;
     case NATS_CONNECTION_CLOSED:
       return complete(e.token, make_error_code(errc::not_connected), {}, "the connection is closed");

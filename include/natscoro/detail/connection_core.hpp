@@ -43,6 +43,14 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   /// Flushes briefly and closes, on the blocking pool. Returns at once.
   void close_in_background();
 
+  /// Writes what nats.c has buffered now instead of after its flusher's gathering
+  /// delay (up to 1 ms; connect_options::send_asap off): for a message someone
+  /// waits on while nothing else is being sent (a lone publish, a JetStream API
+  /// request). Under load nothing calls it, and writes stay batched. Done on the
+  /// blocking pool as a PING round trip (nats.c has no flush without one); one
+  /// flush task per connection at most, which flushes again if asked meanwhile.
+  void flush_soon();
+
   /// Objects built on the connection (publishers, consumers) follow its events
   /// through listeners, called on the executor after connect_options::on_event.
   using listener = std::function<void(const connection_event&)>;
@@ -81,6 +89,7 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   std::map<std::uint64_t, listener> listeners_;  // executor only
   std::uint64_t next_listener_ = 1;
 
+  std::atomic<std::uint64_t> flush_requests_{0};  // since the running flush task last flushed
   std::atomic<bool> close_requested_{false};
   std::atomic<bool> closed_{false};
   std::mutex drain_mutex_;
