@@ -50,12 +50,12 @@ struct connect_options {
   std::chrono::milliseconds ping_interval{120'000};
   int max_pings_out = 2;
   bool no_echo = false;  ///< do not receive what this connection publishes
-  /// Write each message (publish, ack, pull request) to the socket at once
+  /// Write every message (publish, ack, pull request) to the socket at once
   /// (nats.c's SendAsap). Off (nats.c's default), nats.c's flusher thread
-  /// gathers writes for up to 1 ms: a lone publish, ack or pull waits that long,
-  /// while a busy producer or consumer gets more done per system call. Measured
-  /// (README, Performance): on, a sequential publish takes ~0.16 ms instead of
-  /// ~1 ms; off, pipelined publishing and consuming run 1.3-1.8 times faster.
+  /// gathers writes for up to 1 ms, which lets a busy producer or consumer do
+  /// more per system call; natscoro still writes a lone publish and JetStream API
+  /// requests at once (see connection_core::flush_soon), so only acks and pulls
+  /// wait. On costs pipelined throughput 25-45 % (README, Performance).
   bool send_asap = false;
 
   /// Called on the connection's executor for each state change (also logged).
