@@ -28,7 +28,11 @@ namespace {
 
 constexpr int64_t close_flush_timeout_ms = 1000;
 // flush_soon() waits this long for the PONG at most; the write itself is immediate.
-constexpr int64_t flush_soon_timeout_ms = 200;
+constexpr int64_t flush_soon_timeout_ms = 100;
+// After a flush that got no PONG in time (a stalled server), flush_soon() rests
+// this long: it must not keep a thread of the shared blocking pool (which also
+// connects and closes every connection) waiting on an unresponsive server.
+constexpr auto flush_soon_rest = std::chrono::seconds(1);
 
 std::string connected_url(natsConnection* nc) {
   char buffer[512] = {};
@@ -152,12 +156,17 @@ void connection_core::drain(std::chrono::milliseconds timeout, std::shared_ptr<d
 
 void connection_core::flush_soon() {
   if (options_.send_asap || nc_ == nullptr || close_requested_) return;
+  if (std::chrono::steady_clock::now().time_since_epoch().count() < flush_rest_until_.load()) return;  // nats.c's flusher does it
   if (flush_requests_.fetch_add(1) != 0) return;  // the running task will flush again
   on_blocking_pool([](connection_core& self) {
     for (;;) {
       auto seen = self.flush_requests_.load();
-      if (natsConnection_Status(self.nc_) == NATS_CONN_STATUS_CONNECTED)
-        natsConnection_FlushTimeout(self.nc_, flush_soon_timeout_ms);
+      if (natsConnection_Status(self.nc_) == NATS_CONN_STATUS_CONNECTED &&
+          natsConnection_FlushTimeout(self.nc_, flush_soon_timeout_ms) == NATS_TIMEOUT) {
+        self.flush_rest_until_ = (std::chrono::steady_clock::now() + flush_soon_rest).time_since_epoch().count();
+        self.flush_requests_ = 0;
+        return;
+      }
       if (self.flush_requests_.compare_exchange_strong(seen, 0)) return;  // nobody asked meanwhile
     }
   });

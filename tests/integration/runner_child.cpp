@@ -1,15 +1,20 @@
 // A runner in a process of its own, for the crash and SIGTERM tests.
 //
-//   runner_child URL STREAM DURABLE hang|handle
+//   runner_child URL STREAM DURABLE hang|handle|pause
 //
 // Runs the handler runner on the durable consumer (ordered by subject token 2,
 // dead-letter stream DLQ_EVENTS). With "hang" each handler prints
 // "handling <sequence>" and never finishes (the test kills the process). With
 // "handle" each handler prints "handled <key> <sequence>"; SIGTERM or SIGINT
 // drains (deadline 10 s) and the process prints "drained <handled>" and exits 0:
-// the wiring README.md shows.
+// the wiring README.md shows. "pause" is "handle" that holds every handler after
+// the 1,000th until SIGTERM, and prints "quiet" once the consumer is full and no
+// pull request is open: a SIGTERM then comes mid-stream, with nothing the server
+// could still be delivering (nats-server 2.9 registers pull requests
+// asynchronously, so one open at the drain may take a given-back message late).
 #include <natscoro/natscoro.hpp>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -43,11 +48,19 @@ int main(int argc, char** argv) {
         // "hang": the crash test runs the consumer out of deliveries quickly.
         cfg.ack_wait = mode == "hang" ? 1s : 30s;
         cfg.max_deliver = mode == "hang" ? 2 : 5;
-        auto cons = co_await js.consumer(stream, cfg);
+        constexpr std::size_t capacity = 256;
+        auto cons = co_await js.consumer(stream, cfg, nc::consumer_options{.capacity = capacity});
 
+        constexpr std::uint64_t pause_after = 1000;
+        const bool pause = mode == "pause";
+        asio::steady_timer release(ioc, asio::steady_timer::time_point::max());  // cancelled by SIGTERM
+        bool released = false;
         asio::signal_set signals(ioc, SIGTERM, SIGINT);
-        signals.async_wait([cons](const boost::system::error_code& ec, int) mutable {
-          if (!ec) cons.drain(10s, asio::detached);
+        signals.async_wait([cons, &release, &released](const boost::system::error_code& ec, int) mutable {
+          if (ec) return;
+          released = true;
+          release.cancel();
+          cons.drain(10s, asio::detached);
         });
 
         nc::run_options opts;
@@ -55,9 +68,20 @@ int main(int argc, char** argv) {
         opts.ordering_key = nc::key_by_subject_token(2);
         opts.dead_letter = nc::dead_letter_options{.stream = "DLQ_EVENTS", .subject_prefix = "dlq"};
         std::uint64_t handled = 0;
+        if (pause)
+          asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+            asio::steady_timer poll(ioc);
+            while (!(handled == pause_after && cons.stats().held == capacity && cons.stats().outstanding == 0)) {
+              poll.expires_after(10ms);
+              co_await poll.async_wait(asio::use_awaitable);
+            }
+            std::cout << "quiet" << std::endl;
+          }, asio::detached);
         co_await cons.run(
             [&](nc::message& m) -> asio::awaitable<void> {
               const auto seq = m.metadata().stream_sequence;
+              if (pause && handled >= pause_after && !released)
+                co_await release.async_wait(asio::as_tuple(asio::use_awaitable));
               if (mode == "hang") {
                 std::cout << "handling " << seq << std::endl;
                 asio::steady_timer forever(co_await asio::this_coro::executor, 1h);

@@ -48,7 +48,8 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   /// waits on while nothing else is being sent (a lone publish, a JetStream API
   /// request). Under load nothing calls it, and writes stay batched. Done on the
   /// blocking pool as a PING round trip (nats.c has no flush without one); one
-  /// flush task per connection at most, which flushes again if asked meanwhile.
+  /// flush task per connection at most, which flushes again if asked meanwhile,
+  /// and none for a second after a PONG did not come within 100 ms.
   void flush_soon();
 
   /// Objects built on the connection (publishers, consumers) follow its events
@@ -90,6 +91,7 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   std::uint64_t next_listener_ = 1;
 
   std::atomic<std::uint64_t> flush_requests_{0};  // since the running flush task last flushed
+  std::atomic<std::int64_t> flush_rest_until_{0};  // steady_clock ticks; see flush_soon()
   std::atomic<bool> close_requested_{false};
   std::atomic<bool> closed_{false};
   std::mutex drain_mutex_;
