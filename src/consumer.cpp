@@ -283,11 +283,7 @@ bool consumer_core::attach_runner(std::function<void()> on_unsubscribed) {
 
 std::vector<message> consumer_core::take_held() {
   std::vector<message> out;
-  for (auto& m : held_) {
-    credits_.on_released();
-    if (auto state = message_state::from(std::move(m), conn_, api_)) out.emplace_back(std::move(state));
-  }
-  held_.clear();
+  while (auto state = pop_held()) out.emplace_back(std::move(state));
   return out;
 }
 

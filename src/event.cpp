@@ -8,9 +8,10 @@
 #include <array>
 #include <charconv>
 #include <cstdio>
+#include <atomic>
 #include <optional>
 
-#include <unistd.h>
+#include <pthread.h>
 
 namespace natscoro {
 namespace {
@@ -32,17 +33,27 @@ bool parse_int(std::string_view s, Int& out) {
   return ec == std::errc{} && p == s.data() + s.size();
 }
 
+
+// Counts forks: a forked child must not repeat its parent's ids from a copied
+// generator state. Counted by an atfork hook, because getpid() is a system call.
+std::atomic<unsigned> fork_generation{0};
+
+unsigned current_fork_generation() {
+  static const int hooked = ::pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1); });
+  (void)hooked;
+  return fork_generation.load(std::memory_order_relaxed);
+}
 }  // namespace
 
 std::string new_event_id() {
   // A Mersenne Twister per thread, seeded in full from the OS once (Boost's
-  // default generator asks the kernel for every id: a system call per event).
-  // Seeded again in a forked child, which would otherwise repeat its parent's ids.
+  // default generator asks the kernel for every id: a system call per event),
+  // and again in a forked child.
   thread_local std::optional<boost::uuids::random_generator_mt19937> generator;
-  thread_local pid_t seeded_in = 0;
-  if (!generator || seeded_in != ::getpid()) {
+  thread_local unsigned seeded_in = 0;
+  if (const unsigned generation = current_fork_generation(); !generator || seeded_in != generation) {
     generator.emplace();
-    seeded_in = ::getpid();
+    seeded_in = generation;
   }
   return boost::uuids::to_string((*generator)());
 }

@@ -5,6 +5,9 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 namespace nc = natscoro;
 using nc::detail::decode_event;
 using nc::detail::encode_event;
@@ -182,3 +185,29 @@ BOOST_AUTO_TEST_CASE(garbage_is_invalid_event_never_a_crash) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// A forked child reseeds its generator: with the parent's copied state it would
+// produce the very ids the parent produces next.
+BOOST_AUTO_TEST_CASE(a_forked_child_does_not_repeat_its_parents_event_ids) {
+  (void)natscoro::new_event_id();  // the parent's generator exists before the fork
+  int fds[2];
+  BOOST_REQUIRE(::pipe(fds) == 0);
+  const pid_t child = ::fork();
+  BOOST_REQUIRE(child >= 0);
+  if (child == 0) {
+    const std::string id = natscoro::new_event_id();
+    const auto written = ::write(fds[1], id.data(), id.size());
+    ::_exit(written == static_cast<ssize_t>(id.size()) ? 0 : 1);
+  }
+  ::close(fds[1]);
+  const std::string parent_id = natscoro::new_event_id();
+  char buffer[64] = {};
+  const auto n = ::read(fds[0], buffer, sizeof buffer);
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  BOOST_REQUIRE(n == static_cast<ssize_t>(parent_id.size()));
+  BOOST_TEST(std::string(buffer, static_cast<std::size_t>(n)) != parent_id);
+  BOOST_TEST(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 0);
+}
