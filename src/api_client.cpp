@@ -1,6 +1,7 @@
 #include <natscoro/detail/api_client.hpp>
 #include <natscoro/detail/connection_core.hpp>
 #include <natscoro/detail/jetstream_api.hpp>
+#include <natscoro/detail/names.hpp>
 #include <natscoro/logging.hpp>
 
 #include <boost/json/parse.hpp>
@@ -10,9 +11,20 @@ namespace natscoro::detail {
 api_client::api_client(connection conn, std::string prefix, std::chrono::milliseconds timeout)
     : conn_(std::move(conn)), prefix_(std::move(prefix)), timeout_(timeout) {}
 
-void api_client::request(const std::string& api, std::string payload, operation::handler_type handler) {
+void api_client::request(std::string_view api, std::initializer_list<std::string_view> names, std::string payload,
+                         operation::handler_type handler) {
   auto op = operation::create(std::move(handler), conn_.get_executor());
-  request_raw(prefix_ + "." + api, payload, [op](error_code ec, std::string body) {
+  std::string subject = prefix_ + "." + std::string(api);
+  for (const auto name : names) {  // the stream's, then the consumer's
+    std::string detail;
+    const bool first = subject.size() == prefix_.size() + 1 + api.size();
+    if (auto ec = check_name(first ? "stream name" : "consumer name", name, detail)) {
+      logger()->error("JetStream API {}: {}; not sent", api, detail);
+      return void(op->complete(ec, {}));
+    }
+    subject.append(".").append(name);
+  }
+  request_raw(subject, payload, [op](error_code ec, std::string body) {
     if (ec) return void(op->complete(ec, {}));
     boost::system::error_code parse_ec;
     boost::json::value reply = boost::json::parse(body, parse_ec);
@@ -26,6 +38,10 @@ void api_client::request(const std::string& api, std::string payload, operation:
 void api_client::request_raw(const std::string& subject, std::string_view payload,
                              raw_operation::handler_type handler) {
   auto op = raw_operation::create(std::move(handler), conn_.get_executor());
+  if (!valid_publish_subject(subject)) {
+    logger()->error("request to \"{}\" refused: not a subject one can publish to", subject);
+    return void(op->complete(make_error_code(errc::invalid_subject), {}));
+  }
   if (!inbox_) {
     error_code ec;
     inbox_ = reply_inbox::open(

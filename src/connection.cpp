@@ -1,5 +1,6 @@
 #include <natscoro/connection.hpp>
 #include <natscoro/detail/connection_core.hpp>
+#include <natscoro/detail/log_text.hpp>
 #include <natscoro/detail/last_handle.hpp>
 #include <natscoro/detail/native_options.hpp>
 #include <natscoro/detail/runtime.hpp>
@@ -34,9 +35,12 @@ constexpr int64_t flush_soon_timeout_ms = 100;
 // connects and closes every connection) waiting on an unresponsive server.
 constexpr auto flush_soon_rest = std::chrono::seconds(1);
 
+// The server's URL without the password or token it may carry: it is shown in
+// connection_info and connection events, which applications log.
 std::string connected_url(natsConnection* nc) {
   char buffer[512] = {};
-  return natsConnection_GetConnectedUrl(nc, buffer, sizeof buffer) == NATS_OK ? std::string(buffer) : std::string();
+  return natsConnection_GetConnectedUrl(nc, buffer, sizeof buffer) == NATS_OK ? redact_credentials(buffer)
+                                                                               : std::string();
 }
 
 }  // namespace

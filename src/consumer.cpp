@@ -168,7 +168,7 @@ void consumer_core::on_status(std::uint64_t token, const std::string& status, co
     return fail(make_error_code(errc::invalid_argument), "the consumer is push based, not a pull consumer");
   if (status == "503") {
     // No one answers for the consumer: find out whether it (or its stream) is gone.
-    api_->request("CONSUMER.INFO." + stream_ + "." + name_, "",
+    api_->request("CONSUMER.INFO", {stream_, name_}, "",
                   [weak = weak_from_this()](error_code ec, boost::json::value) {
                     auto self = weak.lock();
                     if (!self) return;

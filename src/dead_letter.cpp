@@ -1,14 +1,13 @@
 #include <natscoro/dead_letter.hpp>
 #include <natscoro/detail/api_client.hpp>
 #include <natscoro/detail/dead_letter_writer.hpp>
+#include <natscoro/detail/names.hpp>
 #include <natscoro/detail/stored_message.hpp>
 #include <natscoro/logging.hpp>
 
-#include <boost/algorithm/string/predicate.hpp>
-#include <boost/asio/system_executor.hpp>
 #include <boost/json.hpp>
 
-#include <charconv>
+#include <algorithm>
 
 namespace natscoro {
 namespace detail {
@@ -17,127 +16,123 @@ using list_operation = pending_operation<void(error_code, std::vector<dead_lette
 using replay_operation = pending_operation<void(error_code, pub_ack)>;
 using replay_all_operation = pending_operation<void(error_code, std::size_t)>;
 
-namespace {
-
-std::uint64_t to_u64(const std::string& text) {
-  std::uint64_t v = 0;
-  std::from_chars(text.data(), text.data() + text.size(), v);
-  return v;
-}
-
-std::string header_of(const header_list& headers, std::string_view name) {
-  for (const auto& [k, v] : headers)
-    if (boost::algorithm::iequals(k, name)) return v;
-  return {};
-}
-
-dead_letter_entry entry_from(std::uint64_t sequence, natsMsg* m) {
-  dead_letter_entry e;
-  e.sequence = sequence;
-  e.subject = natsMsg_GetSubject(m);
-  e.headers = message_headers(m);
-  e.data = std::string(message_data(m));
-  e.original_stream = header_of(e.headers, "Natscoro-Original-Stream");
-  e.original_subject = header_of(e.headers, "Natscoro-Original-Subject");
-  e.original_sequence = to_u64(header_of(e.headers, "Natscoro-Original-Sequence"));
-  e.consumer = header_of(e.headers, "Natscoro-Consumer");
-  e.deliveries = to_u64(header_of(e.headers, "Natscoro-Deliveries"));
-  e.error = header_of(e.headers, "Natscoro-Error");
-  e.failed_at = header_of(e.headers, "Natscoro-Failed-At");
-  return e;
-}
-
-}  // namespace
-
 class dead_letter_queue_core : public std::enable_shared_from_this<dead_letter_queue_core> {
  public:
   dead_letter_queue_core(const jetstream& js, std::string stream) : js_(js), stream_(std::move(stream)) {}
 
+  // One request per entry, whatever was deleted in between (the server skips to the next).
   void list(std::uint64_t from, std::size_t limit, const std::shared_ptr<list_operation>& op) {
-    js_.api()->request("STREAM.INFO." + stream_, "",
-                       [self = shared_from_this(), from, limit, op](error_code ec, boost::json::value info) {
-                         if (ec) return void(op->complete(ec, {}));
-                         const auto& state = info.at("state");
-                         const auto first = state.at("first_seq").to_number<std::uint64_t>();
-                         const auto last = state.at("last_seq").to_number<std::uint64_t>();
-                         auto out = std::make_shared<std::vector<dead_letter_entry>>();
-                         self->collect(std::max(from, first), last, limit, out, op);
-                       });
+    collect(std::max<std::uint64_t>(from, 1), limit, std::make_shared<std::vector<dead_letter_entry>>(), op);
   }
 
   void replay(std::uint64_t sequence, std::function<void(error_code, pub_ack)> done) {
-    fetch_stored_message(
-        js_.conn(), js_.opts().api_prefix, stream_, sequence,
-        [self = shared_from_this(), sequence, done = std::move(done)](error_code ec, nats_msg_ptr msg) {
-          if (ec) return done(ec, {});
-          auto entry = entry_from(sequence, msg.get());
-          if (entry.original_subject.empty()) {
-            logger()->error("dead-letter {} #{} has no Natscoro-Original-Subject header; not replayed", self->stream_,
-                            sequence);
-            return done(make_error_code(errc::invalid_argument), {});
-          }
-          raw_message out;
-          out.subject = entry.original_subject;
-          out.data = std::move(entry.data);
-          out.id = new_event_id();
-          out.headers = std::move(entry.headers);
-          std::erase_if(out.headers,
-                        [](const auto& h) { return boost::algorithm::istarts_with(h.first, dead_letter_header_prefix); });
-          out.headers.emplace_back("Natscoro-Replay-Id", out.id);
-          out.headers.emplace_back("Natscoro-Replayed-From", self->stream_ + ":" + std::to_string(sequence));
-          self->publisher().publish_raw(std::move(out), [self, sequence, done](error_code ec, pub_ack ack) {
-            if (ec) return done(ec, {});
-            boost::json::object body;
-            body["seq"] = sequence;
-            self->js_.api()->request("STREAM.MSG.DELETE." + self->stream_, boost::json::serialize(body),
-                                     [self, sequence, ack, done](error_code ec, boost::json::value) {
-                                       if (ec)
-                                         logger()->error("dead-letter {} #{} was replayed but not deleted: {}",
-                                                         self->stream_, sequence, ec.message());
-                                       else
-                                         logger()->info("dead-letter {} #{} replayed to {} #{}", self->stream_,
-                                                        sequence, ack.stream, ack.sequence);
-                                       done(ec, ack);
-                                     });
-          });
-        });
+    fetch_stored_message(js_, stream_, sequence, false,
+                         [self = shared_from_this(), done = std::move(done)](error_code ec, stored_message m) {
+                           if (ec) return done(ec, {});
+                           self->replay_entry(read_dead_letter_entry(std::move(m)), std::move(done));
+                         });
   }
 
+  // Entry after entry, up to the last one there at the start (a replayed message that
+  // fails again comes back behind it). A refused entry is left where it is and skipped.
   void replay_all(const std::shared_ptr<replay_all_operation>& op) {
-    auto self = shared_from_this();
-    auto listed = list_operation::create(
-        [self, op](error_code ec, std::vector<dead_letter_entry> entries) {
-          if (ec) return void(op->complete(ec, 0));
-          auto sequences = std::make_shared<std::vector<std::uint64_t>>();
-          for (const auto& e : entries) sequences->push_back(e.sequence);
-          self->replay_next(sequences, 0, op);
-        },
-        js_.get_executor());
-    list(0, std::numeric_limits<std::size_t>::max(), listed);
+    js_.stream_info(stream_, [self = shared_from_this(), op](error_code ec, stream_info info) {
+      if (ec) return void(op->complete(ec, 0));
+      auto progress = std::make_shared<replay_progress>();
+      progress->last = info.state.last_sequence;
+      self->replay_from(info.state.first_sequence, progress, op);
+    });
   }
 
   boost::asio::any_io_executor executor() const { return js_.get_executor(); }
 
  private:
-  void collect(std::uint64_t seq, std::uint64_t last, std::size_t limit,
-               const std::shared_ptr<std::vector<dead_letter_entry>>& out, const std::shared_ptr<list_operation>& op) {
-    if (seq == 0 || seq > last || out->size() >= limit) return void(op->complete({}, std::move(*out)));
-    fetch_stored_message(js_.conn(), js_.opts().api_prefix, stream_, seq,
-                         [self = shared_from_this(), seq, last, limit, out, op](error_code ec, nats_msg_ptr msg) {
-                           if (ec == jetstream_errc::no_message_found) return self->collect(seq + 1, last, limit, out, op);
+  struct replay_progress {
+    std::uint64_t last = 0;
+    std::size_t replayed = 0;
+    std::size_t refused = 0;
+  };
+
+  void collect(std::uint64_t from, std::size_t limit, const std::shared_ptr<std::vector<dead_letter_entry>>& out,
+               const std::shared_ptr<list_operation>& op) {
+    if (out->size() >= limit) return void(op->complete({}, std::move(*out)));
+    fetch_stored_message(js_, stream_, from, true,
+                         [self = shared_from_this(), limit, out, op](error_code ec, stored_message m) {
+                           if (ec == jetstream_errc::no_message_found) return void(op->complete({}, std::move(*out)));
                            if (ec) return void(op->complete(ec, {}));
-                           out->push_back(entry_from(seq, msg.get()));
-                           self->collect(seq + 1, last, limit, out, op);
+                           const auto next = m.sequence + 1;
+                           out->push_back(read_dead_letter_entry(std::move(m)));
+                           self->collect(next, limit, out, op);
                          });
   }
 
-  void replay_next(const std::shared_ptr<std::vector<std::uint64_t>>& sequences, std::size_t done,
-                   const std::shared_ptr<replay_all_operation>& op) {
-    if (done == sequences->size()) return void(op->complete({}, done));
-    replay((*sequences)[done], [self = shared_from_this(), sequences, done, op](error_code ec, pub_ack) {
-      if (ec) return void(op->complete(ec, done));
-      self->replay_next(sequences, done + 1, op);
+  // The entry's original stream says which subjects it may go to; the server checks
+  // again that this stream stores it (Nats-Expected-Stream).
+  void replay_entry(dead_letter_entry entry, std::function<void(error_code, pub_ack)> done) {
+    auto self = shared_from_this();
+    std::string detail;
+    if (check_name("original stream", entry.original_stream, detail) ||
+        check_replay_target(entry, {">"}, detail)) {  // before asking the server anything
+      logger()->error("{}: {}", stream_, detail);
+      return done(make_error_code(errc::replay_refused), {});
+    }
+    const std::string original_stream = entry.original_stream;
+    js_.stream_info(original_stream, [self, entry = std::move(entry), done = std::move(done)](
+                                         error_code ec, stream_info original) mutable {
+      if (ec) {
+        logger()->error("{}: dead-letter entry #{} not replayed: its stream {}: {}", self->stream_, entry.sequence,
+                        entry.original_stream, ec.message());
+        return done(ec, {});
+      }
+      std::string detail;
+      if (auto refused = check_replay_target(entry, original.config.subjects, detail)) {
+        logger()->error("{}: {}", self->stream_, detail);
+        return done(refused, {});
+      }
+      const auto sequence = entry.sequence;
+      self->publisher().publish_raw(replay_message(entry, self->stream_), [self, sequence, done](error_code ec, pub_ack ack) {
+        if (ec) return done(ec, {});
+        boost::json::object body;
+        body["seq"] = sequence;
+        self->js_.api()->request("STREAM.MSG.DELETE", {self->stream_}, boost::json::serialize(body),
+                                 [self, sequence, ack, done](error_code ec, boost::json::value) {
+                                   if (ec)
+                                     logger()->error("dead-letter {} #{} was replayed but not deleted: {}",
+                                                     self->stream_, sequence, ec.message());
+                                   else
+                                     logger()->info("dead-letter {} #{} replayed to {} #{}", self->stream_, sequence,
+                                                    ack.stream, ack.sequence);
+                                   done(ec, ack);
+                                 });
+      });
     });
+  }
+
+  void replay_from(std::uint64_t from, const std::shared_ptr<replay_progress>& progress,
+                   const std::shared_ptr<replay_all_operation>& op) {
+    auto finish = [progress, op](error_code ec) {
+      if (!ec && progress->refused > 0) ec = make_error_code(errc::replay_refused);
+      op->complete(ec, progress->replayed);
+    };
+    if (from == 0 || from > progress->last) return finish({});
+    fetch_stored_message(
+        js_, stream_, from, true, [self = shared_from_this(), progress, op, finish](error_code ec, stored_message m) {
+          if (ec == jetstream_errc::no_message_found) return finish({});
+          if (ec) return finish(ec);
+          const auto next = m.sequence + 1;
+          if (m.sequence > progress->last) return finish({});
+          self->replay_entry(read_dead_letter_entry(std::move(m)),
+                             [self, progress, op, next, finish](error_code ec, pub_ack) {
+                               if (ec == errc::replay_refused) {
+                                 ++progress->refused;
+                               } else if (ec) {
+                                 return finish(ec);
+                               } else {
+                                 ++progress->replayed;
+                               }
+                               self->replay_from(next, progress, op);
+                             });
+        });
   }
 
   natscoro::publisher& publisher() {

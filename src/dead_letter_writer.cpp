@@ -1,6 +1,8 @@
 #include <natscoro/detail/api_client.hpp>
 #include <natscoro/detail/connection_core.hpp>
 #include <natscoro/detail/dead_letter_writer.hpp>
+#include <natscoro/detail/log_text.hpp>
+#include <natscoro/detail/names.hpp>
 #include <natscoro/detail/nats_message.hpp>
 #include <natscoro/detail/stored_message.hpp>
 #include <natscoro/logging.hpp>
@@ -9,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 
 namespace natscoro::detail {
 
@@ -45,6 +48,66 @@ raw_message dead_letter_message(const std::string& subject_prefix, header_list h
   return out;
 }
 
+dead_letter_entry read_dead_letter_entry(stored_message m) {
+  auto header = [&](std::string_view name) {
+    for (const auto& [k, v] : m.headers)
+      if (boost::algorithm::iequals(k, name)) return v;
+    return std::string();
+  };
+  auto number = [&](std::string_view name) {
+    const auto text = header(name);
+    std::uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    return ec == std::errc{} && end == text.data() + text.size() ? v : 0;
+  };
+  dead_letter_entry e;
+  e.sequence = m.sequence;
+  e.subject = std::move(m.subject);
+  e.original_stream = header("Natscoro-Original-Stream");
+  e.original_subject = header("Natscoro-Original-Subject");
+  e.original_sequence = number("Natscoro-Original-Sequence");
+  e.consumer = header("Natscoro-Consumer");
+  e.deliveries = number("Natscoro-Deliveries");
+  e.error = header("Natscoro-Error");
+  e.failed_at = header("Natscoro-Failed-At");
+  e.headers = std::move(m.headers);
+  e.data = std::move(m.data);
+  return e;
+}
+
+error_code check_replay_target(const dead_letter_entry& entry, const std::vector<std::string>& stream_subjects,
+                               std::string& detail) {
+  auto refuse = [&](std::string why) {
+    detail = "dead-letter entry #" + std::to_string(entry.sequence) + ": " + std::move(why) + "; not replayed";
+    return make_error_code(errc::replay_refused);
+  };
+  const auto& subject = entry.original_subject;
+  if (subject.empty()) return refuse("no Natscoro-Original-Subject header (not written by natscoro)");
+  if (!valid_publish_subject(subject)) return refuse("original subject \"" + printable(subject) + "\" is not a subject");
+  if (reserved_subject(subject))
+    return refuse("original subject \"" + printable(subject) + "\" is a server or reply subject");
+  for (const auto& pattern : stream_subjects)
+    if (subject_matches(subject, pattern)) return {};
+  return refuse("original subject \"" + printable(subject) + "\" is not among the subjects of stream " +
+                printable(entry.original_stream));
+}
+
+raw_message replay_message(const dead_letter_entry& entry, const std::string& dead_letter_stream) {
+  raw_message out;
+  out.subject = entry.original_subject;
+  out.data = entry.data;
+  out.id = new_event_id();
+  out.headers = entry.headers;
+  std::erase_if(out.headers, [](const auto& h) {
+    return boost::algorithm::istarts_with(h.first, dead_letter_header_prefix) ||
+           boost::algorithm::istarts_with(h.first, "Nats-");
+  });
+  out.headers.emplace_back("Nats-Expected-Stream", entry.original_stream);
+  out.headers.emplace_back("Natscoro-Replay-Id", out.id);
+  out.headers.emplace_back("Natscoro-Replayed-From", dead_letter_stream + ":" + std::to_string(entry.sequence));
+  return out;
+}
+
 publisher_options dead_letter_publisher_options() {
   publisher_options opts;
   opts.require_organization = false;
@@ -63,7 +126,7 @@ stream_config dead_letter_stream_config(const dead_letter_options& opts) {
 }
 
 void create_stream_if_missing(const jetstream& js, const stream_config& cfg, std::function<void(error_code)> done) {
-  js.api()->request("STREAM.INFO." + cfg.name, "", [js, cfg, done = std::move(done)](error_code ec, boost::json::value) {
+  js.api()->request("STREAM.INFO", {cfg.name}, "", [js, cfg, done = std::move(done)](error_code ec, boost::json::value) {
     if (ec != jetstream_errc::stream_not_found) return done(ec);
     js.ensure_stream(cfg, [done](error_code ec, ensure_result) { done(ec); });
   });
@@ -137,8 +200,8 @@ void max_deliveries_mover::move(message advisory) {
     return finish_advisory(advisory, true);
   }
   fetch_stored_message(
-      js_.conn(), js_.opts().api_prefix, stream_, sequence,
-      [self = shared_from_this(), advisory, sequence, deliveries](error_code ec, nats_msg_ptr msg) mutable {
+      js_, stream_, sequence, false,
+      [self = shared_from_this(), advisory, sequence, deliveries](error_code ec, stored_message msg) mutable {
         if (ec == jetstream_errc::no_message_found) {
           logger()->warn("message {} of {} ran out of deliveries but is gone from the stream", sequence,
                          self->stream_);
@@ -149,11 +212,10 @@ void max_deliveries_mover::move(message advisory) {
                           sequence, self->stream_, ec.message());
           return self->finish_advisory(advisory, false);
         }
-        failure_record failure{self->stream_, natsMsg_GetSubject(msg.get()), sequence, self->consumer_, deliveries,
+        failure_record failure{self->stream_, msg.subject, sequence, self->consumer_, deliveries,
                                "the consumer's max_deliver ran out after " + std::to_string(deliveries) +
                                    " deliveries without a handler result"};
-        auto out = dead_letter_message(self->opts_.subject_prefix, message_headers(msg.get()),
-                                       std::string(message_data(msg.get())), failure);
+        auto out = dead_letter_message(self->opts_.subject_prefix, std::move(msg.headers), std::move(msg.data), failure);
         self->dlq_->publish_raw(std::move(out), [self, advisory, sequence](error_code ec, pub_ack ack) mutable {
           if (ec) {
             logger()->error("moving message {} of {} to the dead-letter stream failed: {}; trying again later",

@@ -43,6 +43,8 @@ class library_category_impl final : public boost::system::error_category {
       case errc::closing: return "closing";
       case errc::invalid_url: return "invalid server URL";
       case errc::config_mismatch: return "exists with another configuration";
+      case errc::replay_refused: return "replay refused: the entry's subject is not one its stream covers";
+      case errc::out_of_range: return "number or time out of range";
     }
     return "natscoro error " + std::to_string(value);
   }

@@ -31,19 +31,15 @@ jetstream::jetstream(connection conn, options opts)
 void jetstream::async_ensure_stream(stream_config cfg,
                                     boost::asio::any_completion_handler<void(error_code, ensure_result)> h) const {
   auto op = ensure_operation::create(std::move(h), conn_.get_executor());
-  if (!detail::valid_stream_name(cfg.name)) {
-    logger()->error("ensure_stream: invalid stream name \"{}\"", cfg.name);
-    op->complete(make_error_code(errc::invalid_argument), ensure_result::unchanged);
-    return;
-  }
   auto api = api_;
-  api_->request("STREAM.INFO." + cfg.name, "",
+  const std::string name = cfg.name;  // the request's name outlives the move of `cfg` below
+  api_->request("STREAM.INFO", {name}, "",
                 [api, op, cfg = std::move(cfg)](error_code ec, json::value info) mutable {
                   const std::string body = json::serialize(detail::to_json(cfg));
                   // Creates or updates; logs and completes.
                   auto apply = [api, op, name = cfg.name, body](const char* request, const char* verb,
                                                                  ensure_result result, std::string changes) {
-                    api->request(std::string(request) + name, body, [op, name, verb, result, changes](error_code ec, json::value r) {
+                    api->request(request, {name}, body, [op, name, verb, result, changes](error_code ec, json::value r) {
                                    if (ec) {
                                      logger()->error("stream {} not {}: {} ({})", name, verb, ec.message(),
                                                      description_of(r));
@@ -54,7 +50,7 @@ void jetstream::async_ensure_stream(stream_config cfg,
                                    op->complete({}, result);
                                  });
                   };
-                  if (ec == jetstream_errc::stream_not_found) return apply("STREAM.CREATE.", "created", ensure_result::created, {});
+                  if (ec == jetstream_errc::stream_not_found) return apply("STREAM.CREATE", "created", ensure_result::created, {});
                   if (ec) {
                     logger()->error("stream info for {} failed: {} ({})", cfg.name, ec.message(), description_of(info));
                     return void(op->complete(ec, ensure_result::unchanged));
@@ -74,7 +70,7 @@ void jetstream::async_ensure_stream(stream_config cfg,
                                     cfg.name, detail::describe(differences));
                     return void(op->complete(make_error_code(errc::config_mismatch), ensure_result::unchanged));
                   }
-                  apply("STREAM.UPDATE.", "updated", ensure_result::updated, detail::describe(differences));
+                  apply("STREAM.UPDATE", "updated", ensure_result::updated, detail::describe(differences));
                 });
 }
 
@@ -87,10 +83,6 @@ void jetstream::async_consumer(std::string stream, consumer_config cfg, consumer
                                boost::asio::any_completion_handler<void(error_code, natscoro::consumer)> h) const {
   using consumer_operation = detail::pending_operation<void(error_code, natscoro::consumer)>;
   auto op = consumer_operation::create(std::move(h), conn_.get_executor());
-  if (!detail::valid_stream_name(stream) || (!cfg.durable.empty() && !detail::valid_stream_name(cfg.durable))) {
-    logger()->error("consumer: invalid stream \"{}\" or durable name \"{}\"", stream, cfg.durable);
-    return void(op->complete(make_error_code(errc::invalid_argument), natscoro::consumer{}));
-  }
   if (opts.capacity == 0) {
     logger()->error("consumer {}/{}: consumer_options::capacity must be at least 1", stream, cfg.durable);
     return void(op->complete(make_error_code(errc::invalid_argument), natscoro::consumer{}));
@@ -111,24 +103,22 @@ void jetstream::ensure_consumer_then(
     json::object body;
     body["stream_name"] = stream;
     body["config"] = detail::to_json(cfg);
-    const std::string request = cfg.durable.empty() ? "CONSUMER.CREATE." + stream
-                                                    : "CONSUMER.DURABLE.CREATE." + stream + "." + cfg.durable;
-    api->request(request, json::serialize(body),
-                 [stream, verb, result, changes, done, durable = cfg.durable](error_code ec, json::value r) {
-                   if (ec) {
-                     logger()->error("consumer {}/{} not {}: {} ({})", stream, durable, verb, ec.message(),
-                                     description_of(r));
-                     return done(ec, ensure_result::unchanged, {}, {});
-                   }
-                   const auto* name = r.as_object().if_contains("name");
-                   std::string bound = name && name->is_string() ? std::string(name->as_string()) : durable;
-                   logger()->info("{} consumer {}/{}{}{}", verb, stream, bound, changes.empty() ? "" : ": ", changes);
-                   done({}, result, std::move(bound), std::move(r));
-                 });
+    auto reply = [stream, verb, result, changes, done, durable = cfg.durable](error_code ec, json::value r) {
+      if (ec) {
+        logger()->error("consumer {}/{} not {}: {} ({})", stream, durable, verb, ec.message(), description_of(r));
+        return done(ec, ensure_result::unchanged, {}, {});
+      }
+      const auto* name = r.as_object().if_contains("name");
+      std::string bound = name && name->is_string() ? std::string(name->as_string()) : durable;
+      logger()->info("{} consumer {}/{}{}{}", verb, stream, bound, changes.empty() ? "" : ": ", changes);
+      done({}, result, std::move(bound), std::move(r));
+    };
+    if (cfg.durable.empty()) return api->request("CONSUMER.CREATE", {stream}, json::serialize(body), std::move(reply));
+    api->request("CONSUMER.DURABLE.CREATE", {stream, cfg.durable}, json::serialize(body), std::move(reply));
   };
   if (cfg.durable.empty()) return create("created", ensure_result::created, {});
 
-  api_->request("CONSUMER.INFO." + stream + "." + cfg.durable, "",
+  api_->request("CONSUMER.INFO", {stream, cfg.durable}, "",
                 [stream, cfg, update, create, done](error_code ec, json::value info) {
                   if (ec == jetstream_errc::consumer_not_found) return create("created", ensure_result::created, {});
                   if (ec) {
@@ -177,7 +167,7 @@ void jetstream::async_stream_info(const std::string& name,
                                   boost::asio::any_completion_handler<void(error_code, natscoro::stream_info)> h) const {
   using operation = detail::pending_operation<void(error_code, natscoro::stream_info)>;
   auto op = operation::create(std::move(h), conn_.get_executor());
-  api_->request("STREAM.INFO." + name, "", [op, name](error_code ec, json::value r) {
+  api_->request("STREAM.INFO", {name}, "", [op, name](error_code ec, json::value r) {
     if (failed(ec, r, "stream info " + name, op, natscoro::stream_info{})) return;
     natscoro::stream_info info;
     if (const auto* c = r.as_object().if_contains("config"); c && c->is_object())
@@ -194,7 +184,7 @@ void jetstream::async_stream_info(const std::string& name,
 void jetstream::async_delete_stream(const std::string& name,
                                     boost::asio::any_completion_handler<void(error_code)> h) const {
   auto op = detail::pending_operation<void(error_code)>::create(std::move(h), conn_.get_executor());
-  api_->request("STREAM.DELETE." + name, "", [op, name](error_code ec, json::value r) {
+  api_->request("STREAM.DELETE", {name}, "", [op, name](error_code ec, json::value r) {
     if (failed(ec, r, "deleting stream " + name, op)) return;
     logger()->info("deleted stream {}", name);
     op->complete({});
@@ -207,7 +197,7 @@ void jetstream::async_purge_stream(const std::string& name, const purge_options&
   json::object body;
   if (!what.subject.empty()) body["filter"] = what.subject;
   if (what.up_to_sequence > 0) body["seq"] = what.up_to_sequence;
-  api_->request("STREAM.PURGE." + name, body.empty() ? "" : json::serialize(body),
+  api_->request("STREAM.PURGE", {name}, body.empty() ? "" : json::serialize(body),
                 [op, name](error_code ec, json::value r) {
                   if (failed(ec, r, "purging stream " + name, op, std::uint64_t{0})) return;
                   const auto purged = u64_of(r.as_object(), "purged");
@@ -222,7 +212,8 @@ namespace {
 struct name_pager : std::enable_shared_from_this<name_pager> {
   using operation = detail::pending_operation<void(error_code, std::vector<std::string>)>;
   std::shared_ptr<detail::api_client> api;
-  std::string request;
+  const char* request;
+  std::optional<std::string> stream;  ///< the stream whose consumers are listed
   const char* field;
   std::shared_ptr<operation> op;
   std::vector<std::string> names;
@@ -230,9 +221,9 @@ struct name_pager : std::enable_shared_from_this<name_pager> {
   void next_page() {
     json::object body;
     body["offset"] = names.size();
-    api->request(request, json::serialize(body), [self = shared_from_this()](error_code ec, json::value r) {
-      self->on_page(ec, r);
-    });
+    auto on_reply = [self = shared_from_this()](error_code ec, json::value r) { self->on_page(ec, r); };
+    if (stream) return api->request(request, {*stream}, json::serialize(body), std::move(on_reply));
+    api->request(request, {}, json::serialize(body), std::move(on_reply));
   }
 
   void on_page(error_code ec, const json::value& r) {
@@ -251,11 +242,12 @@ struct name_pager : std::enable_shared_from_this<name_pager> {
 }  // namespace
 
 void jetstream::async_list_names(
-    const std::string& request, const char* field,
+    const char* request, std::optional<std::string> stream, const char* field,
     boost::asio::any_completion_handler<void(error_code, std::vector<std::string>)> h) const {
   auto pager = std::make_shared<name_pager>();
   pager->api = api_;
   pager->request = request;
+  pager->stream = std::move(stream);
   pager->field = field;
   pager->op = name_pager::operation::create(std::move(h), conn_.get_executor());
   pager->next_page();
@@ -264,8 +256,8 @@ void jetstream::async_list_names(
 void jetstream::async_ensure_consumer(const std::string& stream, const consumer_config& cfg,
                                       boost::asio::any_completion_handler<void(error_code, ensure_result)> h) const {
   auto op = detail::pending_operation<void(error_code, ensure_result)>::create(std::move(h), conn_.get_executor());
-  if (!detail::valid_stream_name(stream) || !detail::valid_stream_name(cfg.durable)) {
-    logger()->error("ensure_consumer: invalid stream \"{}\" or durable name \"{}\"", stream, cfg.durable);
+  if (cfg.durable.empty()) {
+    logger()->error("ensure_consumer on {}: consumer_config::durable is empty", stream);
     return void(op->complete(make_error_code(errc::invalid_argument), ensure_result::unchanged));
   }
   ensure_consumer_then(stream, cfg, true,
@@ -277,7 +269,7 @@ void jetstream::async_consumer_info(
     boost::asio::any_completion_handler<void(error_code, natscoro::consumer_info)> h) const {
   using operation = detail::pending_operation<void(error_code, natscoro::consumer_info)>;
   auto op = operation::create(std::move(h), conn_.get_executor());
-  api_->request("CONSUMER.INFO." + stream + "." + name, "", [op, stream, name](error_code ec, json::value r) {
+  api_->request("CONSUMER.INFO", {stream, name}, "", [op, stream, name](error_code ec, json::value r) {
     if (failed(ec, r, "consumer info " + stream + "/" + name, op, natscoro::consumer_info{})) return;
     const auto& o = r.as_object();
     natscoro::consumer_info info;
@@ -298,7 +290,7 @@ void jetstream::async_consumer_info(
 void jetstream::async_delete_consumer(const std::string& stream, const std::string& name,
                                       boost::asio::any_completion_handler<void(error_code)> h) const {
   auto op = detail::pending_operation<void(error_code)>::create(std::move(h), conn_.get_executor());
-  api_->request("CONSUMER.DELETE." + stream + "." + name, "", [op, stream, name](error_code ec, json::value r) {
+  api_->request("CONSUMER.DELETE", {stream, name}, "", [op, stream, name](error_code ec, json::value r) {
     if (failed(ec, r, "deleting consumer " + stream + "/" + name, op)) return;
     logger()->info("deleted consumer {}/{}", stream, name);
     op->complete({});

@@ -178,14 +178,6 @@ std::string describe(const std::vector<config_difference>& differences) {
   return out;
 }
 
-bool valid_stream_name(std::string_view name) {
-  if (name.empty() || name.size() > 255) return false;
-  for (char c : name)
-    if (c == '.' || c == '*' || c == '>' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '/' || c == '\\')
-      return false;
-  return true;
-}
-
 namespace {
 
 std::int64_t int_of(const json::object& o, std::string_view key, std::int64_t fallback) {

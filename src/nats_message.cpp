@@ -39,15 +39,4 @@ nats_msg_ptr make_message(const std::string& subject, const char* reply, std::st
   return msg;
 }
 
-bool valid_publish_subject(std::string_view subject) {
-  if (subject.empty() || subject.front() == '.' || subject.back() == '.') return false;
-  char previous = '.';
-  for (char c : subject) {
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '*' || c == '>') return false;
-    if (c == '.' && previous == '.') return false;
-    previous = c;
-  }
-  return true;
-}
-
 }  // namespace natscoro::detail

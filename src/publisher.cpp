@@ -2,6 +2,7 @@
 #include <natscoro/detail/envelope_codec.hpp>
 #include <natscoro/detail/jetstream_api.hpp>
 #include <natscoro/detail/nats_message.hpp>
+#include <natscoro/detail/names.hpp>
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/detail/reply_inbox.hpp>
 #include <natscoro/logging.hpp>

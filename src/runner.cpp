@@ -5,6 +5,7 @@
 #include <natscoro/detail/failure_policy.hpp>
 #include <natscoro/detail/jetstream_api.hpp>
 #include <natscoro/detail/lane_scheduler.hpp>
+#include <natscoro/detail/names.hpp>
 #include <natscoro/detail/nats_message.hpp>
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/logging.hpp>
@@ -153,7 +154,7 @@ void runner_core::start() {
     logger()->error("run {}/{}: run_options::concurrency must be at least 1", core_->stream(), core_->name());
     return void(op_->complete(make_error_code(errc::invalid_argument)));
   }
-  if (opts_.dead_letter && (!valid_stream_name(opts_.dead_letter->stream) ||
+  if (opts_.dead_letter && (!valid_name(opts_.dead_letter->stream) ||
                             !valid_publish_subject(opts_.dead_letter->subject_prefix + ".x"))) {
     logger()->error("run {}/{}: dead-letter stream \"{}\" or subject prefix \"{}\" is not valid", core_->stream(),
                     core_->name(), opts_.dead_letter->stream, opts_.dead_letter->subject_prefix);
@@ -475,7 +476,7 @@ void runner_core::arm_keepalive() {
 void runner_core::check_alert() {
   const auto& dl = *opts_.dead_letter;
   if (dl.alert_threshold == 0 || !dl.on_alert) return;
-  core_->js().api()->request("STREAM.INFO." + dl.stream, "", [weak = weak_from_this()](error_code ec, boost::json::value r) {
+  core_->js().api()->request("STREAM.INFO", {dl.stream}, "", [weak = weak_from_this()](error_code ec, boost::json::value r) {
     auto self = weak.lock();
     if (!self || ec) return;
     const auto* state = r.as_object().if_contains("state");

@@ -1,6 +1,6 @@
 #include <natscoro/detail/api_client.hpp>
 #include <natscoro/detail/jetstream_api.hpp>
-#include <natscoro/detail/nats_message.hpp>
+#include <natscoro/detail/names.hpp>
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/logging.hpp>
 #include <natscoro/topology.hpp>
@@ -181,22 +181,6 @@ class field_reader {
   std::set<std::string> known_;
 };
 
-// Whether some subject matches both patterns.
-bool subjects_overlap(std::string_view a, std::string_view b) {
-  auto next = [](std::string_view& s) {
-    const auto dot = s.find('.');
-    const auto token = s.substr(0, dot);
-    s = dot == std::string_view::npos ? std::string_view() : s.substr(dot + 1);
-    return token;
-  };
-  while (!a.empty() && !b.empty()) {
-    const auto x = next(a), y = next(b);
-    if (x == ">" || y == ">") return true;
-    if (x != "*" && y != "*" && x != y) return false;
-  }
-  return a.empty() && b.empty();
-}
-
 stream_config read_stream(const json::value& v, std::size_t index) {
   std::string where = "streams[" + std::to_string(index) + "]";
   if (!v.is_object()) refuse(where, "expected an object, got " + kind_of(v));
@@ -205,7 +189,7 @@ stream_config read_stream(const json::value& v, std::size_t index) {
   field_reader r(where, o);
   stream_config c;
   r.text("name", c.name, true);
-  if (!detail::valid_stream_name(c.name)) r.fail("name", "not a valid stream name (no '.', '*', '>', spaces)");
+  if (!detail::valid_name(c.name)) r.fail("name", "not a valid stream name (no '.', '*', '>', spaces)");
   r.strings("subjects", c.subjects, true);
   r.text("description", c.description);
   r.choice("retention", c.retention,
@@ -243,7 +227,7 @@ consumer_entry read_consumer(const json::value& v, std::size_t index) {
   auto& c = e.config;
   r.text("stream", e.stream, true);
   r.text("durable", c.durable, true);
-  if (!detail::valid_stream_name(c.durable)) r.fail("durable", "not a valid consumer name (no '.', '*', '>', spaces)");
+  if (!detail::valid_name(c.durable)) r.fail("durable", "not a valid consumer name (no '.', '*', '>', spaces)");
   r.text("description", c.description);
   r.text("filter_subject", c.filter_subject);
   r.choice("deliver", c.deliver,
@@ -304,7 +288,7 @@ topology parse_topology(std::string_view json_text) {
     for (std::size_t j = 0; j < i; ++j)
       for (const auto& mine : s.subjects)
         for (const auto& theirs : t.streams[j].subjects)
-          if (subjects_overlap(mine, theirs))
+          if (detail::subjects_overlap(mine, theirs))
             refuse(where, "subjects: \"" + mine + "\" overlaps \"" + theirs + "\" of stream \"" + t.streams[j].name + "\"");
   }
   std::set<std::pair<std::string, std::string>> consumers;
@@ -346,12 +330,12 @@ class topology_applier : public std::enable_shared_from_this<topology_applier> {
     auto self = shared_from_this();
     if (i < streams) {
       const auto& s = topology_.streams[i];
-      return js_.api()->request("STREAM.INFO." + s.name, "", [self, i](error_code ec, json::value r) {
+      return js_.api()->request("STREAM.INFO", {s.name}, "", [self, i](error_code ec, json::value r) {
         self->on_info(i, ec, r, [&](const json::object& cfg) { return compare(self->topology_.streams[i], cfg); });
       });
     }
     const auto& c = topology_.consumers[i - streams];
-    js_.api()->request("CONSUMER.INFO." + c.stream + "." + c.config.durable, "",
+    js_.api()->request("CONSUMER.INFO", {c.stream, c.config.durable}, "",
                        [self, i, streams](error_code ec, json::value r) {
                          self->on_info(i, ec, r, [&](const json::object& cfg) {
                            return compare(self->topology_.consumers[i - streams].config, cfg);

@@ -29,7 +29,7 @@ enum class connection_status { connecting, connected, reconnecting, draining, cl
 
 /// What the server told us about itself and the link.
 struct server_info {
-  std::string connected_url;
+  std::string connected_url;  ///< with any password or token in it replaced by "***"
   std::string server_id;
   std::int64_t max_payload = 0;  ///< bytes the server accepts in one message
   std::uint64_t client_id = 0;

@@ -20,7 +20,7 @@ std::string_view to_string(connection_event_kind kind) noexcept;
 
 struct connection_event {
   connection_event_kind kind{};
-  std::string server_url;  ///< the server concerned, when known
+  std::string server_url;  ///< the server concerned, when known (credentials replaced by "***")
   error_code error;        ///< for server_error, and for closed when reconnecting gave up
   std::string detail;      ///< nats.c's or the server's text, when there is one
 };

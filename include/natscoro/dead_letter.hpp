@@ -41,9 +41,10 @@ class dead_letter_queue {
   dead_letter_queue(const jetstream& js, std::string stream);
 
   /// The entries from `from_sequence` on, oldest first, at most `limit`.
-  /// Waits for: the stream's info, then each message (fetched by sequence).
+  /// Waits for: one STREAM.MSG.GET request per entry (the server skips deleted ones).
   /// Completion: `void(error_code, std::vector<dead_letter_entry>)`.
-  /// Errors: jetstream_errc::stream_not_found, nats_errc::timeout, errc::not_connected.
+  /// Errors: jetstream_errc::stream_not_found, errc::invalid_argument (a stream name
+  ///   that is not a valid name), nats_errc::timeout, errc::not_connected.
   /// Cancellation: none (each request is bounded by the JetStream timeout).
   template <class CompletionToken = boost::asio::deferred_t>
   auto list(std::uint64_t from_sequence, std::size_t limit, CompletionToken&& token = {}) {
@@ -56,16 +57,24 @@ class dead_letter_queue {
 
   /// Publishes entry `sequence` back to its original subject and then deletes it
   /// from the dead-letter stream. Body and original headers are untouched (the
-  /// CloudEvent keeps its id, so idempotent handlers still know it); the Natscoro-
-  /// failure headers are removed. It goes out under a new Nats-Msg-Id, recorded in
-  /// the header Natscoro-Replay-Id (the original id would be dropped as a duplicate
-  /// within the stream's duplicate window), with Natscoro-Replayed-From "<dlq>:<sequence>".
-  /// Waits for: the message, its PubAck, then the delete.
+  /// CloudEvent keeps its id, so idempotent handlers still know it), except that the
+  /// Natscoro- failure headers and every Nats- header are removed. It goes out under
+  /// a new Nats-Msg-Id, recorded in the header Natscoro-Replay-Id (the original id
+  /// would be dropped as a duplicate within the stream's duplicate window), with
+  /// Natscoro-Replayed-From "<dlq>:<sequence>" and Nats-Expected-Stream.
+  ///
+  /// An entry is only as trustworthy as whoever may publish to the DLQ's subjects, so
+  /// the target is checked against the server's configuration first: the original
+  /// subject must be covered by the subjects of the entry's original stream (read
+  /// with a stream info), and must not be a '$' (API, system) or _INBOX subject; the
+  /// server then refuses to store it in any other stream. A refused entry stays in
+  /// the DLQ for inspection.
+  /// Waits for: the entry, the original stream's info, the PubAck, then the delete.
   /// Completion: `void(error_code, pub_ack)`: the republished message's PubAck.
-  /// Errors: jetstream_errc::no_message_found (no such entry), errc::invalid_argument
-  ///   (no Natscoro-Original-Subject header: not written by natscoro), the publish's
-  ///   errors; a failed delete after the PubAck is its error too (the entry stays, and
-  ///   replaying it again is safe only if handlers are idempotent).
+  /// Errors: errc::replay_refused (the log says why), jetstream_errc::no_message_found
+  ///   (no such entry), jetstream_errc::stream_not_found (its original stream is gone),
+  ///   the publish's errors; a failed delete after the PubAck is its error too (the
+  ///   entry stays, and replaying it again is safe only if handlers are idempotent).
   /// Cancellation: none.
   template <class CompletionToken = boost::asio::deferred_t>
   auto replay(std::uint64_t sequence, CompletionToken&& token = {}) {
@@ -76,8 +85,12 @@ class dead_letter_queue {
         token, core_, sequence);
   }
 
-  /// Replays every entry, oldest first, one after another; stops at the first failure.
-  /// Completion: `void(error_code, std::size_t replayed)`. Errors: as list() and replay().
+  /// Replays every entry there at the start (up to the DLQ's last sequence then),
+  /// oldest first, one at a time: it holds one entry in memory, however long the DLQ.
+  /// Entries it refuses (see replay()) are skipped and left in place; it stops at
+  /// any other failure.
+  /// Completion: `void(error_code, std::size_t replayed)`. Errors: errc::replay_refused
+  ///   when every other entry was replayed but some were refused; otherwise as replay().
   /// Cancellation: none.
   template <class CompletionToken = boost::asio::deferred_t>
   auto replay_all(CompletionToken&& token = {}) {

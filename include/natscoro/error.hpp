@@ -33,6 +33,8 @@ enum class errc {
   closing,              ///< the object is being drained or closed
   invalid_url,          ///< a server URL that cannot be parsed
   config_mismatch,      ///< a stream or consumer exists with another configuration (the log lists the fields)
+  replay_refused,       ///< a dead-letter entry names a subject it may not be replayed to (the log says why)
+  out_of_range,         ///< a number or time outside what can be represented or what the server accepts
 };
 
 /// The nats.c statuses natscoro reports. Values are those of nats.c's natsStatus

@@ -15,6 +15,7 @@
 #include <functional>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -176,7 +177,7 @@ class jetstream {
   template <class CompletionToken = boost::asio::deferred_t>
   auto list_streams(CompletionToken&& token = {}) const {
     return initiate<void(error_code, std::vector<std::string>)>(
-        token, [](const jetstream& js, auto h) { js.async_list_names("STREAM.NAMES", "streams", std::move(h)); });
+        token, [](const jetstream& js, auto h) { js.async_list_names("STREAM.NAMES", std::nullopt, "streams", std::move(h)); });
   }
   /// Creates the durable consumer `cfg.durable` on `stream`, updates what the server
   /// can change, or leaves it. Completion: `void(error_code, ensure_result)`.
@@ -205,7 +206,7 @@ class jetstream {
   template <class CompletionToken = boost::asio::deferred_t>
   auto list_consumers(std::string stream, CompletionToken&& token = {}) const {
     return initiate<void(error_code, std::vector<std::string>)>(token, [stream](const jetstream& js, auto h) {
-      js.async_list_names("CONSUMER.NAMES." + stream, "consumers", std::move(h));
+      js.async_list_names("CONSUMER.NAMES", stream, "consumers", std::move(h));
     });
   }
 
@@ -227,7 +228,7 @@ class jetstream {
   void async_delete_stream(const std::string& name, boost::asio::any_completion_handler<void(error_code)> h) const;
   void async_purge_stream(const std::string& name, const purge_options& what,
                           boost::asio::any_completion_handler<void(error_code, std::uint64_t)> h) const;
-  void async_list_names(const std::string& request, const char* field,
+  void async_list_names(const char* request, std::optional<std::string> stream, const char* field,
                         boost::asio::any_completion_handler<void(error_code, std::vector<std::string>)> h) const;
   void async_ensure_consumer(const std::string& stream, const consumer_config& cfg,
                              boost::asio::any_completion_handler<void(error_code, ensure_result)> h) const;

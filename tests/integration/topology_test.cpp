@@ -1,4 +1,5 @@
 #define BOOST_TEST_MODULE natscoro topology
+#include <natscoro/detail/log_text.hpp>
 #include <natscoro/natscoro.hpp>
 
 #include "async_test.hpp"
@@ -205,6 +206,59 @@ BOOST_FIXTURE_TEST_CASE(an_edit_is_an_update_and_a_storage_change_is_refused, se
                std::string::npos);
     BOOST_TEST((co_await js.stream_info("AUTH_EVENTS")).config.max_age.count() ==
                std::chrono::nanoseconds(std::chrono::hours(24 * 14)).count());  // nothing applied
+    co_await conn.drain();
+  });
+}
+
+// A name with CR/LF would inject raw protocol (here: a PUB into VICTIM); one with a
+// dot would address another stream or consumer. Every management call refuses both
+// before anything reaches the wire.
+BOOST_FIXTURE_TEST_CASE(names_that_would_inject_protocol_never_reach_the_wire, server_fixture) {
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    nc::jetstream js{conn};
+    nc::stream_config victim;
+    victim.name = "VICTIM";
+    victim.subjects = {"victim.>"};
+    co_await js.ensure_stream(victim);
+    nc::consumer_config durable;
+    durable.durable = "reader";
+    co_await js.ensure_consumer("VICTIM", durable);
+
+    const std::string injecting = "X \r\nPUB victim.injected 5\r\nhello\r\nPING";
+    const auto as_tuple = asio::as_tuple(asio::deferred);
+    for (const std::string& bad : {injecting, std::string("VICTIM.reader"), std::string("VIC TIM"), std::string()}) {
+      BOOST_TEST_CONTEXT("name \"" << nc::detail::printable(bad) << "\"") {
+        auto [e1, i1] = co_await js.stream_info(bad, as_tuple);
+        BOOST_TEST(e1 == nc::errc::invalid_argument);
+        auto [e2] = co_await js.delete_stream(bad, as_tuple);
+        BOOST_TEST(e2 == nc::errc::invalid_argument);
+        auto [e3, n3] = co_await js.purge_stream(bad, {}, as_tuple);
+        BOOST_TEST(e3 == nc::errc::invalid_argument);
+        auto [e4, i4] = co_await js.consumer_info("VICTIM", bad, as_tuple);
+        BOOST_TEST(e4 == nc::errc::invalid_argument);
+        auto [e5] = co_await js.delete_consumer(bad, "reader", as_tuple);
+        BOOST_TEST(e5 == nc::errc::invalid_argument);
+        auto [e6, l6] = co_await js.list_consumers(bad, as_tuple);
+        BOOST_TEST(e6 == nc::errc::invalid_argument);
+        auto bad_stream = victim;
+        bad_stream.name = bad;
+        auto [e7, r7] = co_await js.ensure_stream(bad_stream, as_tuple);
+        BOOST_TEST(e7 == nc::errc::invalid_argument);
+        auto bad_durable = durable;
+        bad_durable.durable = bad;
+        auto [e8, r8] = co_await js.ensure_consumer("VICTIM", bad_durable, as_tuple);
+        BOOST_TEST(e8 == nc::errc::invalid_argument);
+        nc::dead_letter_queue dlq{js, bad};
+        auto [e9, l9] = co_await dlq.list(0, 10, as_tuple);
+        BOOST_TEST(e9 == nc::errc::invalid_argument);
+        auto [e10, a10] = co_await dlq.replay(1, as_tuple);
+        BOOST_TEST(e10 == nc::errc::invalid_argument);
+      }
+    }
+    const auto info = co_await js.stream_info("VICTIM");
+    BOOST_TEST(info.state.messages == 0u);  // nothing was injected
+    BOOST_TEST((co_await js.list_consumers("VICTIM")) == std::vector<std::string>{"reader"});
     co_await conn.drain();
   });
 }

@@ -10,6 +10,7 @@
 #include <boost/json/value.hpp>
 
 #include <chrono>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -23,13 +24,19 @@ class api_client : public std::enable_shared_from_this<api_client> {
 
   api_client(connection conn, std::string prefix, std::chrono::milliseconds timeout);
 
-  /// Sends `payload` to "<prefix>.<api>"; completes with the reply's JSON. A reply
-  /// carrying an "error" completes with that error (jetstream_category) and the
-  /// reply itself, so the caller can read the server's description.
-  void request(const std::string& api, std::string payload, operation::handler_type handler);
+  /// Sends `payload` to "<prefix>.<api>.<names...>" (e.g. `request("CONSUMER.INFO",
+  /// {stream, consumer}, ...)`); completes with the reply's JSON. A reply carrying an
+  /// "error" completes with that error (jetstream_category) and the reply itself, so
+  /// the caller can read the server's description.
+  /// This is where every stream and consumer name is checked before it reaches the
+  /// wire: a name that is not valid_name() completes with errc::invalid_argument
+  /// (logged, naming it) and nothing is sent.
+  void request(std::string_view api, std::initializer_list<std::string_view> names, std::string payload,
+               operation::handler_type handler);
 
   /// Sends `payload` to `subject` and completes with the reply's body as it is
   /// (e.g. the empty confirmation of a double ack). No responders: nats_errc::no_responders.
+  /// A subject that is not valid_publish_subject() completes with errc::invalid_subject.
   void request_raw(const std::string& subject, std::string_view payload, raw_operation::handler_type handler);
 
  private:

@@ -1,9 +1,12 @@
-// Writing to the dead-letter stream: the message a DLQ holds, and the mover that
-// dead-letters what the server gave up on (max-deliveries advisories).
+// The dead-letter stream's messages: how they are written and read back, what a
+// replay may do with them, and the mover that dead-letters what the server gave
+// up on (max-deliveries advisories).
 #pragma once
 
 #include <natscoro/consumer.hpp>
+#include <natscoro/dead_letter.hpp>
 #include <natscoro/detail/envelope_codec.hpp>
+#include <natscoro/detail/stored_message.hpp>
 #include <natscoro/jetstream.hpp>
 #include <natscoro/publisher.hpp>
 #include <natscoro/runner.hpp>
@@ -36,6 +39,25 @@ inline constexpr std::string_view dead_letter_header_prefix = "Natscoro-";
 /// same message twice (a term lost in a crash) stores it once.
 raw_message dead_letter_message(const std::string& subject_prefix, header_list headers, std::string data,
                                 const failure_record& failure);
+
+/// Reads a DLQ message back: its Natscoro-* headers as the entry's fields (numbers
+/// that are not numbers read as 0), all headers and the body as they are.
+dead_letter_entry read_dead_letter_entry(stored_message m);
+
+/// Whether `entry` may be replayed to its original subject. Anyone allowed to
+/// publish to the DLQ's subjects can write an entry, so it is checked against what
+/// the operator configured: the subject must be one a client can publish to, not a
+/// '$' or _INBOX subject, and covered by one of `stream_subjects` (those of the
+/// entry's original stream, read from the server). errc::replay_refused with `detail`.
+error_code check_replay_target(const dead_letter_entry& entry, const std::vector<std::string>& stream_subjects,
+                               std::string& detail);
+
+/// The message a replay publishes: body and original headers, without the
+/// Natscoro-* failure headers and without any Nats-* header (an entry must not
+/// roll up or purge a subject, nor expect what held at its first publish), plus
+/// Nats-Expected-Stream (the server refuses it if another stream would store it),
+/// Natscoro-Replay-Id and Natscoro-Replayed-From "<dlq>:<sequence>".
+raw_message replay_message(const dead_letter_entry& entry, const std::string& dead_letter_stream);
 
 /// The dead-letter publisher's options: a bounded number of quick attempts (a
 /// failed DLQ publish leaves the original to be redelivered).

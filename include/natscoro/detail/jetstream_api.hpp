@@ -48,7 +48,4 @@ std::vector<config_difference> compare(const stream_config& wanted, const boost:
 /// "field: server X, wanted Y; ..." for error messages and logs.
 std::string describe(const std::vector<config_difference>& differences);
 
-/// Whether `name` may name a stream (or consumer): non-empty, no '.', '*', '>', whitespace or path separators.
-bool valid_stream_name(std::string_view name);
-
 }  // namespace natscoro::detail

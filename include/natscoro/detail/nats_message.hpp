@@ -30,8 +30,4 @@ std::string message_header(natsMsg* m, const char* name);
 nats_msg_ptr make_message(const std::string& subject, const char* reply, std::string_view body,
                           const header_list& headers, natsStatus& status);
 
-/// Whether `subject` is a valid subject to publish to: non-empty tokens separated
-/// by dots, no whitespace, no wildcards.
-bool valid_publish_subject(std::string_view subject);
-
 }  // namespace natscoro::detail

@@ -1,22 +1,48 @@
-// Reading one message a stream stores, by sequence (for dead-lettering and the DLQ tools).
+// Reading a message a stream stores, by sequence, through the JetStream API
+// ($JS.API.STREAM.MSG.GET), for dead-lettering and the DLQ tools. The reply is
+// read by pure functions: it comes from a stream, whose content anyone allowed to
+// publish to it chose, so every field is checked.
 #pragma once
 
-#include <natscoro/connection.hpp>
-#include <natscoro/detail/nats_message.hpp>
-#include <natscoro/detail/pending_operation.hpp>
+#include <natscoro/detail/envelope_codec.hpp>
+#include <natscoro/jetstream.hpp>
+
+#include <boost/json/value.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 
 namespace natscoro::detail {
 
-using stored_message_operation = pending_operation<void(error_code, nats_msg_ptr)>;
+struct stored_message {
+  std::string subject;
+  std::uint64_t sequence = 0;
+  header_list headers;
+  std::string data;
+};
 
-/// Fetches message `sequence` of `stream` with nats.c's js_GetMsg (headers and
-/// data decoded by nats.c) on the blocking pool; completes on the connection's executor.
-/// Errors: jetstream_errc::no_message_found (deleted or never stored),
-///   jetstream_errc::stream_not_found, nats_errc::timeout, errc::not_connected.
-void fetch_stored_message(const connection& conn, const std::string& api_prefix, const std::string& stream,
-                          std::uint64_t sequence, stored_message_operation::handler_type handler);
+/// Strict base64 (RFC 4648, with padding); false on anything else.
+bool decode_base64(std::string_view text, std::string& out);
+
+/// Parses a NATS header block ("NATS/1.0\r\nName: value\r\n...\r\n\r\n"); false
+/// (with `detail`) on a malformed one.
+bool parse_headers(std::string_view block, header_list& out, std::string& detail);
+
+/// Reads a STREAM.MSG.GET reply's "message": subject, seq, hdrs and data (base64).
+/// errc::invalid_event with `detail` when it is malformed.
+error_code parse_stored_message(const boost::json::value& reply, stored_message& out, std::string& detail);
+
+using stored_message_handler = std::function<void(error_code, stored_message)>;
+
+/// Fetches message `sequence` of `stream`, or with `or_next` the first one at or
+/// after it (one request however many were deleted). Completes on the connection's
+/// executor. Errors: jetstream_errc::no_message_found (none there, or none after it),
+/// jetstream_errc::stream_not_found, errc::invalid_argument (a stream name that is
+/// not valid_name()), errc::invalid_event (a reply that cannot be read),
+/// nats_errc::timeout, errc::not_connected.
+void fetch_stored_message(const jetstream& js, const std::string& stream, std::uint64_t sequence, bool or_next,
+                          stored_message_handler handler);
 
 }  // namespace natscoro::detail
