@@ -48,6 +48,22 @@ raw_message dead_letter_message(const std::string& subject_prefix, header_list h
   return out;
 }
 
+std::optional<raw_message> truncated_dead_letter(raw_message message, std::size_t max_size) {
+  constexpr std::size_t id_room = 128;  // "Nats-Msg-Id: dlq-<stream>-<sequence>"
+  const bool cut_before = std::any_of(message.headers.begin(), message.headers.end(), [](const auto& h) {
+    return boost::algorithm::iequals(h.first, "Natscoro-Truncated");
+  });
+  if (!cut_before) message.headers.emplace_back("Natscoro-Truncated", std::to_string(message.data.size()));
+  const std::size_t headers = wire_payload_size(message.headers, {}) + id_room;
+  if (max_size == 0) {
+    message.data.clear();
+    return message;
+  }
+  if (headers > max_size) return std::nullopt;
+  message.data.resize(std::min(message.data.size(), max_size - headers));
+  return message;
+}
+
 dead_letter_entry read_dead_letter_entry(stored_message m) {
   auto header = [&](std::string_view name) {
     for (const auto& [k, v] : m.headers)

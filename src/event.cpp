@@ -27,8 +27,10 @@ bool valid_extension_name(std::string_view name) {
          std::all_of(name.begin(), name.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); });
 }
 
+// Digits only: no sign (from_chars would take "-1" as an hour).
 template <class Int>
 bool parse_int(std::string_view s, Int& out) {
+  if (s.empty() || s.front() < '0' || s.front() > '9') return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc{} && p == s.data() + s.size();
 }
@@ -150,8 +152,13 @@ std::optional<event::clock::time_point> parse_rfc3339(std::string_view s) {
     return std::nullopt;
   }
   if (pos != s.size()) return std::nullopt;
-  const auto local = sys_days{ymd} + hours{h} + minutes{mi} + seconds{se} + frac;
-  return time_point_cast<event::clock::duration>(local - offset);
+  const auto utc = sys_days{ymd} + hours{h} + minutes{mi} + seconds{se} + frac - offset;
+  // The clock counts nanoseconds in 64 bits: about 1677-09-21 to 2262-04-11.
+  using clock = event::clock;
+  if (utc < time_point_cast<microseconds>(clock::time_point::min()) + seconds(1) ||
+      utc > time_point_cast<microseconds>(clock::time_point::max()) - seconds(1))
+    return std::nullopt;
+  return time_point_cast<clock::duration>(utc);
 }
 
 std::string to_structured_json(const event& e) { return detail::encode_event(e, event_encoding::structured).body; }

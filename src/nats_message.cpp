@@ -26,6 +26,12 @@ std::string message_header(natsMsg* m, const char* name) {
   return natsMsgHeader_Get(m, name, &value) == NATS_OK && value != nullptr ? std::string(value) : std::string();
 }
 
+std::size_t wire_payload_size(const header_list& headers, std::string_view body) {
+  std::size_t size = headers.empty() ? 0 : std::string_view("NATS/1.0\r\n\r\n").size();
+  for (const auto& [k, v] : headers) size += k.size() + 2 + v.size() + 2;
+  return size + body.size();
+}
+
 nats_msg_ptr make_message(const std::string& subject, const char* reply, std::string_view body,
                           const header_list& headers, natsStatus& status) {
   natsMsg* raw = nullptr;

@@ -26,13 +26,6 @@ using publish_operation = pending_operation<void(error_code, pub_ack)>;
 using flush_operation = pending_operation<void(error_code)>;  // also waits for room
 using steady = std::chrono::steady_clock;
 
-// Size of a message on the wire as the server counts it against max_payload: headers and body.
-std::size_t wire_payload_size(const encoded_event& enc) {
-  std::size_t headers = enc.headers.empty() ? 0 : std::string_view("NATS/1.0\r\n\r\n").size();
-  for (const auto& [k, v] : enc.headers) headers += k.size() + 2 + v.size() + 2;
-  return headers + enc.body.size();
-}
-
 /// A publish checked and encoded, or the reason it cannot be sent.
 struct prepared_publish {
   error_code error;
@@ -186,7 +179,7 @@ bool publisher_core::check_subject(prepared_publish& p) const {
 
 void publisher_core::check_size(prepared_publish& p) const {
   const auto max_payload = static_cast<std::size_t>(conn_.info().max_payload);
-  const std::size_t size = wire_payload_size(p.encoded);
+  const std::size_t size = wire_payload_size(p.encoded.headers, p.encoded.body);
   if (max_payload > 0 && size > max_payload) {
     p.error = make_error_code(errc::payload_too_large);
     p.detail = "the message is " + std::to_string(size) + " bytes, the server accepts " + std::to_string(max_payload);

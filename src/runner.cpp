@@ -107,6 +107,7 @@ class runner_core : public std::enable_shared_from_this<runner_core> {
   void on_attempt_done(std::uint64_t id, const std::exception_ptr& e);
   void on_failure(std::uint64_t id, failure_kind kind, const std::string& text);
   void dead_letter(std::uint64_t id, const std::string& text);
+  void publish_dead_letter(std::uint64_t id, const std::string& text, raw_message out, int cuts);
   void release(std::uint64_t id);
   void begin_stop();
   void on_unsubscribed();
@@ -345,15 +346,41 @@ void runner_core::dead_letter(std::uint64_t id, const std::string& text) {
   ++dead_letters_pending_;
   const auto& md = s.msg.metadata();
   const failure_record failure{md.stream, s.msg.subject(), md.stream_sequence, md.consumer, md.num_delivered, text};
-  auto out = dead_letter_message(opts_.dead_letter->subject_prefix, s.msg.headers(), std::string(s.msg.data()),
-                                 failure);
-  dlq_->publish_raw(std::move(out), [self = shared_from_this(), id, text](error_code ec, pub_ack ack) {
-    --self->dead_letters_pending_;
+  publish_dead_letter(id, text,
+                      dead_letter_message(opts_.dead_letter->subject_prefix, s.msg.headers(),
+                                          std::string(s.msg.data()), failure),
+                      0);
+}
+
+// `cuts`: 0 as it is, 1 with its body cut to max_payload, 2 without its body.
+void runner_core::publish_dead_letter(std::uint64_t id, const std::string& text, raw_message out, int cuts) {
+  dlq_->publish_raw(out, [self = shared_from_this(), id, text, out, cuts](error_code ec, pub_ack ack) mutable {
     slot& s = *self->slots_.at(id);
-    s.settling = false;
     const auto seq = s.msg.metadata().stream_sequence;
     auto& stats = self->core_->run_stats();
-    if (ec) {
+    const bool too_large = ec == errc::payload_too_large || ec == jetstream_errc::message_too_large;
+    if (too_large && cuts < 2) {
+      // Redelivering it would fail the same way for ever: the headers and what fits of the body go instead.
+      const std::size_t limit = ec == errc::payload_too_large && cuts == 0
+                                    ? static_cast<std::size_t>(self->core_->js().conn().info().max_payload)
+                                    : 0;  // the DLQ stream's max_msg_size is not known here: the body goes
+      const std::size_t body = out.data.size();
+      if (auto cut = truncated_dead_letter(std::move(out), limit)) {
+        logger()->warn("run {}/{}: message {} is too large to dead-letter ({} bytes of body): dead-lettering its "
+                       "headers and {} bytes of it, marked Natscoro-Truncated",
+                       self->core_->stream(), self->core_->name(), seq, body, cut->data.size());
+        return self->publish_dead_letter(id, text, std::move(*cut), limit == 0 ? 2 : 1);
+      }
+    }
+    --self->dead_letters_pending_;
+    s.settling = false;
+    if (too_large) {
+      ++stats.terminated;
+      logger()->error("run {}/{}: message {} ({}) cannot be dead-lettered even truncated ({}): terminated. "
+                      "Last failure: {}",
+                      self->core_->stream(), self->core_->name(), seq, s.msg.subject(), ec.message(), text);
+      s.msg.term([](error_code) {});
+    } else if (ec) {
       // Never terminated without the DLQ's PubAck: redelivered later, and dead-lettered then.
       ++stats.dead_letter_failures;
       const auto delay = std::max(self->opts_.retry.nominal_delay(1), std::chrono::milliseconds(1000));

@@ -41,7 +41,9 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
     const auto* u = std::find_if(std::begin(units), std::end(units), [&](const auto& e) { return e.first == unit; });
     if (u == std::end(units)) return std::nullopt;
     if (n > std::numeric_limits<std::int64_t>::max() / u->second.count()) return std::nullopt;
-    total += n * u->second;
+    const auto part = n * u->second;
+    if (total > nanoseconds::max() - part) return std::nullopt;  // the parts add up past the range
+    total += part;
   }
   return total;
 }
@@ -80,6 +82,13 @@ std::string kind_of(const json::value& v) {
   }
 }
 
+// The largest value of `Int` that JSON numbers here may take (the server's fields are int64 at most).
+template <class Int>
+constexpr std::int64_t largest() {
+  return static_cast<std::int64_t>(
+      std::min<std::uint64_t>(std::numeric_limits<Int>::max(), std::numeric_limits<std::int64_t>::max()));
+}
+
 // Reads the fields of one JSON object into a configuration; every field must be known.
 class field_reader {
  public:
@@ -91,19 +100,17 @@ class field_reader {
     if (!v->is_string() || v->as_string().empty()) fail(key, "expected a non-empty string, got " + kind_of(*v));
     out = std::string(v->as_string());
   }
-  void integer(const char* key, std::int64_t& out, std::int64_t min) {
+  /// A whole number from `min` to `max` (by default, what `Int` holds).
+  template <class Int>
+  void integer(const char* key, Int& out, std::int64_t min, std::int64_t max = largest<Int>()) {
     const auto* v = find(key, false);
     if (!v) return;
     if (!v->is_int64() && !v->is_uint64()) fail(key, "expected a whole number, got " + kind_of(*v));
-    const auto n = v->to_number<std::int64_t>();
-    if (n < min) fail(key, "expected at least " + std::to_string(min) + ", got " + std::to_string(n));
-    out = n;
-  }
-  template <class Int>
-  void integer(const char* key, Int& out, std::int64_t min) {
-    std::int64_t n = out;
-    integer(key, n, min);
-    out = static_cast<Int>(n);
+    const bool too_large = v->is_uint64() ? v->as_uint64() > static_cast<std::uint64_t>(max) : v->as_int64() > max;
+    if (too_large || (v->is_int64() && v->as_int64() < min))
+      fail(key, "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max) + ", got " +
+                    json::serialize(*v));
+    out = static_cast<Int>(v->to_number<std::int64_t>());
   }
   void flag(const char* key, bool& out) {
     const auto* v = find(key, false);
@@ -122,18 +129,17 @@ class field_reader {
     if (!v->is_array()) fail(key, "expected an array of durations, got " + kind_of(*v));
     for (const auto& d : v->as_array()) out.push_back(duration_of(key, d));
   }
-  // A size: "1GB" and the like, a number of bytes, or -1 for no limit.
+  // A size: "1GB" and the like, a number of bytes, or -1 for no limit; at most what `Int` holds.
   template <class Int>
   void size(const char* key, Int& out) {
     const auto* v = find(key, false);
     if (!v) return;
-    if ((v->is_int64() || v->is_uint64()) && v->to_number<std::int64_t>() >= -1) {
-      out = static_cast<Int>(v->to_number<std::int64_t>());
-      return;
-    }
+    if (v->is_int64() || v->is_uint64()) return integer(key, out, -1);
     const auto n = v->is_string() ? parse_size(v->as_string()) : std::nullopt;
-    if (!n || *n > std::numeric_limits<Int>::max())
-      fail(key, "expected a size like \"1GB\" (KB, MB, GB are 1024-based) or -1, got " + kind_of(*v));
+    if (!n) fail(key, "expected a size like \"1GB\" (KB, MB, GB are 1024-based) or -1, got " + kind_of(*v));
+    if (*n > std::numeric_limits<Int>::max())
+      fail(key, kind_of(*v) + " is more than the largest size the field holds, " +
+                    std::to_string(std::numeric_limits<Int>::max()) + " bytes");
     out = static_cast<Int>(*n);
   }
   template <class Enum>
@@ -204,8 +210,7 @@ stream_config read_stream(const json::value& v, std::size_t index) {
   r.size("max_msg_size", c.max_msg_size);
   r.integer("max_msgs_per_subject", c.max_msgs_per_subject, -1);
   r.choice("discard", c.discard, {{"old", discard_policy::old_messages}, {"new", discard_policy::new_messages}});
-  r.integer("replicas", c.replicas, 1);
-  if (c.replicas > 5) r.fail("replicas", "at most 5, got " + std::to_string(c.replicas));
+  r.integer("replicas", c.replicas, 1, 5);
   r.duration("duplicate_window", c.duplicate_window);
   r.flag("allow_rollup", c.allow_rollup);
   r.flag("deny_delete", c.deny_delete);
@@ -242,13 +247,13 @@ consumer_entry read_consumer(const json::value& v, std::size_t index) {
   r.text("start_time", start_time);
   if (!start_time.empty()) {
     c.start_time = parse_rfc3339(start_time);
-    if (!c.start_time) r.fail("start_time", "expected an RFC 3339 time, got \"" + start_time + "\"");
+    if (!c.start_time) r.fail("start_time", "expected an RFC 3339 time from 1678 to 2261, got \"" + start_time + "\"");
   }
   r.duration("ack_wait", c.ack_wait);
   r.integer("max_deliver", c.max_deliver, -1);
   r.durations("backoff", c.backoff);
   r.integer("max_ack_pending", c.max_ack_pending, -1);
-  r.integer("replicas", c.replicas, 0);
+  r.integer("replicas", c.replicas, 0, 5);
   r.no_other_fields();
   if (c.deliver == deliver_policy::by_start_sequence && c.start_sequence == 0)
     r.fail("start_sequence", "required with \"deliver\": \"by_start_sequence\"");

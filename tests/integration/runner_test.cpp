@@ -525,3 +525,65 @@ BOOST_FIXTURE_TEST_CASE(bad_runner_and_dlq_input_is_refused, server_fixture) {
     co_await conn.drain();
   });
 }
+
+// A failure too large to dead-letter as it is (the DLQ headers push it past max_payload,
+// or past the DLQ stream's max_msg_size) used to be nak'ed and redelivered for ever.
+// Now its headers and what fits of its body are dead-lettered, marked Natscoro-Truncated;
+// one whose headers alone do not fit is terminated and counted.
+BOOST_FIXTURE_TEST_CASE(failures_too_large_to_dead_letter_are_truncated_or_terminated, server_fixture) {
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    co_await fill(conn, 1, 1);
+    nc::jetstream js{conn};
+    nc::stream_config dlq_stream;  // an operator's DLQ with a small max_msg_size
+    dlq_stream.name = "DLQ_EVENTS";
+    dlq_stream.subjects = {"dlq.>"};
+    dlq_stream.max_msg_size = 4096;
+    co_await js.ensure_stream(dlq_stream);
+    nc::publisher_options popts;
+    popts.require_organization = false;
+    nc::publisher pub{js, popts};
+    const auto max_payload = static_cast<std::size_t>(conn.info().max_payload);
+    const std::string near_max(max_payload - 200, 'x');  // fits alone, not with the DLQ's headers
+    const std::string mid(10'000, 'y');                  // fits max_payload, not the DLQ stream
+    const auto big = co_await pub.publish_raw(nc::raw_message{.subject = "auth.user.1.created", .data = near_max});
+    const auto medium = co_await pub.publish_raw(nc::raw_message{.subject = "auth.user.2.created", .data = mid});
+    co_await pub.publish_raw(nc::raw_message{
+        .subject = "auth.user.3.created", .headers = {{"X-Huge", std::string(5000, 'h')}}, .data = "not json"});
+
+    auto cons = co_await js.consumer("AUTH_EVENTS", durable("too-large"));
+    nc::run_options opts;
+    opts.dead_letter = dlq_options();
+    opts.dead_letter->capture_max_deliveries = false;
+    cons.run([](nc::message&) -> asio::awaitable<void> { co_return; }, opts, [](nc::error_code) {});
+    stream_inspector inspect(server.url());
+    BOOST_REQUIRE(co_await wait_until([&] {
+      const auto& s = cons.run_stats();
+      return s.dead_lettered + s.terminated == 3 && s.handled == 1;  // the first event of fill() is valid
+    }));
+    BOOST_TEST(cons.run_stats().dead_lettered == 2u);
+    BOOST_TEST(cons.run_stats().terminated == 1u);
+    BOOST_REQUIRE(co_await wait_until([&] {
+      const auto state = inspect.consumer("AUTH_EVENTS", "too-large");
+      return state && state->ack_pending == 0 && state->pending == 0;  // nothing goes round again
+    }));
+    nc::dead_letter_queue dlq{js, "DLQ_EVENTS"};
+    const auto entries = co_await dlq.list(0, 10);
+    BOOST_REQUIRE(entries.size() == 2u);
+    std::map<std::uint64_t, const nc::dead_letter_entry*> by_original;
+    for (const auto& e : entries) by_original[e.original_sequence] = &e;
+    auto truncated_from = [](const nc::dead_letter_entry& e) {
+      for (const auto& [k, v] : e.headers)
+        if (k == "Natscoro-Truncated") return v;
+      return std::string();
+    };
+    BOOST_REQUIRE(by_original.contains(big.sequence));
+    BOOST_REQUIRE(by_original.contains(medium.sequence));
+    BOOST_TEST(truncated_from(*by_original[big.sequence]) == std::to_string(near_max.size()));
+    BOOST_TEST(truncated_from(*by_original[medium.sequence]) == std::to_string(mid.size()));
+    BOOST_TEST(by_original[medium.sequence]->data.empty());  // the DLQ stream's limit is not known: no body
+    BOOST_TEST(by_original[big.sequence]->error.find("invalid_event") == 0u);
+    co_await cons.drain();
+    co_await conn.drain();
+  });
+}

@@ -107,6 +107,18 @@ BOOST_AUTO_TEST_CASE(rfc3339_round_trips_and_accepts_offsets) {
     BOOST_TEST(!nc::parse_rfc3339(bad).has_value(), bad);
 }
 
+// Signs inside fields, and instants the nanosecond clock cannot hold (about 1677 to
+// 2262), are refused rather than wrapped round to another time.
+BOOST_AUTO_TEST_CASE(rfc3339_refuses_what_it_cannot_represent) {
+  for (const char* bad : {"2026-11-23T-1:05:07Z", "2026-11-23T10:-5:07Z", "-026-11-23T10:05:07Z",
+                          "2026-11-23T10:05:07+-1:00", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z",
+                          "2262-04-12T00:00:00Z", "1677-09-21T00:00:00Z"})
+    BOOST_TEST(!nc::parse_rfc3339(bad).has_value(), bad);
+  BOOST_TEST(nc::parse_rfc3339("2262-04-10T00:00:00Z").has_value());
+  BOOST_TEST(nc::parse_rfc3339("1677-09-22T00:00:00Z").has_value());
+  BOOST_TEST(nc::parse_rfc3339("1970-01-01T00:00:00Z")->time_since_epoch().count() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(structured_mode_round_trips) {
   const auto e = sample();
   const auto enc = encode_event(e, nc::event_encoding::structured);

@@ -110,6 +110,47 @@ BOOST_AUTO_TEST_CASE(durations_and_sizes_have_human_units) {
   BOOST_TEST(*nc::parse_size("64kb") == 64LL * 1024);
   BOOST_TEST(*nc::parse_size("512") == 512);
   for (const char* bad : {"", "GB", "-1GB", "1.5GB", "1XB"}) BOOST_TEST(!nc::parse_size(bad), bad);
+  // Out of range: a single part, and parts that only add up past it (they used to wrap to negative).
+  for (const char* bad : {"9223372037s", "106752d", "9223372036s1s", "106751d1d", "99999999999999999999ns", "9999999TB"})
+    BOOST_TEST((!nc::parse_duration(bad) && !nc::parse_size(bad)), bad);
+  BOOST_TEST(nc::parse_duration("9223372036s")->count() == 9223372036'000'000'000LL);
+}
+
+// Every number is checked against what its field holds and the server accepts, by name;
+// a number beyond int64 is refused instead of escaping as another exception.
+BOOST_AUTO_TEST_CASE(numbers_out_of_range_are_refused_by_field) {
+  const std::string stream = R"({"name": "A", "subjects": ["a.>"])";
+  const std::string consumer = R"({"stream": "A", "durable": "c")";
+  auto in_stream = [&](const std::string& field) { return refusal(R"({"streams": [)" + stream + ", " + field + "}]}"); };
+  auto in_consumer = [&](const std::string& field) {
+    return refusal(R"({"streams": [)" + stream + R"(}], "consumers": [)" + consumer + ", " + field + "}]}");
+  };
+  BOOST_TEST(in_stream(R"("max_msgs": 18446744073709551615)") ==
+             "streams[0] \"A\": max_msgs: expected a whole number from -1 to 9223372036854775807, got 18446744073709551615");
+  BOOST_TEST(in_stream(R"("max_bytes": 9223372036854775808)") ==
+             "streams[0] \"A\": max_bytes: expected a whole number from -1 to 9223372036854775807, got 9223372036854775808");
+  BOOST_TEST(in_stream(R"("max_msg_size": 2147483648)") ==
+             "streams[0] \"A\": max_msg_size: expected a whole number from -1 to 2147483647, got 2147483648");
+  BOOST_TEST(in_stream(R"("max_msg_size": "2GB")") ==
+             "streams[0] \"A\": max_msg_size: \"2GB\" is more than the largest size the field holds, 2147483647 bytes");
+  BOOST_TEST(in_stream(R"("replicas": 4294967297)") ==
+             "streams[0] \"A\": replicas: expected a whole number from 1 to 5, got 4294967297");
+  BOOST_TEST(in_stream(R"("max_age": "106751d1d")") ==
+             "streams[0] \"A\": max_age: expected a duration like \"30s\" or \"7d\", got \"106751d1d\"");
+  BOOST_TEST(in_consumer(R"("max_deliver": 2147483648)") ==
+             "consumers[0] \"A/c\": max_deliver: expected a whole number from -1 to 2147483647, got 2147483648");
+  BOOST_TEST(in_consumer(R"("max_ack_pending": -2)") ==
+             "consumers[0] \"A/c\": max_ack_pending: expected a whole number from -1 to 2147483647, got -2");
+  BOOST_TEST(in_consumer(R"("replicas": 6)") ==
+             "consumers[0] \"A/c\": replicas: expected a whole number from 0 to 5, got 6");
+  BOOST_TEST(in_consumer(R"("deliver": "by_start_sequence", "start_sequence": 18446744073709551615)") ==
+             "consumers[0] \"A/c\": start_sequence: expected a whole number from 1 to 9223372036854775807, got "
+             "18446744073709551615");
+  BOOST_TEST(in_consumer(R"("deliver": "by_start_time", "start_time": "9999-01-01T00:00:00Z")") ==
+             "consumers[0] \"A/c\": start_time: expected an RFC 3339 time from 1678 to 2261, got "
+             "\"9999-01-01T00:00:00Z\"");
+  BOOST_TEST(in_consumer(R"("max_deliver": 1e3)") ==
+             "consumers[0] \"A/c\": max_deliver: expected a whole number, got 1E3");
 }
 
 BOOST_AUTO_TEST_CASE(the_documented_shape_parses) {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace natscoro::detail {
@@ -39,6 +40,13 @@ inline constexpr std::string_view dead_letter_header_prefix = "Natscoro-";
 /// same message twice (a term lost in a crash) stores it once.
 raw_message dead_letter_message(const std::string& subject_prefix, header_list headers, std::string data,
                                 const failure_record& failure);
+
+/// `message` cut down to fit `max_size` bytes on the wire, with room for the
+/// Nats-Msg-Id the publisher adds: its body truncated, and the header
+/// Natscoro-Truncated giving the body's original size. `max_size` 0: the body goes
+/// entirely (for a limit that is not known). Empty when even the headers do not fit. For a failure too large to dead-letter as it is: its headers and
+/// the start of its body are better than an endless redelivery.
+std::optional<raw_message> truncated_dead_letter(raw_message message, std::size_t max_size);
 
 /// Reads a DLQ message back: its Natscoro-* headers as the entry's fields (numbers
 /// that are not numbers read as 0), all headers and the body as they are.

@@ -26,6 +26,9 @@ header_list message_headers(natsMsg* m);
 /// The value of header `name`, or empty.
 std::string message_header(natsMsg* m, const char* name);
 
+/// Size of a message as the server counts it against max_payload: headers and body.
+std::size_t wire_payload_size(const header_list& headers, std::string_view body);
+
 /// Creates a message with `headers`; null (with `status`) on failure.
 nats_msg_ptr make_message(const std::string& subject, const char* reply, std::string_view body,
                           const header_list& headers, natsStatus& status);
