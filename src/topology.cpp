@@ -134,7 +134,8 @@ class field_reader {
   void size(const char* key, Int& out) {
     const auto* v = find(key, false);
     if (!v) return;
-    if (v->is_int64() || v->is_uint64()) return integer(key, out, -1);
+    const bool negative = v->is_int64() && v->as_int64() < -1;
+    if (!negative && (v->is_int64() || v->is_uint64())) return integer(key, out, -1);
     const auto n = v->is_string() ? parse_size(v->as_string()) : std::nullopt;
     if (!n) fail(key, "expected a size like \"1GB\" (KB, MB, GB are 1024-based) or -1, got " + kind_of(*v));
     if (*n > std::numeric_limits<Int>::max())
