@@ -1,6 +1,9 @@
 #include <natscoro/detail/native_options.hpp>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <chrono>
 #include <vector>
 
@@ -54,6 +57,18 @@ native_options_result make_native_options(const connect_options& opts, const nat
     return invalid("connect_options::tls needs both cert_file and key_file, or neither");
   if (opts.nkey_seed_file.empty() != opts.nkey_public.empty())
     return invalid("connect_options needs both nkey_public and nkey_seed_file, or neither");
+  // nats.c reads these files only while connecting, and then says "Error" or "SSL error"
+  // about a missing one: name the file now.
+  for (const auto& [option, path] : {std::pair{"credentials_file", &opts.credentials_file},
+                                     {"nkey_seed_file", &opts.nkey_seed_file},
+                                     {"tls.ca_file", &opts.tls.ca_file},
+                                     {"tls.cert_file", &opts.tls.cert_file},
+                                     {"tls.key_file", &opts.tls.key_file}}) {
+    if (path->empty()) continue;
+    if (std::ifstream file(*path); !file)
+      return invalid("connect_options::" + std::string(option) + " \"" + *path + "\" cannot be read (" +
+                     std::strerror(errno) + ")");
+  }
 
   native_options_result result;
   natsOptions* raw = nullptr;

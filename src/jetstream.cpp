@@ -151,12 +151,15 @@ std::uint64_t u64_of(const json::object& o, std::string_view key) {
   return v && !ec ? n : 0;
 }
 
-// The operation's completion with the reply's error logged, for the simple requests below.
+// The operation's completion with the reply's error logged (with the server's description;
+// a missing stream or consumer is an answer the caller expects, not a warning).
 template <class... Args>
 bool failed(error_code ec, const json::value& reply, const std::string& what,
             const std::shared_ptr<detail::pending_operation<void(error_code, Args...)>>& op, Args... empty) {
   if (!ec) return false;
-  logger()->debug("{} failed: {} ({})", what, ec.message(), description_of(reply));
+  const bool expected = ec == jetstream_errc::stream_not_found || ec == jetstream_errc::consumer_not_found;
+  logger()->log(expected ? spdlog::level::debug : spdlog::level::warn, "{} failed: {} ({})", what, ec.message(),
+                description_of(reply));
   op->complete(ec, std::move(empty)...);
   return true;
 }

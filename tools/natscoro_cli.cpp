@@ -1,6 +1,8 @@
 // natscoro: the command-line tool. Applies topology files, inspects streams and
 // consumers, publishes and reads events, handles the dead-letter queue.
 // Exit codes: 0 ok, 1 failure, 2 usage.
+#include <natscoro/detail/log_text.hpp>
+#include <natscoro/detail/names.hpp>
 #include <natscoro/natscoro.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -12,15 +14,21 @@
 
 #include <boost/asio/signal_set.hpp>
 
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <functional>
 #include <iomanip>
 #include <iostream>
+#include <limits>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,8 +61,9 @@ commands:
                                     publish CloudEvents, print each PubAck
   sub STREAM --durable NAME [--filter S] [--count N] [--no-ack]
                                     print each event as one line of CloudEvents JSON
-  dlq ls STREAM [--limit N] [--json] dead-lettered messages and why
-  dlq show STREAM SEQ               one of them, headers and body
+  dlq ls STREAM [--from SEQ] [--limit N] [--json]
+                                    dead-lettered messages and why
+  dlq show STREAM SEQ [--json]      one of them, headers and body
   dlq replay STREAM (SEQ | --all)   back to the original subject, then out of the DLQ
 
 exit codes: 0 ok, 1 failure, 2 usage
@@ -99,6 +108,27 @@ nc::connect_options connect_options_from(const po::variables_map& vm) {
   o.reconnect.allowed = false;  // a tool: fail fast
   return o;
 }
+
+// A whole number from the command line, from `min` to `max`: "-1" is not read as 2^64-1.
+std::uint64_t number_argument(const std::string& what, const std::string& text, std::uint64_t min, std::uint64_t max) {
+  std::uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || text.front() == '-' || text.front() == '+' || ec != std::errc{} || end != text.data() + text.size() ||
+      n < min || n > max)
+    throw usage_error(what + ": expected a whole number from " + std::to_string(min) + " to " + std::to_string(max) +
+                      ", got \"" + nc::detail::printable(text) + "\"");
+  return n;
+}
+
+// A stream or consumer name from the command line, checked before anything is sent.
+std::string name_argument(const std::string& what, const std::string& name) {
+  std::string detail;
+  if (nc::detail::check_name(what, name, detail)) throw usage_error(detail);
+  return name;
+}
+
+// Text from a stream or the server, for a person's terminal: no escape sequences, no line breaks.
+std::string shown(std::string_view text) { return nc::detail::printable(text, 4096); }
 
 // Parses one subcommand's own arguments: `positional` names, then options.
 po::variables_map parse_command(const std::string& name, const std::vector<std::string>& args,
@@ -226,7 +256,7 @@ command streams_command(const std::vector<std::string>& args) {
   if (verb == "ls" || verb == "info") o.add_options()("json", "JSON for scripts");
   if (verb == "purge")
     o.add_options()("subject", po::value<std::string>(), "only this subject")(
-        "up-to", po::value<std::uint64_t>(), "only below this sequence");
+        "up-to", po::value<std::string>(), "only below this sequence (at least 1)");
   if (verb == "ls") {
     const bool as_json = parse_command("streams ls", rest, {}, o).count("json") > 0;
     return [as_json](nc::jetstream& js) -> asio::awaitable<int> {
@@ -249,7 +279,8 @@ command streams_command(const std::vector<std::string>& args) {
   }
   if (verb == "info") {
     const auto vm = parse_command("streams info", rest, {"NAME"}, o);
-    return [name = vm["NAME"].as<std::string>(), as_json = vm.count("json") > 0](nc::jetstream& js) -> asio::awaitable<int> {
+    return [name = name_argument("stream name", vm["NAME"].as<std::string>()),
+            as_json = vm.count("json") > 0](nc::jetstream& js) -> asio::awaitable<int> {
       const auto j = stream_json(co_await js.stream_info(name, asio::use_awaitable));
       print_details(j, as_json);
       co_return ok;
@@ -259,8 +290,12 @@ command streams_command(const std::vector<std::string>& args) {
     const auto vm = parse_command("streams purge", rest, {"NAME"}, o);
     nc::purge_options what;
     if (vm.count("subject")) what.subject = vm["subject"].as<std::string>();
-    if (vm.count("up-to")) what.up_to_sequence = vm["up-to"].as<std::uint64_t>();
-    return [name = vm["NAME"].as<std::string>(), what](nc::jetstream& js) -> asio::awaitable<int> {
+    if (vm.count("up-to"))
+      what.up_to_sequence = number_argument("--up-to", vm["up-to"].as<std::string>(), 1,
+                                            std::numeric_limits<std::int64_t>::max());
+    if (!what.subject.empty() && !nc::detail::valid_filter_subject(what.subject))
+      throw usage_error("--subject: \"" + shown(what.subject) + "\" is not a subject");
+    return [name = name_argument("stream name", vm["NAME"].as<std::string>()), what](nc::jetstream& js) -> asio::awaitable<int> {
       std::cout << "purged " << co_await js.purge_stream(name, what, asio::use_awaitable) << " messages from " << name
                 << "\n";
       co_return ok;
@@ -268,7 +303,7 @@ command streams_command(const std::vector<std::string>& args) {
   }
   if (verb == "rm") {
     const auto vm = parse_command("streams rm", rest, {"NAME"}, o);
-    return [name = vm["NAME"].as<std::string>()](nc::jetstream& js) -> asio::awaitable<int> {
+    return [name = name_argument("stream name", vm["NAME"].as<std::string>())](nc::jetstream& js) -> asio::awaitable<int> {
       co_await js.delete_stream(name, asio::use_awaitable);
       std::cout << "deleted stream " << name << "\n";
       co_return ok;
@@ -285,7 +320,7 @@ command consumers_command(const std::vector<std::string>& args) {
   if (verb == "ls" || verb == "info") o.add_options()("json", "JSON for scripts");
   if (verb == "ls") {
     const auto vm = parse_command("consumers ls", rest, {"STREAM"}, o);
-    return [stream = vm["STREAM"].as<std::string>(), as_json = vm.count("json") > 0](nc::jetstream& js) -> asio::awaitable<int> {
+    return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()), as_json = vm.count("json") > 0](nc::jetstream& js) -> asio::awaitable<int> {
       json::array out;
       if (!as_json) std::cout << std::left << std::setw(32) << "CONSUMER" << std::setw(12) << "PENDING" << "ACK PENDING\n";
       for (const auto& name : co_await js.list_consumers(stream, asio::use_awaitable)) {
@@ -302,7 +337,8 @@ command consumers_command(const std::vector<std::string>& args) {
   }
   if (verb == "info") {
     const auto vm = parse_command("consumers info", rest, {"STREAM", "NAME"}, o);
-    return [stream = vm["STREAM"].as<std::string>(), name = vm["NAME"].as<std::string>(),
+    return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()),
+            name = name_argument("consumer name", vm["NAME"].as<std::string>()),
             as_json = vm.count("json") > 0](nc::jetstream& js) -> asio::awaitable<int> {
       const auto j = consumer_json(co_await js.consumer_info(stream, name, asio::use_awaitable));
       print_details(j, as_json);
@@ -311,7 +347,8 @@ command consumers_command(const std::vector<std::string>& args) {
   }
   if (verb == "rm") {
     const auto vm = parse_command("consumers rm", rest, {"STREAM", "NAME"}, o);
-    return [stream = vm["STREAM"].as<std::string>(), name = vm["NAME"].as<std::string>()](nc::jetstream& js) -> asio::awaitable<int> {
+    return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()),
+            name = name_argument("consumer name", vm["NAME"].as<std::string>())](nc::jetstream& js) -> asio::awaitable<int> {
       co_await js.delete_consumer(stream, name, asio::use_awaitable);
       std::cout << "deleted consumer " << stream << "/" << name << "\n";
       co_return ok;
@@ -340,10 +377,14 @@ command pub_command(const std::vector<std::string>& args) {
   o.add_options()("type", po::value<std::string>(), "CloudEvents type (required)")(
       "org", po::value<std::string>(), "organizationid, the tenant (required)")(
       "data", po::value<std::string>(), "the data, JSON")("data-file", po::value<std::string>(), "the data, from a JSON file")(
-      "count", po::value<std::uint64_t>()->default_value(1), "how many events")(
+      "count", po::value<std::string>()->default_value("1"), "how many events (1 to 1000000000)")(
       "source", po::value<std::string>()->default_value("natscoro-cli"), "CloudEvents source");
   const auto vm = parse_command("pub", args, {"SUBJECT"}, o);
   if (!vm.count("type") || !vm.count("org")) throw usage_error("pub: --type and --org are required");
+  const auto count = number_argument("--count", vm["count"].as<std::string>(), 1, 1'000'000'000);
+  const auto subject = vm["SUBJECT"].as<std::string>();
+  if (!nc::detail::valid_publish_subject(subject))
+    throw usage_error("pub: \"" + shown(subject) + "\" is not a subject one can publish to");
   if (vm.count("data") && vm.count("data-file")) throw usage_error("pub: --data or --data-file, not both");
   std::string text = "{}";
   if (vm.count("data")) text = vm["data"].as<std::string>();
@@ -359,14 +400,14 @@ command pub_command(const std::vector<std::string>& args) {
   if (ec) throw nc::error(make_error_code(nc::errc::invalid_argument), "the data is not valid JSON (" + ec.message() + ")");
   nc::event evt = nc::event::make(vm["type"].as<std::string>(), vm["org"].as<std::string>());
   evt.data = std::move(data);
-  return [subject = vm["SUBJECT"].as<std::string>(), evt, count = vm["count"].as<std::uint64_t>(),
-          source = vm["source"].as<std::string>()](nc::jetstream& js) -> asio::awaitable<int> {
+  return [subject, evt, count, source = vm["source"].as<std::string>()](nc::jetstream& js) -> asio::awaitable<int> {
     nc::publisher_options popts;
     popts.source = source;
     nc::publisher pub{js, popts};
     progress bar("published", count);
     std::uint64_t done = 0, failed = 0;
     for (std::uint64_t i = 0; i < count; ++i) {
+      if (!pub.has_room()) co_await pub.wait_for_room(asio::use_awaitable);  // memory stays within the window
       auto e = evt;
       e.id.clear();  // a new id each
       pub.publish(subject, std::move(e), [&](nc::error_code ec, nc::pub_ack ack) {
@@ -387,15 +428,18 @@ command pub_command(const std::vector<std::string>& args) {
 command sub_command(const std::vector<std::string>& args) {
   po::options_description o("sub options");
   o.add_options()("durable", po::value<std::string>(), "the durable consumer (created if missing; required)")(
-      "filter", po::value<std::string>(), "filter subject")("count", po::value<std::uint64_t>(), "stop after N events")(
-      "no-ack", "give each back (nak) instead of acknowledging: a peek");
+      "filter", po::value<std::string>(), "filter subject")(
+      "count", po::value<std::string>(), "stop after N events (1 to 1000000000)")(
+      "no-ack", "a peek: print each message once and give it back (nak); ends when every pending one was seen");
   const auto vm = parse_command("sub", args, {"STREAM"}, o);
   if (!vm.count("durable")) throw usage_error("sub: --durable is required");
   nc::consumer_config cfg;
-  cfg.durable = vm["durable"].as<std::string>();
+  cfg.durable = name_argument("--durable", vm["durable"].as<std::string>());
   if (vm.count("filter")) cfg.filter_subject = vm["filter"].as<std::string>();
-  const std::uint64_t count = vm.count("count") ? vm["count"].as<std::uint64_t>() : 0;
-  return [stream = vm["STREAM"].as<std::string>(), cfg, count, no_ack = vm.count("no-ack") > 0](
+  if (vm.count("filter") && !nc::detail::valid_filter_subject(cfg.filter_subject))
+    throw usage_error("--filter: \"" + shown(cfg.filter_subject) + "\" is not a subject");
+  const std::uint64_t count = vm.count("count") ? number_argument("--count", vm["count"].as<std::string>(), 1, 1'000'000'000) : 0;
+  return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()), cfg, count, no_ack = vm.count("no-ack") > 0](
              nc::jetstream& js) -> asio::awaitable<int> {
     nc::consumer_options opts;
     if (count > 0) opts.capacity = std::min<std::size_t>(count, 256);
@@ -407,21 +451,33 @@ command sub_command(const std::vector<std::string>& args) {
     progress bar("received", count);
     int status = ok;
     std::uint64_t received = 0;
+    // What was printed or reported already: a message given back comes again, and is not shown twice.
+    std::set<std::uint64_t> seen;
     while (count == 0 || received < count) {
       auto m = co_await cons.next(asio::use_awaitable);
       if (!m) break;
+      const auto& md = m->metadata();
+      if (!seen.insert(md.stream_sequence).second) {
+        if (no_ack && md.num_pending == 0) {  // seen before and nothing behind it: the peek is complete
+          co_await m->nak(std::chrono::nanoseconds(0), asio::use_awaitable);
+          break;
+        }
+        co_await m->nak(std::chrono::seconds(1), asio::use_awaitable);
+        continue;
+      }
       nc::event evt;
       std::string why;
       if (auto ec = m->decode(evt, why)) {
-        std::cerr << "natscoro sub: message " << m->metadata().stream_sequence << " on " << m->subject()
-                  << " is not a CloudEvent (" << why << "); left for redelivery\n";
-        co_await m->nak(std::chrono::nanoseconds(0), asio::use_awaitable);
+        std::cerr << "natscoro sub: message " << md.stream_sequence << " on " << shown(m->subject())
+                  << " is not a CloudEvent (" << shown(why) << "); left for redelivery\n";
+        co_await m->nak(std::chrono::seconds(5), asio::use_awaitable);
         status = failure;
         continue;
       }
       std::cout << nc::to_structured_json(evt) << "\n";
       if (no_ack) {
-        co_await m->nak(std::chrono::nanoseconds(0), asio::use_awaitable);
+        co_await m->nak(md.num_pending == 0 ? std::chrono::nanoseconds(0) : std::chrono::nanoseconds(std::chrono::seconds(1)),
+                        asio::use_awaitable);
       } else {
         co_await m->ack_sync(asio::use_awaitable);
       }
@@ -439,16 +495,19 @@ command dlq_command(const std::vector<std::string>& args) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   po::options_description o("options");
   if (verb == "ls") {
-    o.add_options()("limit", po::value<std::size_t>()->default_value(100), "at most this many")("json", "JSON for scripts");
+    o.add_options()("limit", po::value<std::string>()->default_value("100"), "at most this many (1 to 10000)")(
+        "from", po::value<std::string>()->default_value("1"), "from this sequence on")("json", "JSON for scripts");
     const auto vm = parse_command("dlq ls", rest, {"STREAM"}, o);
-    return [stream = vm["STREAM"].as<std::string>(), limit = vm["limit"].as<std::size_t>(),
+    const auto limit = number_argument("--limit", vm["limit"].as<std::string>(), 1, 10'000);
+    const auto from = number_argument("--from", vm["from"].as<std::string>(), 1, std::numeric_limits<std::int64_t>::max());
+    return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()), limit, from,
             as_json = vm.count("json") > 0](nc::jetstream& js) -> asio::awaitable<int> {
       nc::dead_letter_queue dlq{js, stream};
       json::array out;
       if (!as_json)
         std::cout << std::left << std::setw(8) << "SEQ" << std::setw(36) << "ORIGINAL" << std::setw(28) << "FAILED AT"
                   << std::setw(6) << "DLV" << "ERROR\n";
-      for (const auto& e : co_await dlq.list(0, limit, asio::use_awaitable)) {
+      for (const auto& e : co_await dlq.list(from, limit, asio::use_awaitable)) {
         if (as_json) {
           out.push_back({{"sequence", e.sequence},
                          {"original_stream", e.original_stream},
@@ -461,17 +520,19 @@ command dlq_command(const std::vector<std::string>& args) {
           continue;
         }
         std::cout << std::setw(8) << e.sequence << std::setw(36)
-                  << (e.original_stream + " #" + std::to_string(e.original_sequence)) << std::setw(28) << e.failed_at
-                  << std::setw(6) << e.deliveries << e.error << "\n";
+                  << (shown(e.original_stream) + " #" + std::to_string(e.original_sequence)) << std::setw(28)
+                  << shown(e.failed_at) << std::setw(6) << e.deliveries << shown(e.error) << "\n";
       }
       if (as_json) std::cout << json::serialize(out) << "\n";
       co_return ok;
     };
   }
   if (verb == "show") {
+    o.add_options()("json", "the entry as JSON, exact (headers and body as they are)");
     const auto vm = parse_command("dlq show", rest, {"STREAM", "SEQ"}, o);
-    const auto seq = std::stoull(vm["SEQ"].as<std::string>());
-    return [stream = vm["STREAM"].as<std::string>(), seq](nc::jetstream& js) -> asio::awaitable<int> {
+    const auto seq = number_argument("SEQ", vm["SEQ"].as<std::string>(), 1, std::numeric_limits<std::int64_t>::max());
+    return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()), seq,
+            as_json = vm.count("json") > 0](nc::jetstream& js) -> asio::awaitable<int> {
       nc::dead_letter_queue dlq{js, stream};
       const auto entries = co_await dlq.list(seq, 1, asio::use_awaitable);
       if (entries.empty() || entries.front().sequence != seq) {
@@ -479,9 +540,20 @@ command dlq_command(const std::vector<std::string>& args) {
         co_return failure;
       }
       const auto& e = entries.front();
-      std::cout << "subject: " << e.subject << "\n";
-      for (const auto& [k, v] : e.headers) std::cout << k << ": " << v << "\n";
-      std::cout << "\n" << e.data << "\n";
+      if (as_json) {
+        json::array headers;
+        for (const auto& [k, v] : e.headers) headers.push_back(json::array{json::string(k), json::string(v)});
+        std::cout << json::serialize(json::object{{"sequence", e.sequence},
+                                                  {"subject", e.subject},
+                                                  {"headers", std::move(headers)},
+                                                  {"data", e.data}})
+                  << "\n";
+        co_return ok;
+      }
+      // For a terminal: what the entry holds cannot move the cursor or clear the screen.
+      std::cout << "subject: " << shown(e.subject) << "\n";
+      for (const auto& [k, v] : e.headers) std::cout << shown(k) << ": " << shown(v) << "\n";
+      std::cout << "data: " << nc::detail::printable(e.data, e.data.size()) << "\n";
       co_return ok;
     };
   }
@@ -491,13 +563,19 @@ command dlq_command(const std::vector<std::string>& args) {
     const bool all = std::find(rest.begin(), rest.end(), "--all") != rest.end();
     if (!all) positional.push_back("SEQ");
     const auto vm = parse_command("dlq replay", rest, positional, o);
-    const std::uint64_t seq = all ? 0 : std::stoull(vm["SEQ"].as<std::string>());
-    return [stream = vm["STREAM"].as<std::string>(), all, seq](nc::jetstream& js) -> asio::awaitable<int> {
+    const std::uint64_t seq =
+        all ? 0 : number_argument("SEQ", vm["SEQ"].as<std::string>(), 1, std::numeric_limits<std::int64_t>::max());
+    return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()), all, seq](
+               nc::jetstream& js) -> asio::awaitable<int> {
       nc::dead_letter_queue dlq{js, stream};
       if (all) {
         auto [ec, n] = co_await dlq.replay_all(asio::as_tuple(asio::use_awaitable));
         std::cout << "replayed " << n << " messages from " << stream << "\n";
-        if (ec) std::cerr << "natscoro dlq replay: stopped: " << ec.message() << "\n";
+        if (ec == nc::errc::replay_refused)
+          std::cerr << "natscoro dlq replay: some entries were refused and left in " << stream
+                    << " (their subject is not one their stream covers; see dlq ls)\n";
+        else if (ec)
+          std::cerr << "natscoro dlq replay: stopped: " << ec.message() << "\n";
         co_return ec ? failure : ok;
       }
       const auto ack = co_await dlq.replay(seq, asio::use_awaitable);
@@ -561,8 +639,20 @@ int main(int argc, char** argv) {
     return failure;
   }
 
-  // The tool prints its own errors; --verbose shows the library's log as well.
-  nc::logger()->set_level(vm.count("verbose") ? spdlog::level::info : spdlog::level::off);
+  // The tool prints its own errors; --verbose shows the library's log as well. Without it
+  // the library's last warning or error is kept, and printed with a failure: it names
+  // the problem (the server's description, the file that cannot be read).
+  auto last_problem = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1);
+  last_problem->set_pattern("%v");
+  last_problem->set_level(spdlog::level::warn);
+  std::vector<spdlog::sink_ptr> sinks{last_problem};
+  if (vm.count("verbose")) sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  nc::set_logger(std::make_shared<spdlog::logger>("natscoro", sinks.begin(), sinks.end()));
+  nc::logger()->set_level(vm.count("verbose") ? spdlog::level::info : spdlog::level::warn);
+  auto print_problem = [&] {
+    if (vm.count("verbose")) return;  // shown already
+    for (const auto& line : last_problem->last_formatted()) std::cerr << "natscoro: " << line;
+  };
   asio::io_context ioc;
   int status = failure;
   asio::co_spawn(
@@ -571,6 +661,7 @@ int main(int argc, char** argv) {
         auto conn = co_await nc::connect(ioc.get_executor(), connect_options_from(vm), asio::use_awaitable);
         nc::jetstream js{conn};
         status = co_await run(js);
+        if (status != ok) print_problem();
         co_await conn.drain(asio::use_awaitable);
       },
       [&](std::exception_ptr e) {
@@ -579,6 +670,7 @@ int main(int argc, char** argv) {
           std::rethrow_exception(e);
         } catch (const std::exception& ex) {
           std::cerr << "natscoro: " << ex.what() << "\n";
+          print_problem();
         }
         status = failure;
       });

@@ -145,3 +145,95 @@ BOOST_FIXTURE_TEST_CASE(pub_sub_and_dlq_replay_round_trip, server_fixture) {
   BOOST_TEST(boost::json::parse(sub.lines[0]).at("type").as_string() == "user.deleted");
   BOOST_TEST(run_tool(server, {"dlq", "ls", "DLQ_EVENTS", "--json"}).lines.front() == "[]");
 }
+
+// Numbers and names from the command line are checked before anything is sent: "-1" is
+// not 2^64-1 (it held every event in memory, or purged the whole stream), a name with a
+// space is refused at once (it used to wait 5 s for a timeout), a missing file is named.
+BOOST_FIXTURE_TEST_CASE(bad_arguments_are_refused_by_name, server_fixture) {
+  BOOST_REQUIRE(run_tool(server, {"apply", topology("giia")}).status == 0);
+  const std::pair<std::vector<std::string>, std::string> cases[] = {
+      {{"pub", "auth.x", "--type", "t", "--org", "o", "--count", "-1"},
+       "--count: expected a whole number from 1 to 1000000000, got \"-1\""},
+      {{"pub", "auth.x", "--type", "t", "--org", "o", "--count", "18446744073709551615"}, "--count: expected"},
+      {{"pub", "auth.*", "--type", "t", "--org", "o"}, "\"auth.*\" is not a subject one can publish to"},
+      {{"streams", "purge", "AUTH_EVENTS", "--up-to", "-1"}, "--up-to: expected a whole number from 1"},
+      {{"streams", "info", "AUTH EVENTS"}, "stream name \"AUTH EVENTS\" is not a valid name"},
+      {{"consumers", "info", "AUTH_EVENTS", "a.b"}, "consumer name \"a.b\" is not a valid name"},
+      {{"dlq", "show", "DLQ_EVENTS", "-1"}, "unrecognised option '-1'"},
+      {{"dlq", "show", "DLQ_EVENTS", "0x10"}, "SEQ: expected a whole number from 1"},
+      {{"dlq", "ls", "DLQ_EVENTS", "--limit", "0"}, "--limit: expected a whole number from 1 to 10000"},
+      {{"sub", "AUTH_EVENTS", "--durable", "x", "--count", "-5"}, "--count: expected"},
+  };
+  for (const auto& [args, message] : cases) {
+    const auto r = run_tool(server, args);
+    BOOST_TEST(r.status == 2, args[0] << " " << args[1]);
+    BOOST_TEST(has_line(r, message), args[0] << " " << args[1] << " should say " << message);
+  }
+  BOOST_TEST(run_tool(server, {"streams", "info", "AUTH_EVENTS"}).status == 0);  // nothing was purged
+  BOOST_TEST(has_line(run_tool(server, {"streams", "ls"}), "AUTH_EVENTS"));
+
+  auto r = run_tool(server, {"--creds", "/nonexistent/user.creds", "streams", "ls"});
+  BOOST_TEST(r.status == 1);
+  BOOST_TEST(has_line(r, "credentials_file \"/nonexistent/user.creds\" cannot be read (No such file or directory)"));
+  r = run_tool(server, {"--tls-ca", "/nonexistent/ca.pem", "streams", "ls"});
+  BOOST_TEST(r.status == 1);
+  BOOST_TEST(has_line(r, "tls.ca_file \"/nonexistent/ca.pem\" cannot be read"));
+}
+
+// A message that is not a CloudEvent is reported once (it used to print about a thousand
+// lines a second); a peek with --no-ack prints each message once and ends by itself.
+BOOST_FIXTURE_TEST_CASE(sub_reports_a_poison_message_once_and_a_peek_ends, server_fixture) {
+  BOOST_REQUIRE(run_tool(server, {"apply", topology("giia")}).status == 0);
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    nc::publisher_options popts;
+    popts.require_organization = false;
+    nc::publisher publisher{nc::jetstream{conn}, popts};
+    co_await publisher.publish_raw(nc::raw_message{.subject = "auth.user.2.created", .data = "not json\x1b[2J"});
+    co_await conn.drain();
+  });
+  BOOST_REQUIRE(run_tool(server, {"pub", "auth.user.1.created", "--type", "user.created", "--org", "o", "--count", "3"})
+                    .status == 0);
+  auto peek = run_tool(server, {"sub", "AUTH_EVENTS", "--durable", "peeker", "--no-ack"});
+  BOOST_TEST(peek.status == 1);  // the poison message
+  BOOST_TEST(peek.lines.size() == 4u);  // three events and one report, each once
+  BOOST_TEST(std::count_if(peek.lines.begin(), peek.lines.end(),
+                           [](const auto& l) { return l.find("is not a CloudEvent") != std::string::npos; }) == 1);
+
+  auto sub = run_tool(server, {"sub", "AUTH_EVENTS", "--durable", "reader", "--count", "3"});
+  BOOST_TEST(sub.status == 1);
+  BOOST_TEST(sub.lines.size() == 4u);
+}
+
+// Text from a stream reaches a person's terminal escaped: no escape sequence, no forged
+// line; --json keeps it exact.
+BOOST_FIXTURE_TEST_CASE(dlq_output_cannot_drive_the_terminal, server_fixture) {
+  BOOST_REQUIRE(run_tool(server, {"apply", topology("giia")}).status == 0);
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    nc::publisher_options popts;
+    popts.require_organization = false;
+    nc::publisher publisher{nc::jetstream{conn}, popts};
+    co_await publisher.publish_raw(nc::raw_message{
+        .subject = "dlq.auth.user.8.deleted",
+        .headers = {{"Natscoro-Original-Stream", "AUTH_EVENTS"},
+                    {"Natscoro-Original-Subject", "auth.user.8.deleted"},
+                    {"Natscoro-Error", "\x1b]0;owned\x07\x1b[2Jboom"}},
+        .data = "line one\nFAKE 2026 [error] forged\x1b[31m"});
+    co_await conn.drain();
+  });
+  auto ls = run_tool(server, {"dlq", "ls", "DLQ_EVENTS"});
+  BOOST_TEST(ls.status == 0);
+  BOOST_TEST(has_line(ls, R"(\x1b]0;owned\x07\x1b[2Jboom)"));
+  auto show = run_tool(server, {"dlq", "show", "DLQ_EVENTS", "1"});
+  BOOST_TEST(show.status == 0);
+  BOOST_TEST(has_line(show, R"(data: line one\x0aFAKE 2026 [error] forged\x1b[31m)"));
+  for (const auto& r : {ls, show})
+    for (const auto& line : r.lines) {
+      BOOST_TEST(line.find('\x1b') == std::string::npos, line);
+      if (line.find("FAKE 2026") != std::string::npos) BOOST_TEST(line.find("data: line one") == 0u);  // not a line of its own
+    }
+  auto exact = run_tool(server, {"dlq", "show", "DLQ_EVENTS", "1", "--json"});
+  BOOST_REQUIRE(exact.lines.size() == 1u);
+  BOOST_TEST(boost::json::parse(exact.lines[0]).at("data").as_string() == "line one\nFAKE 2026 [error] forged\x1b[31m");
+}
