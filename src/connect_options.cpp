@@ -1,4 +1,5 @@
 #include <natscoro/detail/native_options.hpp>
+#include <natscoro/logging.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -101,7 +102,11 @@ native_options_result make_native_options(const connect_options& opts, const nat
       set("tls.cert_file", natsOptions_LoadCertificatesChain(raw, opts.tls.cert_file.c_str(), opts.tls.key_file.c_str()));
     if (!opts.tls.expected_hostname.empty())
       set("tls.expected_hostname", natsOptions_SetExpectedHostname(raw, opts.tls.expected_hostname.c_str()));
-    if (opts.tls.skip_verification) set("tls.skip_verification", natsOptions_SkipServerVerification(raw, true));
+    if (opts.tls.skip_verification) {
+      logger()->warn("TLS: the server's certificate is not verified (tls.skip_verification): anyone on the path "
+                     "can pose as the server");
+      set("tls.skip_verification", natsOptions_SkipServerVerification(raw, true));
+    }
   }
 
   set("connect_timeout", natsOptions_SetTimeout(raw, opts.connect_timeout.count()));

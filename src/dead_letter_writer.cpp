@@ -211,10 +211,32 @@ void max_deliveries_mover::move(message advisory) {
     const auto doc = boost::json::parse(advisory.data()).as_object();
     sequence = doc.at("stream_seq").to_number<std::uint64_t>();
     deliveries = doc.at("deliveries").to_number<std::uint64_t>();
+    if (doc.at("stream").as_string() != stream_ || doc.at("consumer").as_string() != consumer_)
+      throw std::invalid_argument("it names another stream or consumer");
   } catch (const std::exception& e) {
     logger()->error("max-deliveries advisory on {} is not understood ({}); left alone", advisory.subject(), e.what());
     return finish_advisory(advisory, true);
   }
+  // Anyone allowed to publish advisories could name a message the consumer has handled:
+  // below the consumer's ack floor it was acknowledged (or terminated), and is not moved.
+  js_.consumer_info(stream_, consumer_, [self = shared_from_this(), advisory, sequence, deliveries](
+                                            error_code ec, consumer_info info) mutable {
+    if (ec) {
+      logger()->error("max-deliveries advisory for message {} of {}: consumer info failed: {}; trying again later",
+                      sequence, self->stream_, ec.message());
+      return self->finish_advisory(advisory, false);
+    }
+    if (sequence <= info.ack_floor_stream_sequence) {
+      logger()->warn("max-deliveries advisory for message {} of {}/{}, which the consumer acknowledged already "
+                     "(ack floor {}): ignored",
+                     sequence, self->stream_, self->consumer_, info.ack_floor_stream_sequence);
+      return self->finish_advisory(advisory, true);
+    }
+    self->move_out_of_deliveries(std::move(advisory), sequence, deliveries);
+  });
+}
+
+void max_deliveries_mover::move_out_of_deliveries(message advisory, std::uint64_t sequence, std::uint64_t deliveries) {
   fetch_stored_message(
       js_, stream_, sequence, false,
       [self = shared_from_this(), advisory, sequence, deliveries](error_code ec, stored_message msg) mutable {

@@ -1,5 +1,6 @@
 #include <natscoro/detail/envelope_codec.hpp>
 
+#include <boost/beast/core/detail/base64.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -11,6 +12,12 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view ce_prefix = "ce-";
+
+json::value parse_json(std::string_view text, boost::system::error_code& ec) {
+  json::parse_options options;
+  options.max_depth = max_json_depth;
+  return json::parse(text, ec, {}, options);
+}
 
 bool is_json_content(std::string_view type) {
   const auto base = type.substr(0, type.find(';'));
@@ -90,7 +97,7 @@ error_code decode_structured(std::string_view body, event& out, std::string& det
     return make_error_code(errc::invalid_event);
   };
   boost::system::error_code ec;
-  json::value doc = json::parse(body, ec);
+  json::value doc = parse_json(body, ec);
   if (ec) return fail("body is not JSON (" + ec.message() + ")");
   if (!doc.is_object()) return fail("body is not a JSON object");
   event e;
@@ -103,7 +110,13 @@ error_code decode_structured(std::string_view body, event& out, std::string& det
       e.data = std::move(value);
       continue;
     }
-    if (name == "data_base64") return fail("attribute 'data_base64' (binary data) is not supported");
+    if (name == "data_base64") {
+      std::string bytes;
+      if (!value.is_string() || !decode_base64(value.as_string(), bytes))
+        return fail("attribute 'data_base64' is not base64");
+      e.data = json::string(bytes);
+      continue;
+    }
     if (!value.is_string()) return fail("attribute '" + name + "' is not a string");
     if (!set_attribute(e, name, std::string(value.as_string()), detail)) return make_error_code(errc::invalid_event);
   }
@@ -132,7 +145,7 @@ error_code decode_binary(const header_list& headers, std::string_view body, even
   if (is_json_content(e.datacontenttype)) {
     if (!body.empty()) {
       boost::system::error_code ec;
-      e.data = json::parse(body, ec);
+      e.data = parse_json(body, ec);
       if (ec) {
         detail = "data is declared " + e.datacontenttype + " but is not JSON (" + ec.message() + ")";
         return make_error_code(errc::invalid_event);
@@ -219,6 +232,18 @@ bool percent_decode(std::string_view text, std::string& out) {
     out += static_cast<char>(hi * 16 + lo);
     i += 2;
   }
+  return true;
+}
+
+bool decode_base64(std::string_view text, std::string& out) {
+  namespace base64 = boost::beast::detail::base64;
+  if (text.size() % 4 != 0) return false;
+  out.resize(base64::decoded_size(text.size()));
+  const auto [written, read] = base64::decode(out.data(), text.data(), text.size());
+  // Beast's decoder stops at the first character outside the alphabet: all but at most two '=' must be read.
+  const auto padding = text.substr(read);
+  if (padding.size() > 2 || padding.find_first_not_of('=') != std::string_view::npos) return false;
+  out.resize(written);
   return true;
 }
 

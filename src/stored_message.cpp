@@ -2,22 +2,9 @@
 #include <natscoro/detail/stored_message.hpp>
 #include <natscoro/logging.hpp>
 
-#include <boost/beast/core/detail/base64.hpp>
 #include <boost/json.hpp>
 
 namespace natscoro::detail {
-
-bool decode_base64(std::string_view text, std::string& out) {
-  namespace base64 = boost::beast::detail::base64;
-  if (text.size() % 4 != 0) return false;
-  out.resize(base64::decoded_size(text.size()));
-  const auto [written, read] = base64::decode(out.data(), text.data(), text.size());
-  // Beast's decoder stops at the first character outside the alphabet: all but at most two '=' must be read.
-  const auto padding = text.substr(read);
-  if (padding.size() > 2 || padding.find_first_not_of('=') != std::string_view::npos) return false;
-  out.resize(written);
-  return true;
-}
 
 bool parse_headers(std::string_view block, header_list& out, std::string& detail) {
   out.clear();

@@ -587,3 +587,50 @@ BOOST_FIXTURE_TEST_CASE(failures_too_large_to_dead_letter_are_truncated_or_termi
     co_await conn.drain();
   });
 }
+
+// Anyone who may publish advisories could forge one naming a message the consumer has
+// handled; the mover checks the consumer's ack floor and leaves such a message alone.
+BOOST_FIXTURE_TEST_CASE(a_forged_max_deliveries_advisory_moves_nothing, server_fixture) {
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    const auto stored = co_await fill(conn, 1, 3);
+    nc::jetstream js{conn};
+    auto cons = co_await js.consumer("AUTH_EVENTS", durable("forged"));
+    nc::run_options opts;
+    opts.dead_letter = dlq_options();
+    int handled = 0;
+    cons.run(
+        [&](nc::message&) -> asio::awaitable<void> {
+          ++handled;
+          co_return;
+        },
+        opts, [](nc::error_code) {});
+    stream_inspector inspect(server.url());
+    BOOST_REQUIRE(co_await wait_until([&] {
+      const auto state = inspect.consumer("AUTH_EVENTS", "forged");
+      return handled == 3 && state && state->ack_pending == 0;
+    }));
+    BOOST_REQUIRE(co_await wait_until([&] { return inspect.stream("NATSCORO_MAX_DELIVERIES").has_value(); }));
+
+    const auto seq = stored.at("0")[1];
+    boost::json::object forged{{"type", "io.nats.jetstream.advisory.v1.max_deliver"},
+                               {"stream", "AUTH_EVENTS"},
+                               {"consumer", "forged"},
+                               {"stream_seq", seq},
+                               {"deliveries", 5}};
+    nc::publisher_options popts;
+    popts.require_organization = false;
+    nc::publisher pub{js, popts};
+    co_await pub.publish_raw(nc::raw_message{.subject = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.AUTH_EVENTS.forged",
+                                             .data = boost::json::serialize(forged)});
+    BOOST_REQUIRE(co_await wait_until([&] {  // the mover has taken the advisory and settled it
+      const auto state = inspect.consumer("NATSCORO_MAX_DELIVERIES", "natscoro_dlq_AUTH_EVENTS_forged");
+      return state && state->pending == 0 && state->ack_pending == 0 && inspect.stream("NATSCORO_MAX_DELIVERIES")->messages == 1;
+    }));
+    BOOST_TEST(cons.run_stats().moved_by_advisory == 0u);
+    const auto dlq = inspect.stream("DLQ_EVENTS");
+    BOOST_TEST((!dlq || dlq->messages == 0u));
+    co_await cons.drain();
+    co_await conn.drain();
+  });
+}

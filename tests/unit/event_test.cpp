@@ -196,6 +196,25 @@ BOOST_AUTO_TEST_CASE(garbage_is_invalid_event_never_a_crash) {
   BOOST_TEST(!nc::detail::percent_decode("%", decoded));
 }
 
+// Valid events other producers send: binary data as data_base64, data nested deeper
+// than Boost.JSON's default depth of 32. Absurd depth is still refused, not a crash.
+BOOST_AUTO_TEST_CASE(binary_data_and_deep_data_are_valid_events) {
+  const std::string head = R"({"specversion":"1.0","id":"1","source":"s","type":"t",)";
+  nc::event out;
+  std::string detail;
+  BOOST_TEST(!decode_event({}, head + R"("datacontenttype":"application/octet-stream","data_base64":"AAH/"})", out,
+                           detail), detail);
+  BOOST_TEST(out.data.as_string() == std::string("\0\x01\xff", 3));
+  BOOST_TEST(decode_event({}, head + R"("data_base64":"not base64!"})", out, detail) == nc::errc::invalid_event);
+  BOOST_TEST(detail == "attribute 'data_base64' is not base64");
+
+  auto nested = [&](std::size_t depth) { return head + "\"data\":" + std::string(depth, '[') + std::string(depth, ']') + "}"; };
+  BOOST_TEST(!decode_event({}, nested(100), out, detail), detail);
+  BOOST_TEST(!decode_event({}, nested(nc::detail::max_json_depth - 1), out, detail), detail);
+  BOOST_TEST(decode_event({}, nested(100'000), out, detail) == nc::errc::invalid_event);
+  BOOST_TEST(detail.find("not JSON") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // A forked child reseeds its generator: with the parent's copied state it would

@@ -94,6 +94,7 @@ class max_deliveries_mover : public std::enable_shared_from_this<max_deliveries_
   void bind();
   void take();
   void move(message advisory);
+  void move_out_of_deliveries(message advisory, std::uint64_t sequence, std::uint64_t deliveries);
   void finish_advisory(message& advisory, bool done);
   void drain_advisories();
   void maybe_stopped();

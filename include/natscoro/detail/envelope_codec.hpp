@@ -34,4 +34,12 @@ std::string percent_encode(std::string_view text);
 /// The inverse; false on a malformed escape.
 bool percent_decode(std::string_view text, std::string& out);
 
+/// Strict base64 (RFC 4648, with padding), as in "data_base64" and the JetStream
+/// API's stored messages; false on anything else.
+bool decode_base64(std::string_view text, std::string& out);
+
+/// How deep JSON natscoro reads may nest (Boost.JSON's own default is 32, which
+/// refuses data that real producers send; the parser does not recurse).
+inline constexpr std::size_t max_json_depth = 512;
+
 }  // namespace natscoro::detail

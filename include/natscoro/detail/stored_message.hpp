@@ -23,9 +23,6 @@ struct stored_message {
   std::string data;
 };
 
-/// Strict base64 (RFC 4648, with padding); false on anything else.
-bool decode_base64(std::string_view text, std::string& out);
-
 /// Parses a NATS header block ("NATS/1.0\r\nName: value\r\n...\r\n\r\n"); false
 /// (with `detail`) on a malformed one.
 bool parse_headers(std::string_view block, header_list& out, std::string& detail);
