@@ -148,8 +148,12 @@ void consumer_core::on_inbox(std::uint64_t token, nats_msg_ptr msg) {
   if (const auto status = message_header(msg.get(), "Status"); !status.empty())
     return on_status(token, status, message_header(msg.get(), "Description"));
   if (!delivered) return;
-  credits_.on_message();
   ++stats_.delivered;
+  if (!credits_.on_message()) {  // from a request forgotten after a reconnect, with no room left
+    give_back(msg.get());
+    ++stats_.given_back_unrequested;
+    return;
+  }
   held_.push_back(std::move(msg));  // while draining: given back once unsubscribed
   hand_out();
   maybe_pull();

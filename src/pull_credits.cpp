@@ -20,8 +20,12 @@ std::uint64_t pull_credits::on_request_sent(std::size_t batch, clock::time_point
 }
 
 bool pull_credits::on_message() {
+  if (requests_.empty()) {
+    if (held_ + outstanding_ >= capacity_) return false;
+    ++held_;
+    return true;
+  }
   ++held_;
-  if (requests_.empty()) return false;
   auto& r = requests_.front();
   --r.remaining;
   --outstanding_;

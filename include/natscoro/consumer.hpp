@@ -25,6 +25,9 @@ struct consumer_stats {
   std::uint64_t delivered = 0;   ///< messages received from the server
   std::uint64_t pulls = 0;       ///< pull requests sent
   std::uint64_t repulls = 0;     ///< pulls re-issued after a reconnect or missed heartbeats
+  /// Messages from pull requests forgotten after a reconnect (the server still filled
+  /// them) that found the capacity full: given back at once, redelivered.
+  std::uint64_t given_back_unrequested = 0;
   std::size_t held = 0;          ///< received, not yet handed out (at most consumer_options::capacity)
   std::size_t outstanding = 0;   ///< messages open pull requests may still bring
 };

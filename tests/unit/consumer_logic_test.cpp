@@ -105,8 +105,27 @@ BOOST_AUTO_TEST_CASE(expired_requests_and_reset_forget_what_was_promised) {
   c.reset();
   BOOST_TEST(c.outstanding() == 0u);
   BOOST_TEST(c.request_size() == 20u);
-  BOOST_TEST(!c.on_message());  // unrequested, but held all the same
+  BOOST_TEST(c.on_message());  // unrequested (from a forgotten request), held while there is room
   BOOST_TEST(c.held() == 1u);
+}
+
+// After a reset the server may still fill requests it holds: whatever it sends, no more
+// than the capacity is ever held; what finds no room is refused (to be given back).
+BOOST_AUTO_TEST_CASE(messages_of_forgotten_requests_never_overfill) {
+  pull_credits c(8);
+  const auto far = pull_credits::clock::now() + 60s;
+  c.on_request_sent(c.request_size(), far);  // 8 asked for
+  c.reset();                                 // reconnected: forgotten, but alive on the server
+  c.on_request_sent(c.request_size(), far);  // 8 more
+  int held = 0, refused = 0;
+  for (int i = 0; i < 16; ++i) (c.on_message() ? held : refused)++;  // both requests filled
+  BOOST_TEST(held == 8);
+  BOOST_TEST(refused == 8);
+  BOOST_TEST(c.held() == 8u);
+  BOOST_TEST(c.outstanding() == 0u);
+  for (int i = 0; i < 3; ++i) c.on_released();
+  BOOST_TEST(c.on_message());  // room again
+  BOOST_TEST(c.held() == 6u);
 }
 
 BOOST_AUTO_TEST_CASE(the_watchdog_fires_after_the_missed_heartbeats) {

@@ -10,6 +10,14 @@
 // order). A request ends when filled, when the server says so (status 408
 // request timeout, 409 e.g. max ack pending exceeded, 404 no messages), or when
 // it expires; after a reconnect or missed heartbeats all are forgotten (reset).
+//
+// A forgotten request may still be alive on the server: nats.c re-subscribes the
+// inbox after a reconnect, so the server goes on filling requests it holds for it.
+// Its messages cannot be told apart (a delivered message carries its stream
+// subject, not the request's), so they fill the newest requests' credit, and the
+// newest requests' messages then arrive unrequested. One that finds no room is
+// refused, to be given back (nak) and redelivered: the bound holds whatever the
+// server sends.
 #pragma once
 
 #include <chrono>
@@ -36,8 +44,9 @@ class pull_credits {
   /// A request for `batch` messages, expiring at `expires`, was sent; returns its id.
   std::uint64_t on_request_sent(std::size_t batch, clock::time_point expires);
 
-  /// A message arrived (it fills the oldest open request). Returns false if no
-  /// request was open for it (it is held anyway: the server sent it).
+  /// A message arrived: it fills the oldest open request and is held. With no
+  /// request open for it, it is held if there is room, else refused: false, and
+  /// the caller gives it back.
   bool on_message();
 
   /// A held message was handed out, or given back to the server (nak on drain).
