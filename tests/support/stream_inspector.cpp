@@ -5,13 +5,25 @@
 #include <nats/nats.h>
 
 #include <stdexcept>
+#include <vector>
 
 namespace natscoro::test {
 
 stream_inspector::stream_inspector(const std::string& url, const std::string& user, const std::string& password) {
   natsOptions* opts = nullptr;
   natsStatus s = natsOptions_Create(&opts);
-  if (s == NATS_OK) s = natsOptions_SetURL(opts, url.c_str());
+  std::vector<std::string> urls;  // several, comma-separated, for a cluster
+  for (std::size_t start = 0; start <= url.size();) {
+    const auto comma = url.find(',', start);
+    urls.push_back(url.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  std::vector<const char*> servers;
+  for (const auto& u : urls) servers.push_back(u.c_str());
+  if (s == NATS_OK) s = natsOptions_SetServers(opts, servers.data(), static_cast<int>(servers.size()));
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
+  if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 50);
   if (s == NATS_OK && !user.empty()) s = natsOptions_SetUserInfo(opts, user.c_str(), password.c_str());
   if (s == NATS_OK) s = natsConnection_Connect(&nc_, opts);
   natsOptions_Destroy(opts);
@@ -22,6 +34,18 @@ stream_inspector::stream_inspector(const std::string& url, const std::string& us
 stream_inspector::~stream_inspector() {
   jsCtx_Destroy(js_);
   natsConnection_Destroy(nc_);
+}
+
+std::string stream_inspector::leader(const std::string& name) {
+  jsStreamInfo* si = nullptr;
+  jsErrCode code{};
+  jsOptions opts;
+  jsOptions_Init(&opts);
+  opts.Wait = 500;  // asked in a loop while the cluster elects
+  if (js_GetStreamInfo(&si, js_, name.c_str(), &opts, &code) != NATS_OK) return {};
+  std::string out = si->Cluster != nullptr && si->Cluster->Leader != nullptr ? si->Cluster->Leader : "";
+  jsStreamInfo_Destroy(si);
+  return out;
 }
 
 std::optional<stream_inspector::state> stream_inspector::stream(const std::string& name) {

@@ -27,6 +27,8 @@ class stream_inspector {
   };
   /// The stream's state; empty if it does not exist.
   std::optional<state> stream(const std::string& name);
+  /// The name of the node leading a clustered stream; empty while it has none (or no answer).
+  std::string leader(const std::string& name);
 
   struct stored_message {
     std::string subject;
