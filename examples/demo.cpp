@@ -11,7 +11,9 @@
 //    DLQ_EVENTS); one in ten fails its first attempt (retried in its lane);
 // 4. prints a summary: published, acknowledged, handled per instance, retried,
 //    dead-lettered, order violations, lost, end-to-end latency. Exit code 1 if any
-//    event was lost or handled out of order.
+//    event was lost or handled out of order. Counted per event id, so that a fault
+//    (a server restart, a lost ack) that delivers an event again shows as a
+//    redelivery, not as an event too many or out of order.
 #include <natscoro/natscoro.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -44,11 +46,12 @@ struct instance_result {
 };
 
 struct shared_state {
-  std::map<std::string, std::uint64_t> last_sequence;  // per user, across both instances
+  std::map<std::string, std::uint64_t> last_sequence;  // per user, of the newest event handled the first time
   std::set<std::string> first_attempt_failed;          // event ids
+  std::set<std::string> handled;                       // event ids handled at least once
   std::vector<double> latency_ms;                      // publish time to handled
-  std::uint64_t order_violations = 0;
-  std::uint64_t handled = 0;
+  std::uint64_t order_violations = 0;                  // an event handled for the first time after a newer one of its user
+  std::uint64_t redelivered = 0;                       // handled again (at-least-once after a fault)
 };
 
 double percentile(std::vector<double> v, double p) {
@@ -107,6 +110,11 @@ asio::awaitable<void> demo(asio::any_io_executor ex, std::string url, std::strin
       if (data.contains("poison")) throw std::runtime_error("this event always fails (demo)");
       if (data.at("i").as_int64() % 10 == 3 && state.first_attempt_failed.insert(evt.id).second)
         throw std::runtime_error("first attempt fails (demo)");
+      ++results[static_cast<std::size_t>(p)].handled;
+      if (!state.handled.insert(evt.id).second) {  // delivered again after a fault: no new order to check
+        ++state.redelivered;
+        co_return;
+      }
       const std::string user = std::string(data.at("user").as_string());
       const auto seq = msg.metadata().stream_sequence;
       auto& last = state.last_sequence[user];
@@ -114,8 +122,6 @@ asio::awaitable<void> demo(asio::any_io_executor ex, std::string url, std::strin
       last = seq;
       state.latency_ms.push_back(
           std::chrono::duration<double, std::milli>(nc::event::clock::now() - evt.time).count());
-      ++state.handled;
-      ++results[static_cast<std::size_t>(p)].handled;
       co_return;
     };
     instances[static_cast<std::size_t>(p)].run(handler, ro, [&, p](nc::error_code ec) {
@@ -128,17 +134,20 @@ asio::awaitable<void> demo(asio::any_io_executor ex, std::string url, std::strin
   // 2. The events.
   std::cout << "\npublishing " << total << " events for " << users << " users...\n";
   nc::publisher pub{js, nc::publisher_options{.source = "natscoro-demo"}};
-  int poison = 0;
+  std::set<std::string> acknowledged, poison;  // event ids with a PubAck; of them, the always-failing ones
   for (int i = 0; i < events_per_user; ++i)
     for (int u = 0; u < users; ++u) {
       const std::string user = std::to_string(u);
       boost::json::object data{{"user", user}, {"i", i}};
-      if ((u * events_per_user + i) % 100 == 42) {
-        data["poison"] = true;
-        ++poison;
-      }
-      pub.publish("auth.p" + std::to_string(u % partitions) + ".user." + user + ".created",
-                  nc::event::make("user.updated", "org-" + std::to_string(u % 5), data), asio::detached);
+      const bool always_fails = (u * events_per_user + i) % 100 == 42;
+      if (always_fails) data["poison"] = true;
+      auto evt = nc::event::make("user.updated", "org-" + std::to_string(u % 5), data);
+      pub.publish("auth.p" + std::to_string(u % partitions) + ".user." + user + ".created", evt,
+                  [&, id = evt.id, always_fails](nc::error_code ec, nc::pub_ack) {
+                    if (ec) return;
+                    acknowledged.insert(id);
+                    if (always_fails) poison.insert(id);
+                  });
     }
   co_await pub.flush();
   const auto published = pub.stats();
@@ -151,7 +160,7 @@ asio::awaitable<void> demo(asio::any_io_executor ex, std::string url, std::strin
     for (auto& i : instances) n += i.run_stats().dead_lettered;
     return n;
   };
-  while (state.handled + dead_lettered() < published.acknowledged && std::chrono::steady_clock::now() < deadline) {
+  while (state.handled.size() + dead_lettered() < acknowledged.size() && std::chrono::steady_clock::now() < deadline) {
     timer.expires_after(20ms);
     co_await timer.async_wait(asio::use_awaitable);
   }
@@ -168,25 +177,29 @@ asio::awaitable<void> demo(asio::any_io_executor ex, std::string url, std::strin
     retried += r.stats.retried;
     dead += r.stats.dead_lettered;
   }
-  const std::int64_t lost = static_cast<std::int64_t>(published.acknowledged) -
-                            static_cast<std::int64_t>(state.handled + dead);
+  // Lost: acknowledged, but neither handled nor one of the always-failing ones (those are
+  // checked against what reached the DLQ).
+  std::uint64_t lost = 0;
+  for (const auto& id : acknowledged) lost += !state.handled.contains(id) && !poison.contains(id);
+  const std::uint64_t dead_letters_stored = dlq_after - dlq_before;
   auto row = [](const std::string& what, const auto& value) {
     std::cout << "  " << std::left << std::setw(38) << what << std::right << std::setw(10) << value << "\n";
   };
   std::cout << "\nsummary\n";
   row("published", published.published);
-  row("acknowledged (PubAck)", published.acknowledged);
+  row("acknowledged (PubAck)", acknowledged.size());
   for (int p = 0; p < partitions; ++p) row("handled by instance " + std::to_string(p + 1), results[static_cast<std::size_t>(p)].handled);
+  row("handled again (redelivered)", state.redelivered);
   row("retried (first attempts failed)", retried);
   row("dead-lettered (always failing)", dead);
-  row("  of which now in DLQ_EVENTS", dlq_after - dlq_before);
+  row("  of which now in DLQ_EVENTS", dead_letters_stored);
   row("order violations", state.order_violations);
   row("lost", lost);
   std::cout << std::fixed << std::setprecision(2);
   row("latency p50 (ms), publish to handled", percentile(state.latency_ms, 0.50));
   row("latency p95 (ms)", percentile(state.latency_ms, 0.95));
   row("latency p99 (ms)", percentile(state.latency_ms, 0.99));
-  status = (lost == 0 && state.order_violations == 0 && dead == static_cast<std::uint64_t>(poison)) ? 0 : 1;
+  status = (lost == 0 && state.order_violations == 0 && dead_letters_stored == poison.size()) ? 0 : 1;
 
   for (auto& c : connections) co_await c.drain();
   co_await conn.drain();
@@ -199,6 +212,7 @@ int main(int argc, char** argv) {
   const std::string url = argc > 1 ? argv[1] : (env != nullptr && *env != '\0' ? env : "nats://127.0.0.1:4222");
   const std::string topology = argc > 2 ? argv[2] : NATSCORO_DEMO_TOPOLOGY;
   nc::logger()->set_level(spdlog::level::err);  // the summary says what happened; warnings would be each retry
+  std::cout << std::unitbuf;  // each line as it happens, also into a pipe
   asio::io_context ioc;
   int status = 1;
   asio::co_spawn(ioc, demo(ioc.get_executor(), url, topology, status), [&](std::exception_ptr e) {
