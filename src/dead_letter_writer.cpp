@@ -156,7 +156,8 @@ max_deliveries_mover::max_deliveries_mover(jetstream js, std::string stream, std
       consumer_(std::move(consumer)),
       opts_(std::move(opts)),
       dlq_(std::move(dlq)),
-      on_moved_(std::move(on_moved)) {}
+      on_moved_(std::move(on_moved)),
+      retry_timer_(js_.get_executor()) {}
 
 void max_deliveries_mover::start() {
   stream_config cfg;
@@ -166,13 +167,31 @@ void max_deliveries_mover::start() {
   cfg.max_age = std::chrono::hours(24 * 7);
   binding_ = true;
   create_stream_if_missing(js_, cfg, [self = shared_from_this()](error_code ec) {
-    if (ec) {
-      logger()->error("max-deliveries advisories for {}/{} are not captured: stream {}: {}", self->stream_,
-                      self->consumer_, self->opts_.advisory_stream, ec.message());
+    if (ec) return self->retry_or_give_up(ec, "stream " + self->opts_.advisory_stream);
+    self->bind();
+  });
+}
+
+// A server restarting or a link going down while the mover starts must not leave the
+// advisories uncaptured for the rest of the run: such failures are tried again.
+void max_deliveries_mover::retry_or_give_up(error_code ec, const std::string& what) {
+  const bool passing = ec == nats_errc::timeout || ec == nats_errc::no_responders || ec == errc::not_connected ||
+                       ec == nats_errc::connection_disconnected;
+  if (!passing || stopping_) {
+    logger()->error("max-deliveries advisories for {}/{} are not captured: {}: {}", stream_, consumer_, what,
+                    ec.message());
+    binding_ = false;
+    return maybe_stopped();
+  }
+  logger()->warn("max-deliveries advisories for {}/{}: {}: {}; trying again in 1 s", stream_, consumer_, what,
+                 ec.message());
+  retry_timer_.expires_after(std::chrono::seconds(1));
+  retry_timer_.async_wait([self = shared_from_this()](error_code timer_ec) {
+    if (timer_ec || self->stopping_) {  // stop() cancelled it
       self->binding_ = false;
       return self->maybe_stopped();
     }
-    self->bind();
+    self->start();
   });
 }
 
@@ -183,12 +202,8 @@ void max_deliveries_mover::bind() {
   consumer_options copts;
   copts.capacity = 8;
   js_.consumer(opts_.advisory_stream, cfg, copts, [self = shared_from_this()](error_code ec, natscoro::consumer c) {
+    if (ec) return self->retry_or_give_up(ec, "its consumer");
     self->binding_ = false;
-    if (ec) {
-      logger()->error("max-deliveries advisories for {}/{} cannot be consumed: {}", self->stream_, self->consumer_,
-                      ec.message());
-      return self->maybe_stopped();
-    }
     self->advisories_ = std::move(c);
     self->bound_ = true;
     if (self->stopping_) return self->drain_advisories();
@@ -283,6 +298,7 @@ void max_deliveries_mover::stop(std::chrono::milliseconds grace, std::function<v
   stopping_ = true;
   grace_ = grace;
   on_stopped_ = std::move(on_stopped);
+  retry_timer_.cancel();
   if (bound_) return drain_advisories();
   maybe_stopped();
 }

@@ -40,6 +40,18 @@ bool has_line(const run_result& r, const std::string& text) {
 
 std::string topology(const std::string& name) { return std::string(NATSCORO_TOPOLOGIES) + "/" + name + ".json"; }
 
+// Stores `m` as it is (any subject, headers and body), as another producer would.
+void publish_raw(const nats_server& server, nc::raw_message m) {
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    nc::publisher_options popts;
+    popts.require_organization = false;
+    nc::publisher publisher{nc::jetstream{conn}, popts};
+    co_await publisher.publish_raw(std::move(m));
+    co_await conn.drain();
+  });
+}
+
 }  // namespace
 
 BOOST_FIXTURE_TEST_CASE(apply_prints_the_plan_and_is_idempotent, server_fixture) {
@@ -184,14 +196,7 @@ BOOST_FIXTURE_TEST_CASE(bad_arguments_are_refused_by_name, server_fixture) {
 // lines a second); a peek with --no-ack prints each message once and ends by itself.
 BOOST_FIXTURE_TEST_CASE(sub_reports_a_poison_message_once_and_a_peek_ends, server_fixture) {
   BOOST_REQUIRE(run_tool(server, {"apply", topology("giia")}).status == 0);
-  run_async([&](auto ex) -> asio::awaitable<void> {
-    auto conn = co_await nc::connect(ex, options_for(server));
-    nc::publisher_options popts;
-    popts.require_organization = false;
-    nc::publisher publisher{nc::jetstream{conn}, popts};
-    co_await publisher.publish_raw(nc::raw_message{.subject = "auth.user.2.created", .data = "not json\x1b[2J"});
-    co_await conn.drain();
-  });
+  publish_raw(server, nc::raw_message{.subject = "auth.user.2.created", .data = "not json\x1b[2J"});
   BOOST_REQUIRE(run_tool(server, {"pub", "auth.user.1.created", "--type", "user.created", "--org", "o", "--count", "3"})
                     .status == 0);
   auto peek = run_tool(server, {"sub", "AUTH_EVENTS", "--durable", "peeker", "--no-ack"});
@@ -209,19 +214,11 @@ BOOST_FIXTURE_TEST_CASE(sub_reports_a_poison_message_once_and_a_peek_ends, serve
 // line; --json keeps it exact.
 BOOST_FIXTURE_TEST_CASE(dlq_output_cannot_drive_the_terminal, server_fixture) {
   BOOST_REQUIRE(run_tool(server, {"apply", topology("giia")}).status == 0);
-  run_async([&](auto ex) -> asio::awaitable<void> {
-    auto conn = co_await nc::connect(ex, options_for(server));
-    nc::publisher_options popts;
-    popts.require_organization = false;
-    nc::publisher publisher{nc::jetstream{conn}, popts};
-    co_await publisher.publish_raw(nc::raw_message{
-        .subject = "dlq.auth.user.8.deleted",
-        .headers = {{"Natscoro-Original-Stream", "AUTH_EVENTS"},
-                    {"Natscoro-Original-Subject", "auth.user.8.deleted"},
-                    {"Natscoro-Error", "\x1b]0;owned\x07\x1b[2Jboom"}},
-        .data = "line one\nFAKE 2026 [error] forged\x1b[31m"});
-    co_await conn.drain();
-  });
+  publish_raw(server, nc::raw_message{.subject = "dlq.auth.user.8.deleted",
+                                      .headers = {{"Natscoro-Original-Stream", "AUTH_EVENTS"},
+                                                  {"Natscoro-Original-Subject", "auth.user.8.deleted"},
+                                                  {"Natscoro-Error", "\x1b]0;owned\x07\x1b[2Jboom"}},
+                                      .data = "line one\nFAKE 2026 [error] forged\x1b[31m"});
   auto ls = run_tool(server, {"dlq", "ls", "DLQ_EVENTS"});
   BOOST_TEST(ls.status == 0);
   BOOST_TEST(has_line(ls, R"(\x1b]0;owned\x07\x1b[2Jboom)"));

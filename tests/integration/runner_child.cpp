@@ -1,6 +1,6 @@
 // A runner in a process of its own, for the crash and SIGTERM tests.
 //
-//   runner_child URL STREAM DURABLE hang|handle|pause
+//   runner_child URL STREAM DURABLE hang|handle|pause|strict
 //
 // Runs the handler runner on the durable consumer (ordered by subject token 2,
 // dead-letter stream DLQ_EVENTS). With "hang" each handler prints
@@ -12,6 +12,8 @@
 // pull request is open: a SIGTERM then comes mid-stream, with nothing the server
 // could still be delivering (nats-server 2.9 registers pull requests
 // asynchronously, so one open at the drain may take a given-back message late).
+// "strict" is "handle" on a consumer with max_ack_pending 1 and ack_wait 1 s: the
+// configuration README.md gives for order per key across crashes.
 #include <natscoro/natscoro.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -46,8 +48,9 @@ int main(int argc, char** argv) {
         nc::consumer_config cfg;
         cfg.durable = durable;
         // "hang": the crash test runs the consumer out of deliveries quickly.
-        cfg.ack_wait = mode == "hang" ? 1s : 30s;
+        cfg.ack_wait = mode == "hang" || mode == "strict" ? 1s : 30s;
         cfg.max_deliver = mode == "hang" ? 2 : 5;
+        if (mode == "strict") cfg.max_ack_pending = 1;
         constexpr std::size_t capacity = 256;
         auto cons = co_await js.consumer(stream, cfg, nc::consumer_options{.capacity = capacity});
 

@@ -11,6 +11,8 @@
 #include <natscoro/publisher.hpp>
 #include <natscoro/runner.hpp>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -95,6 +97,7 @@ class max_deliveries_mover : public std::enable_shared_from_this<max_deliveries_
   void take();
   void move(message advisory);
   void move_out_of_deliveries(message advisory, std::uint64_t sequence, std::uint64_t deliveries);
+  void retry_or_give_up(error_code ec, const std::string& what);
   void finish_advisory(message& advisory, bool done);
   void drain_advisories();
   void maybe_stopped();
@@ -105,6 +108,7 @@ class max_deliveries_mover : public std::enable_shared_from_this<max_deliveries_
   dead_letter_options opts_;
   std::shared_ptr<publisher> dlq_;
   std::function<void()> on_moved_;
+  boost::asio::steady_timer retry_timer_;  // a start that met a passing failure
   natscoro::consumer advisories_;
   bool stopping_ = false;
   bool binding_ = false;  // ensuring the advisory stream, binding its consumer
