@@ -234,3 +234,14 @@ BOOST_FIXTURE_TEST_CASE(dlq_output_cannot_drive_the_terminal, server_fixture) {
   BOOST_REQUIRE(exact.lines.size() == 1u);
   BOOST_TEST(boost::json::parse(exact.lines[0]).at("data").as_string() == "line one\nFAKE 2026 [error] forged\x1b[31m");
 }
+
+// A refusal the library has no name for still says what the server said ("JetStream
+// API error 10074" alone named nothing).
+BOOST_FIXTURE_TEST_CASE(server_refusals_carry_the_servers_reason, server_fixture) {
+  temp_dir dir;
+  const auto file = (dir.path() / "r3.json").string();
+  std::ofstream(file) << R"({"streams": [{"name": "R3", "subjects": ["r3.>"], "replicas": 3}]})";
+  const auto r = run_tool(server, {"apply", file});
+  BOOST_TEST(r.status == 1);
+  BOOST_TEST(has_line(r, "replicas > 1 not supported in non-clustered mode"));
+}

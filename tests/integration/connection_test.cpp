@@ -3,6 +3,7 @@
 
 #include "async_test.hpp"
 #include "completion_tokens.hpp"
+#include "log_capture.hpp"
 #include "nats_server.hpp"
 #include "test_options.hpp"
 
@@ -185,4 +186,36 @@ BOOST_FIXTURE_TEST_CASE(dropping_the_last_handle_closes_without_blocking, server
     BOOST_TEST(co_await wait_until([&] { return log.count(connection_event_kind::closed) == 1; }));
   });
   BOOST_TEST(server_sees_connections(server, 0));
+}
+
+// Passwords in server URLs never reach a log line, connection_info or a connection
+// event: connecting, reconnecting and failing all name the server as "alice:***@...".
+BOOST_AUTO_TEST_CASE(credentials_in_urls_never_reach_a_log_line) {
+  server_config cfg;
+  cfg.extra = "authorization { user: alice, password: s3cret }";
+  nats_server server(cfg);
+  log_capture captured;
+  event_log events;
+  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto opts = options_for(server);
+    opts.servers = {"nats://alice:s3cret@127.0.0.1:" + std::to_string(server.port())};
+    opts.on_event = events.recorder();
+    auto conn = co_await nc::connect(ex, opts);
+    BOOST_TEST(conn.info().connected_url == "nats://alice:***@127.0.0.1:" + std::to_string(server.port()));
+    server.restart_after_kill();
+    BOOST_REQUIRE(co_await wait_until([&] { return events.count(connection_event_kind::reconnected) == 1; }));
+    for (const auto& ev : events.events) BOOST_TEST(ev.server_url.find("s3cret") == std::string::npos);
+
+    auto wrong = opts;
+    wrong.servers = {"nats://alice:wr0ng-pw@127.0.0.1:" + std::to_string(server.port())};
+    wrong.reconnect.allowed = false;
+    auto [ec, failed] = co_await nc::connect(ex, wrong, asio::as_tuple(asio::deferred));
+    BOOST_TEST(ec == nc::nats_errc::authorization_failed, ec.message());
+    co_await conn.drain();
+  });
+  const std::string log = captured.text();
+  BOOST_TEST(log.find("s3cret") == std::string::npos, log);
+  BOOST_TEST(log.find("wr0ng-pw") == std::string::npos, log);
+  BOOST_TEST(log.find("reconnected to nats://alice:***@127.0.0.1") != std::string::npos, log);
+  BOOST_TEST(log.find("connect to nats://alice:***@127.0.0.1") != std::string::npos, log);  // the failure
 }

@@ -2,6 +2,7 @@
 #include <natscoro/natscoro.hpp>
 
 #include "async_test.hpp"
+#include "log_capture.hpp"
 #include "nats_server.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -69,4 +70,18 @@ BOOST_FIXTURE_TEST_CASE(an_untrusted_ca_fails_with_a_tls_error, tls_fixture) {
     BOOST_TEST(ec == nc::nats_errc::ssl_error, ec.message());
     BOOST_TEST(ec.message().find("TLS") != std::string::npos);
   });
+}
+
+// Turning verification off works, and says loudly that it is off.
+BOOST_FIXTURE_TEST_CASE(skipping_verification_connects_and_warns, tls_fixture) {
+  log_capture captured;
+  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto opts = options(certs.path("other-ca.pem"));  // would fail verification
+    opts.tls.skip_verification = true;
+    auto conn = co_await nc::connect(ex, opts);
+    BOOST_TEST(conn.is_connected());
+    co_await conn.drain();
+  });
+  BOOST_TEST(captured.text().find("[warning] TLS: the server's certificate is not verified") != std::string::npos,
+             captured.text());
 }
