@@ -451,13 +451,14 @@ command sub_command(const std::vector<std::string>& args) {
     progress bar("received", count);
     int status = ok;
     std::uint64_t received = 0;
-    // What was printed or reported already: a message given back comes again, and is not shown twice.
-    std::set<std::uint64_t> seen;
+    // What was given back after it was printed or reported: it comes again, and is not shown twice.
+    // (Acknowledged messages are not kept: a long-running sub holds no record of them.)
+    std::set<std::uint64_t> given_back;
     while (count == 0 || received < count) {
       auto m = co_await cons.next(asio::use_awaitable);
       if (!m) break;
       const auto& md = m->metadata();
-      if (!seen.insert(md.stream_sequence).second) {
+      if (given_back.contains(md.stream_sequence)) {
         if (no_ack && md.num_pending == 0) {  // seen before and nothing behind it: the peek is complete
           co_await m->nak(std::chrono::nanoseconds(0), asio::use_awaitable);
           break;
@@ -470,12 +471,14 @@ command sub_command(const std::vector<std::string>& args) {
       if (auto ec = m->decode(evt, why)) {
         std::cerr << "natscoro sub: message " << md.stream_sequence << " on " << shown(m->subject())
                   << " is not a CloudEvent (" << shown(why) << "); left for redelivery\n";
+        given_back.insert(md.stream_sequence);
         co_await m->nak(std::chrono::seconds(5), asio::use_awaitable);
         status = failure;
         continue;
       }
       std::cout << nc::to_structured_json(evt) << "\n";
       if (no_ack) {
+        given_back.insert(md.stream_sequence);
         co_await m->nak(md.num_pending == 0 ? std::chrono::nanoseconds(0) : std::chrono::nanoseconds(std::chrono::seconds(1)),
                         asio::use_awaitable);
       } else {
