@@ -1,5 +1,7 @@
 #include <natscoro/detail/api_client.hpp>
 #include <natscoro/detail/jetstream_api.hpp>
+#include <natscoro/detail/log_text.hpp>
+#include <natscoro/detail/names.hpp>
 #include <natscoro/jetstream.hpp>
 #include <natscoro/logging.hpp>
 
@@ -31,6 +33,13 @@ jetstream::jetstream(connection conn, options opts)
 void jetstream::async_ensure_stream(stream_config cfg,
                                     boost::asio::any_completion_handler<void(error_code, ensure_result)> h) const {
   auto op = ensure_operation::create(std::move(h), conn_.get_executor());
+  for (const auto& subject : cfg.subjects) {  // they travel in the request's body: the server's error would be vaguer
+    std::string detail;
+    if (auto ec = detail::check_filter_subject("stream " + detail::printable(cfg.name, 64) + ": subject", subject, detail)) {
+      logger()->error("{}", detail);
+      return void(op->complete(ec, ensure_result::unchanged));
+    }
+  }
   auto api = api_;
   const std::string name = cfg.name;  // the request's name outlives the move of `cfg` below
   api_->request("STREAM.INFO", {name}, "",
@@ -98,6 +107,12 @@ void jetstream::async_consumer(std::string stream, consumer_config cfg, consumer
 void jetstream::ensure_consumer_then(
     const std::string& stream, const consumer_config& cfg, bool update,
     std::function<void(error_code, ensure_result, std::string, json::value)> done) const {
+  if (std::string detail; !cfg.filter_subject.empty()) {
+    if (auto ec = detail::check_filter_subject("consumer filter_subject", cfg.filter_subject, detail)) {
+      logger()->error("{}", detail);
+      return done(ec, ensure_result::unchanged, {}, {});
+    }
+  }
   // Creates (or updates) the consumer; the server's reply names it (ephemeral consumers).
   auto create = [api = api_, stream, cfg, done](const char* verb, ensure_result result, std::string changes) {
     json::object body;
@@ -197,6 +212,12 @@ void jetstream::async_delete_stream(const std::string& name,
 void jetstream::async_purge_stream(const std::string& name, const purge_options& what,
                                    boost::asio::any_completion_handler<void(error_code, std::uint64_t)> h) const {
   auto op = detail::pending_operation<void(error_code, std::uint64_t)>::create(std::move(h), conn_.get_executor());
+  if (std::string detail; !what.subject.empty()) {
+    if (auto ec = detail::check_filter_subject("purge_options::subject", what.subject, detail)) {
+      logger()->error("{}", detail);
+      return void(op->complete(ec, 0));
+    }
+  }
   json::object body;
   if (!what.subject.empty()) body["filter"] = what.subject;
   if (what.up_to_sequence > 0) body["seq"] = what.up_to_sequence;

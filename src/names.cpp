@@ -75,4 +75,12 @@ error_code check_name(std::string_view what, std::string_view name, std::string&
   return make_error_code(errc::invalid_argument);
 }
 
+error_code check_filter_subject(std::string_view what, std::string_view subject, std::string& detail) {
+  if (valid_filter_subject(subject)) return {};
+  detail = std::string(what) + " \"" + printable(subject, 128) +
+           "\" is not a subject (non-empty tokens; '*' and a last '>' only as whole tokens; no spaces or control "
+           "characters)";
+  return make_error_code(errc::invalid_subject);
+}
+
 }  // namespace natscoro::detail

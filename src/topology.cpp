@@ -154,14 +154,19 @@ class field_reader {
     }
     fail(key, "expected one of " + names + ", got " + kind_of(*v));
   }
-  void strings(const char* key, std::vector<std::string>& out, bool required) {
+  void subjects(const char* key, std::vector<std::string>& out, bool required) {
     const auto* v = find(key, required);
     if (!v) return;
-    if (!v->is_array() || v->as_array().empty()) fail(key, "expected a non-empty array of strings, got " + kind_of(*v));
+    if (!v->is_array() || v->as_array().empty()) fail(key, "expected a non-empty array of subjects, got " + kind_of(*v));
     for (const auto& s : v->as_array()) {
-      if (!s.is_string() || s.as_string().empty()) fail(key, "expected strings, got " + kind_of(s));
+      if (!s.is_string() || s.as_string().empty()) fail(key, "expected subjects, got " + kind_of(s));
       out.emplace_back(s.as_string());
+      subject_checked(key, out.back());
     }
+  }
+  void subject(const char* key, std::string& out) {
+    text(key, out);
+    if (!out.empty()) subject_checked(key, out);
   }
   /// Fails on a field none of the calls above asked for.
   void no_other_fields() const {
@@ -176,6 +181,10 @@ class field_reader {
     const auto* v = o_.if_contains(key);
     if (!v && required) refuse(where_, std::string("missing \"") + key + "\"");
     return v;
+  }
+  void subject_checked(const char* key, const std::string& subject) const {
+    std::string detail;
+    if (detail::check_filter_subject("subject", subject, detail)) fail(key, detail);
   }
   std::chrono::nanoseconds duration_of(const char* key, const json::value& v) const {
     const auto d = v.is_string() ? parse_duration(v.as_string()) : std::nullopt;
@@ -197,7 +206,7 @@ stream_config read_stream(const json::value& v, std::size_t index) {
   stream_config c;
   r.text("name", c.name, true);
   if (!detail::valid_name(c.name)) r.fail("name", "not a valid stream name (no '.', '*', '>', spaces)");
-  r.strings("subjects", c.subjects, true);
+  r.subjects("subjects", c.subjects, true);
   r.text("description", c.description);
   r.choice("retention", c.retention,
            {{"limits", retention_policy::limits},
@@ -235,7 +244,7 @@ consumer_entry read_consumer(const json::value& v, std::size_t index) {
   r.text("durable", c.durable, true);
   if (!detail::valid_name(c.durable)) r.fail("durable", "not a valid consumer name (no '.', '*', '>', spaces)");
   r.text("description", c.description);
-  r.text("filter_subject", c.filter_subject);
+  r.subject("filter_subject", c.filter_subject);
   r.choice("deliver", c.deliver,
            {{"all", deliver_policy::all},
             {"last", deliver_policy::last},

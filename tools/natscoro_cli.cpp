@@ -293,8 +293,8 @@ command streams_command(const std::vector<std::string>& args) {
     if (vm.count("up-to"))
       what.up_to_sequence = number_argument("--up-to", vm["up-to"].as<std::string>(), 1,
                                             std::numeric_limits<std::int64_t>::max());
-    if (!what.subject.empty() && !nc::detail::valid_filter_subject(what.subject))
-      throw usage_error("--subject: \"" + shown(what.subject) + "\" is not a subject");
+    if (std::string detail; !what.subject.empty() && nc::detail::check_filter_subject("--subject", what.subject, detail))
+      throw usage_error(detail);
     return [name = name_argument("stream name", vm["NAME"].as<std::string>()), what](nc::jetstream& js) -> asio::awaitable<int> {
       std::cout << "purged " << co_await js.purge_stream(name, what, asio::use_awaitable) << " messages from " << name
                 << "\n";
@@ -436,8 +436,8 @@ command sub_command(const std::vector<std::string>& args) {
   nc::consumer_config cfg;
   cfg.durable = name_argument("--durable", vm["durable"].as<std::string>());
   if (vm.count("filter")) cfg.filter_subject = vm["filter"].as<std::string>();
-  if (vm.count("filter") && !nc::detail::valid_filter_subject(cfg.filter_subject))
-    throw usage_error("--filter: \"" + shown(cfg.filter_subject) + "\" is not a subject");
+  if (std::string detail; vm.count("filter") && nc::detail::check_filter_subject("--filter", cfg.filter_subject, detail))
+    throw usage_error(detail);
   const std::uint64_t count = vm.count("count") ? number_argument("--count", vm["count"].as<std::string>(), 1, 1'000'000'000) : 0;
   return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()), cfg, count, no_ack = vm.count("no-ack") > 0](
              nc::jetstream& js) -> asio::awaitable<int> {

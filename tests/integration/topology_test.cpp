@@ -256,6 +256,18 @@ BOOST_FIXTURE_TEST_CASE(names_that_would_inject_protocol_never_reach_the_wire, s
         BOOST_TEST(e10 == nc::errc::invalid_argument);
       }
     }
+    // Subjects travel in the requests' JSON, but are refused just as clearly.
+    auto bad_subjects = victim;
+    bad_subjects.subjects = {"victim.>", "a b"};
+    auto [s1, r1] = co_await js.ensure_stream(bad_subjects, as_tuple);
+    BOOST_TEST(s1 == nc::errc::invalid_subject);
+    auto bad_filter = durable;
+    bad_filter.filter_subject = "victim.>.x";
+    auto [s2, r2] = co_await js.ensure_consumer("VICTIM", bad_filter, as_tuple);
+    BOOST_TEST(s2 == nc::errc::invalid_subject);
+    auto [s3, n3] = co_await js.purge_stream("VICTIM", nc::purge_options{.subject = "victim.\r\n"}, as_tuple);
+    BOOST_TEST(s3 == nc::errc::invalid_subject);
+
     const auto info = co_await js.stream_info("VICTIM");
     BOOST_TEST(info.state.messages == 0u);  // nothing was injected
     BOOST_TEST((co_await js.list_consumers("VICTIM")) == std::vector<std::string>{"reader"});

@@ -66,6 +66,13 @@ BOOST_AUTO_TEST_CASE(check_name_says_what_is_wrong) {
   BOOST_TEST(detail == R"(consumer name "" is not a valid name (empty))");
 }
 
+BOOST_AUTO_TEST_CASE(check_filter_subject_says_what_is_wrong) {
+  std::string detail;
+  BOOST_TEST(!nc::detail::check_filter_subject("filter", "auth.*.created", detail));
+  BOOST_TEST(nc::detail::check_filter_subject("filter", "auth.\r\nPUB x 1", detail) == nc::errc::invalid_subject);
+  BOOST_TEST(detail.find(R"(filter "auth.\x0d\x0aPUB x 1" is not a subject)") == 0u, detail);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(log_text)

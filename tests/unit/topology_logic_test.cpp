@@ -149,6 +149,11 @@ BOOST_AUTO_TEST_CASE(numbers_out_of_range_are_refused_by_field) {
   BOOST_TEST(in_consumer(R"("deliver": "by_start_time", "start_time": "9999-01-01T00:00:00Z")") ==
              "consumers[0] \"A/c\": start_time: expected an RFC 3339 time from 1678 to 2261, got "
              "\"9999-01-01T00:00:00Z\"");
+  BOOST_TEST(refusal(R"({"streams": [{"name": "A", "subjects": ["a.>", "b c"]}]})") ==
+             "streams[0] \"A\": subjects: subject \"b c\" is not a subject (non-empty tokens; '*' and a last '>' "
+             "only as whole tokens; no spaces or control characters)");
+  BOOST_TEST(in_consumer(R"("filter_subject": "a.>.b")").find("consumers[0] \"A/c\": filter_subject: subject \"a.>.b\"") ==
+             0u);
   BOOST_TEST(in_consumer(R"("max_deliver": 1e3)") ==
              "consumers[0] \"A/c\": max_deliver: expected a whole number, got 1E3");
 }

@@ -41,4 +41,8 @@ bool reserved_subject(std::string_view subject);
 /// `detail` if `name` is not valid_name(); no error otherwise.
 error_code check_name(std::string_view what, std::string_view name, std::string& detail);
 
+/// errc::invalid_subject with "<what> \"<subject>\" is not a subject (...)" in
+/// `detail` if `subject` is not valid_filter_subject(); no error otherwise.
+error_code check_filter_subject(std::string_view what, std::string_view subject, std::string& detail);
+
 }  // namespace natscoro::detail
