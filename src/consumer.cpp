@@ -20,6 +20,13 @@
 
 namespace natscoro {
 namespace detail {
+namespace {
+
+// How long a message that found the capacity full (from a pull request forgotten
+// after a reconnect) waits before the server delivers it again.
+constexpr auto unrequested_give_back_delay = std::chrono::seconds(1);
+
+}  // namespace
 
 consumer_core::consumer_core(const jetstream& js, std::string stream, std::string name, consumer_options opts,
                              const boost::json::value& info)
@@ -150,7 +157,8 @@ void consumer_core::on_inbox(std::uint64_t token, nats_msg_ptr msg) {
   if (!delivered) return;
   ++stats_.delivered;
   if (!credits_.on_message()) {  // from a request forgotten after a reconnect, with no room left
-    give_back(msg.get());
+    // Later, not at once: at once, the forgotten request could take it again and again, each time a delivery.
+    give_back(msg.get(), unrequested_give_back_delay);
     ++stats_.given_back_unrequested;
     return;
   }
@@ -221,8 +229,8 @@ void consumer_core::on_tick() {
   if (phase_ == phase::running) schedule_tick();
 }
 
-void consumer_core::give_back(natsMsg* msg) {
-  static constexpr std::string_view nak = "-NAK";
+void consumer_core::give_back(natsMsg* msg, std::chrono::nanoseconds delay) {
+  const std::string nak = ack_payload(ack_kind::nak, delay);
   natsConnection_Publish(conn_.native_handle(), natsMsg_GetReply(msg), nak.data(), static_cast<int>(nak.size()));
 }
 

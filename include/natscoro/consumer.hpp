@@ -26,7 +26,7 @@ struct consumer_stats {
   std::uint64_t pulls = 0;       ///< pull requests sent
   std::uint64_t repulls = 0;     ///< pulls re-issued after a reconnect or missed heartbeats
   /// Messages from pull requests forgotten after a reconnect (the server still filled
-  /// them) that found the capacity full: given back at once, redelivered.
+  /// them) that found the capacity full: given back, redelivered a second later.
   std::uint64_t given_back_unrequested = 0;
   std::size_t held = 0;          ///< received, not yet handed out (at most consumer_options::capacity)
   std::size_t outstanding = 0;   ///< messages open pull requests may still bring

@@ -55,7 +55,7 @@ BOOST_FIXTURE_TEST_CASE(nothing_acknowledged_is_lost_through_cuts_a_black_hole_a
   fault_proxy proxy(server.port());
   constexpr std::size_t total = 20'000;
   std::set<std::string> acked, handled;
-  std::uint64_t failed = 0, deliveries = 0;
+  std::uint64_t failed = 0, deliveries = 0, repulls = 0, given_back_unrequested = 0;
   std::size_t most_in_flight = 0, most_held = 0;
   run_async(
       [&](auto ex) -> asio::awaitable<void> {
@@ -76,11 +76,13 @@ BOOST_FIXTURE_TEST_CASE(nothing_acknowledged_is_lost_through_cuts_a_black_hole_a
         copts.pull_expiry = 5s;
         bool stop = false;
         std::vector<nc::connection> members;
+        std::vector<nc::consumer> consumers;
         for (int i = 0; i < 2; ++i) {
           auto conn = co_await nc::connect(ex, through(proxy));
           auto cons = co_await nc::jetstream{conn}.consumer("FAULTS", group, copts);
           asio::co_spawn(ex, member(cons, handled, deliveries, most_held, stop), asio::detached);
           members.push_back(conn);
+          consumers.push_back(cons);
         }
 
         auto pub_conn = co_await nc::connect(ex, through(proxy));
@@ -113,6 +115,10 @@ BOOST_FIXTURE_TEST_CASE(nothing_acknowledged_is_lost_through_cuts_a_black_hole_a
         BOOST_REQUIRE(co_await wait_until(
             [&] { return std::includes(handled.begin(), handled.end(), acked.begin(), acked.end()); }, 120s));
         stop = true;
+        for (const auto& c : consumers) {
+          repulls += c.stats().repulls;
+          given_back_unrequested += c.stats().given_back_unrequested;
+        }
         co_await pub_conn.drain(asio::as_tuple(asio::deferred));
         for (auto& c : members) c.close();
         co_await admin.drain();
@@ -124,7 +130,8 @@ BOOST_FIXTURE_TEST_CASE(nothing_acknowledged_is_lost_through_cuts_a_black_hole_a
   BOOST_REQUIRE(stored.has_value());
   BOOST_TEST_MESSAGE("stored " << stored->messages << ", handled " << handled.size() << " distinct in " << deliveries
                                << " deliveries; most in the publisher's window " << most_in_flight
-                               << ", most held by a member " << most_held);
+                               << ", most held by a member " << most_held << "; fresh pulls " << repulls
+                               << ", messages of forgotten pulls given back " << given_back_unrequested);
   BOOST_TEST(acked.size() + failed == total);
   BOOST_TEST(stored->messages >= acked.size());    // every PubAck'd event is stored
   BOOST_TEST(stored->messages <= total);           // and none twice (Nats-Msg-Id)

@@ -86,7 +86,8 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
   void hand_out();
   /// The oldest held message that can be acknowledged (others are logged and dropped); null if none.
   std::shared_ptr<message_state> pop_held();
-  void give_back(natsMsg* msg);
+  /// Nak: redelivered after `delay` (0: at once).
+  void give_back(natsMsg* msg, std::chrono::nanoseconds delay = std::chrono::nanoseconds(0));
   void give_back_held();
   void fail(error_code ec, const std::string& detail);
   void schedule_tick();
