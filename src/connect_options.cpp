@@ -128,6 +128,9 @@ native_options_result make_native_options(const connect_options& opts, const nat
   set("closed callback", natsOptions_SetClosedCB(raw, callbacks.closed, callbacks.closure));
   set("lame duck callback", natsOptions_SetLameDuckModeCB(raw, callbacks.lame_duck, callbacks.closure));
   set("error handler", natsOptions_SetErrorHandler(raw, callbacks.error, callbacks.closure));
+  if (opts.retry_on_failed_connect)
+    set("retry_on_failed_connect",
+        natsOptions_SetRetryOnFailedConnect(raw, true, callbacks.connected, callbacks.closure));
 
   if (set.failed()) result.options.reset();
   return result;

@@ -15,6 +15,7 @@ namespace natscoro {
 
 std::string_view to_string(connection_event_kind kind) noexcept {
   switch (kind) {
+    case connection_event_kind::connected: return "connected";
     case connection_event_kind::disconnected: return "disconnected";
     case connection_event_kind::reconnected: return "reconnected";
     case connection_event_kind::closed: return "closed";
@@ -65,7 +66,8 @@ connection_core::~connection_core() {
 
 void connection_core::connect_blocking(const std::shared_ptr<connect_operation>& op) {
   if (!op->pending()) return;  // cancelled before it started
-  native_callbacks callbacks{&on_disconnected, &on_reconnected, &on_closed, &on_lame_duck, &on_error, this};
+  native_callbacks callbacks{&on_disconnected, &on_reconnected, &on_closed, &on_lame_duck, &on_error, &on_connected,
+                             this};
   auto native = make_native_options(options_, callbacks);
   if (native.error) {
     logger()->error("connect: {}", native.detail);
@@ -77,7 +79,8 @@ void connection_core::connect_blocking(const std::shared_ptr<connect_operation>&
   self_ = shared_from_this();
   natsConnection* nc = nullptr;
   const natsStatus status = natsConnection_Connect(&nc, native.options.get());
-  if (status != NATS_OK) {
+  const bool degraded = status == NATS_NOT_YET_CONNECTED && options_.retry_on_failed_connect;
+  if (status != NATS_OK && !degraded) {
     self_.reset();
     // nats.c parses the URLs only here, and says "invalid argument" about them.
     const error_code ec = (status == NATS_INVALID_ARG || status == NATS_ADDRESS_MISSING)
@@ -91,9 +94,16 @@ void connection_core::connect_blocking(const std::shared_ptr<connect_operation>&
   }
 
   nc_ = nc;
-  last_url_ = connected_url(nc_);
   work_ = boost::asio::prefer(executor_, boost::asio::execution::outstanding_work.tracked);
-  logger()->info("connected to {}{}", connected_url(nc_), options_.name.empty() ? "" : " as " + options_.name);
+  if (degraded) {
+    std::string servers;
+    for (const auto& s : options_.servers) servers += (servers.empty() ? "" : ", ") + s;
+    logger()->warn("no server answers yet ({}): connecting in the background (degraded start)", servers);
+  } else {
+    ever_connected_ = true;
+    last_url_ = connected_url(nc_);
+    logger()->info("connected to {}{}", last_url_, options_.name.empty() ? "" : " as " + options_.name);
+  }
 
   connection conn(std::make_shared<last_handle<connection_core, &connection_core::close_in_background>>(shared_from_this()),
                   shared_from_this());
@@ -110,7 +120,8 @@ connection_status connection_core::status() const {
     case NATS_CONN_STATUS_DRAINING_PUBS: return connection_status::draining;
     case NATS_CONN_STATUS_CLOSED: return connection_status::closed;
     case NATS_CONN_STATUS_DISCONNECTED:
-    case NATS_CONN_STATUS_RECONNECTING: return connection_status::reconnecting;
+    case NATS_CONN_STATUS_RECONNECTING:  // also the attempts of a degraded start
+      return ever_connected_ ? connection_status::reconnecting : connection_status::connecting;
   }
   return connection_status::closed;
 }
@@ -207,6 +218,12 @@ void connection_core::on_disconnected(natsConnection* nc, void* closure) {
   self->post_event(self->describe(nc, connection_event_kind::disconnected));
 }
 
+void connection_core::on_connected(natsConnection* nc, void* closure) {
+  auto* self = static_cast<connection_core*>(closure);
+  self->ever_connected_ = true;
+  self->post_event(self->describe(nc, connection_event_kind::connected));
+}
+
 void connection_core::on_reconnected(natsConnection* nc, void* closure) {
   auto* self = static_cast<connection_core*>(closure);
   self->post_event(self->describe(nc, connection_event_kind::reconnected));
@@ -261,6 +278,9 @@ void connection_core::handle_event(const connection_event& ev) {
         return;  // part of the close the application asked for, not news to it
       }
       log->warn("disconnected from {}; reconnecting", ev.server_url);
+      break;
+    case connection_event_kind::connected:
+      log->info("connected to {}{}", ev.server_url, options_.name.empty() ? "" : " as " + options_.name);
       break;
     case connection_event_kind::reconnected: log->info("reconnected to {}", ev.server_url); break;
     case connection_event_kind::lame_duck: log->warn("server {} entered lame duck mode", ev.server_url); break;

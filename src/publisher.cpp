@@ -239,6 +239,12 @@ void publisher_core::send(entry& e) {
       return complete(e.token, make_error_code(errc::not_connected), {}, "the connection is closed");
     case NATS_MAX_PAYLOAD:
       return complete(e.token, make_error_code(errc::payload_too_large), {}, "refused by nats.c");
+    case NATS_NO_SERVER_SUPPORT:
+      // Before the first link of a degraded start nats.c cannot know that the server takes
+      // headers, and refuses the message instead of buffering it: not connected yet.
+      if (conn_.status() == connection_status::connecting)
+        return retry_or_fail(e, make_error_code(errc::not_connected), "no server has answered yet");
+      return retry_or_fail(e, nats_error(s), natsStatus_GetText(s));
     default:  // e.g. the reconnect buffer is full while disconnected
       return retry_or_fail(e, nats_error(s), natsStatus_GetText(s));
   }

@@ -58,6 +58,16 @@ struct connect_options {
   /// wait. On costs pipelined throughput 25-45 % (README, Performance).
   bool send_asap = false;
 
+  /// Degraded start: when no server answers, connect() completes anyway with a
+  /// connection in status `connecting`, and nats.c keeps trying in the background
+  /// (every reconnect.wait, up to reconnect.max_attempts rounds; forever by
+  /// default); connection_event_kind::connected reports the first link. Until
+  /// then publishes are buffered (up to reconnect.buffer_size) and a publisher's
+  /// publishes wait for their PubAck, retried by its retry policy and bounded by
+  /// its window; JetStream API requests fail with nats_errc::timeout. Off: connect()
+  /// fails with nats_errc::no_server.
+  bool retry_on_failed_connect = false;
+
   /// Called on the connection's executor for each state change (also logged).
   std::function<void(const connection_event&)> on_event;
 };

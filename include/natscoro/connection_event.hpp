@@ -9,6 +9,7 @@
 namespace natscoro {
 
 enum class connection_event_kind {
+  connected,     ///< the first link, after a degraded start (connect_options::retry_on_failed_connect)
   disconnected,  ///< the link to the server was lost; nats.c is reconnecting (publishes are buffered)
   reconnected,   ///< a link is re-established (possibly to another server of the cluster)
   closed,        ///< the connection is closed for good (drain, close, or reconnect attempts exhausted)

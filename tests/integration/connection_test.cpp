@@ -12,6 +12,8 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <optional>
+
 #include <thread>
 
 namespace nc = natscoro;
@@ -218,4 +220,53 @@ BOOST_AUTO_TEST_CASE(credentials_in_urls_never_reach_a_log_line) {
   BOOST_TEST(log.find("wr0ng-pw") == std::string::npos, log);
   BOOST_TEST(log.find("reconnected to nats://alice:***@127.0.0.1") != std::string::npos, log);
   BOOST_TEST(log.find("connect to nats://alice:***@127.0.0.1") != std::string::npos, log);  // the failure
+}
+
+// Degraded start: with no server, connect() still gives a connection (connecting);
+// a publisher made on it holds its events (its window bounds them) until a server
+// appears, then every one is stored.
+BOOST_AUTO_TEST_CASE(a_degraded_start_publishes_once_a_server_appears) {
+  const int port = free_port();
+  event_log log;
+  std::optional<nats_server> server;
+  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    nc::connect_options opts;
+    opts.servers = {"nats://127.0.0.1:" + std::to_string(port)};
+    opts.retry_on_failed_connect = true;
+    opts.reconnect.wait = std::chrono::milliseconds(100);
+    opts.on_event = log.recorder();
+    auto conn = co_await nc::connect(ex, opts);  // nothing listens: completes all the same
+    BOOST_TEST((conn.status() == nc::connection_status::connecting));
+
+    nc::jetstream js{conn};
+    nc::publisher_options popts;
+    popts.source = "degraded";
+    popts.max_in_flight = 64;
+    popts.ack_timeout = std::chrono::milliseconds(500);
+    popts.retry = nc::retry_policy{40, {std::chrono::milliseconds(100), std::chrono::milliseconds(250)}};
+    nc::publisher pub{js, popts};
+    int acked = 0, failed = 0;
+    for (int i = 0; i < 100; ++i) {
+      if (!pub.has_room()) break;  // the window is full: a producer waits here (wait_for_room)
+      pub.publish("degraded.event", nc::event::make("started", "org-1"), [&](nc::error_code ec, nc::pub_ack) {
+        ec ? ++failed : ++acked;
+      });
+    }
+    BOOST_TEST(pub.stats().in_flight + pub.stats().waiting == 64u);  // bounded by the window
+    asio::steady_timer still(ex, std::chrono::milliseconds(300));
+    co_await still.async_wait(asio::deferred);
+    BOOST_TEST(acked + failed == 0);  // nothing completes without a server
+
+    server.emplace(server_config{}, port);
+    BOOST_REQUIRE(co_await wait_until([&] { return log.count(connection_event_kind::connected) == 1; }));
+    BOOST_TEST(conn.is_connected());
+    nc::stream_config s;
+    s.name = "DEGRADED";
+    s.subjects = {"degraded.>"};
+    co_await js.ensure_stream(s);  // the publishes retry (no responders) until it exists
+    BOOST_REQUIRE(co_await wait_until([&] { return acked + failed == 64; }, std::chrono::seconds(30)));
+    BOOST_TEST(acked == 64);
+    BOOST_TEST((co_await js.stream_info("DEGRADED")).state.messages == 64u);
+    co_await conn.drain();
+  });
 }

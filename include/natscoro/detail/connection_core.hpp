@@ -66,6 +66,7 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
 
  private:
   static void on_disconnected(natsConnection* nc, void* closure);
+  static void on_connected(natsConnection* nc, void* closure);
   static void on_reconnected(natsConnection* nc, void* closure);
   static void on_closed(natsConnection* nc, void* closure);
   static void on_lame_duck(natsConnection* nc, void* closure);
@@ -93,6 +94,7 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   std::atomic<std::uint64_t> flush_requests_{0};  // since the running flush task last flushed
   std::atomic<std::int64_t> flush_rest_until_{0};  // steady_clock ticks; see flush_soon()
   std::atomic<bool> close_requested_{false};
+  std::atomic<bool> ever_connected_{false};  // false during a degraded start, until the first link
   std::atomic<bool> closed_{false};
   std::mutex drain_mutex_;
   std::vector<std::shared_ptr<drain_operation>> drains_;

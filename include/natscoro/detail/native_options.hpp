@@ -18,6 +18,7 @@ struct native_callbacks {
   natsConnectionHandler closed = nullptr;
   natsConnectionHandler lame_duck = nullptr;
   natsErrHandler error = nullptr;
+  natsConnectionHandler connected = nullptr;  ///< the first link after a degraded start
   void* closure = nullptr;
 };
 
