@@ -19,6 +19,7 @@ class NatscoroConan(ConanFile):
         self.requires("cnats/3.4.1", transitive_headers=True)
         self.requires("boost/1.81.0", transitive_headers=True)
         self.requires("spdlog/1.10.0", transitive_headers=True)
+        self.requires("sqlite3/3.40.1")
 
     def layout(self):
         cmake_layout(self)
@@ -45,4 +46,4 @@ class NatscoroConan(ConanFile):
         self.cpp_info.set_property("cmake_target_name", "natscoro::natscoro")
         self.cpp_info.set_property("pkg_config_name", "natscoro")
         self.cpp_info.libs = ["natscoro"]
-        self.cpp_info.requires = ["cnats::nats", "boost::headers", "boost::json", "spdlog::spdlog"]
+        self.cpp_info.requires = ["cnats::nats", "boost::headers", "boost::json", "spdlog::spdlog", "sqlite3::sqlite3"]

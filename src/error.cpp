@@ -45,6 +45,8 @@ class library_category_impl final : public boost::system::error_category {
       case errc::config_mismatch: return "exists with another configuration";
       case errc::replay_refused: return "replay refused: the entry's subject is not one its stream covers";
       case errc::out_of_range: return "number or time out of range";
+      case errc::outbox_full: return "the outbox is full (quota or disk): the event was not stored";
+      case errc::outbox_corrupt: return "the outbox file is not a database, or is damaged";
     }
     return "natscoro error " + std::to_string(value);
   }

@@ -4,6 +4,7 @@
 #include <natscoro/detail/nats_message.hpp>
 #include <natscoro/detail/names.hpp>
 #include <natscoro/detail/pending_operation.hpp>
+#include <natscoro/detail/prepared_publish.hpp>
 #include <natscoro/detail/reply_inbox.hpp>
 #include <natscoro/logging.hpp>
 #include <natscoro/publisher.hpp>
@@ -25,15 +26,6 @@ namespace detail {
 using publish_operation = pending_operation<void(error_code, pub_ack)>;
 using flush_operation = pending_operation<void(error_code)>;  // also waits for room
 using steady = std::chrono::steady_clock;
-
-/// A publish checked and encoded, or the reason it cannot be sent.
-struct prepared_publish {
-  error_code error;
-  std::string detail;
-  std::string subject;
-  std::string event_id;
-  encoded_event encoded;
-};
 
 /// The publisher's state; lives on the connection's executor.
 class publisher_core : public std::enable_shared_from_this<publisher_core> {

@@ -35,6 +35,8 @@ enum class errc {
   config_mismatch,      ///< a stream or consumer exists with another configuration (the log lists the fields)
   replay_refused,       ///< a dead-letter entry names a subject it may not be replayed to (the log says why)
   out_of_range,         ///< a number or time outside what can be represented or what the server accepts
+  outbox_full,          ///< the outbox's quota (or its disk) is full: the event was not stored
+  outbox_corrupt,       ///< the outbox file is not a database, or is damaged (the log says how)
 };
 
 /// The nats.c statuses natscoro reports. Values are those of nats.c's natsStatus

@@ -13,6 +13,7 @@
 #include <natscoro/consumer.hpp>
 #include <natscoro/consumer_config.hpp>
 #include <natscoro/message.hpp>
+#include <natscoro/outbox.hpp>
 #include <natscoro/message_metadata.hpp>
 #include <natscoro/runner.hpp>
 #include <natscoro/dead_letter.hpp>

@@ -65,6 +65,7 @@ struct publisher_stats {
 
 namespace detail {
 class publisher_core;
+class outbox_core;
 struct prepared_publish;
 
 // Tokens whose awaited form throws: with them a publish refused before sending
@@ -187,6 +188,7 @@ class publisher {
   publisher_stats stats() const;
 
  private:
+  friend class detail::outbox_core;  // stores what prepare() makes, relays it with publish_raw()
   /// Everything a publish does before sending; throws natscoro::error on failure if `throw_on_error`.
   std::shared_ptr<detail::prepared_publish> prepare(std::string subject, event evt, const publish_expectations& expect,
                                                     bool throw_on_error);

@@ -1,0 +1,204 @@
+#include <natscoro/detail/sqlite_spool.hpp>
+#include <natscoro/detail/stored_message.hpp>
+
+#include <sqlite3.h>
+
+#include <chrono>
+
+namespace natscoro::detail {
+namespace {
+
+// A prepared statement, finalized when it goes.
+class statement {
+ public:
+  statement(sqlite3* db, const char* sql) { status_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+  ~statement() { sqlite3_finalize(stmt_); }
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+  bool ok() const { return status_ == SQLITE_OK; }
+  sqlite3_stmt* get() const { return stmt_; }
+  void bind(int i, std::string_view text) {
+    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  }
+  void bind_blob(int i, std::string_view bytes) {
+    sqlite3_bind_blob(stmt_, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+  }
+  void bind(int i, std::int64_t n) { sqlite3_bind_int64(stmt_, i, n); }
+  std::string column(int i) const {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, i));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i))) : std::string();
+  }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+  int status_ = SQLITE_ERROR;
+};
+
+constexpr const char* schema = R"(
+  CREATE TABLE IF NOT EXISTS natscoro_outbox (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         TEXT    NOT NULL,
+    subject    TEXT    NOT NULL,
+    headers    BLOB    NOT NULL,
+    body       BLOB    NOT NULL,
+    created_ns INTEGER NOT NULL,
+    size       INTEGER NOT NULL
+  ))";
+
+}  // namespace
+
+std::size_t sqlite_spool::record::size() const {
+  std::size_t n = id.size() + subject.size() + body.size();
+  for (const auto& [k, v] : headers) n += k.size() + v.size();
+  return n;
+}
+
+std::string format_headers(const header_list& headers) {
+  if (headers.empty()) return {};
+  std::string out = "NATS/1.0\r\n";
+  for (const auto& [k, v] : headers) out.append(k).append(": ").append(v).append("\r\n");
+  return out.append("\r\n");
+}
+
+std::unique_ptr<sqlite_spool> sqlite_spool::open(const std::string& path, bool synchronous_full, error_code& ec,
+                                                 std::string& detail) {
+  sqlite3* db = nullptr;
+  const int status = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                     nullptr);
+  if (status != SQLITE_OK) {
+    detail = "outbox " + path + " cannot be opened: " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(status));
+    sqlite3_close(db);
+    ec = make_error_code(errc::invalid_argument);
+    return nullptr;
+  }
+  std::unique_ptr<sqlite_spool> spool(new sqlite_spool(db));
+  sqlite3_busy_timeout(db, 5000);
+  std::string why;
+  // A file that is not a database fails already here ("file is not a database").
+  if (spool->exec("PRAGMA journal_mode=WAL", why) ||
+      spool->exec(synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", why) ||
+      spool->exec(schema, why)) {
+    detail = "outbox " + path + " is not a usable SQLite database: " + why;
+    ec = make_error_code(errc::outbox_corrupt);
+    return nullptr;
+  }
+  statement check(db, "PRAGMA quick_check");
+  const bool checked = check.ok() && sqlite3_step(check.get()) == SQLITE_ROW && check.column(0) == "ok";
+  if (!checked) {
+    detail = "outbox " + path + " is damaged: " + (check.ok() ? check.column(0) : std::string(sqlite3_errmsg(db)));
+    ec = make_error_code(errc::outbox_corrupt);
+    return nullptr;
+  }
+  ec = {};
+  return spool;
+}
+
+sqlite_spool::~sqlite_spool() { sqlite3_close_v2(db_); }
+
+error_code sqlite_spool::fail(const char* what, std::string& detail) const {
+  detail = std::string(what) + ": " + sqlite3_errmsg(db_);
+  const int code = sqlite3_errcode(db_) & 0xff;
+  if (code == SQLITE_FULL) return make_error_code(errc::outbox_full);
+  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return make_error_code(errc::outbox_corrupt);
+  return make_error_code(errc::invalid_argument);
+}
+
+error_code sqlite_spool::exec(const char* sql, std::string& detail) {
+  char* message = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) == SQLITE_OK) return {};
+  detail = message ? message : sqlite3_errmsg(db_);
+  sqlite3_free(message);
+  return fail(sql, detail);
+}
+
+error_code sqlite_spool::append(std::vector<record>& records, std::string& detail) {
+  if (auto ec = exec("BEGIN IMMEDIATE", detail)) return ec;
+  statement insert(db_, "INSERT INTO natscoro_outbox (id, subject, headers, body, created_ns, size) VALUES (?,?,?,?,?,?)");
+  if (!insert.ok()) {
+    auto ec = fail("preparing the insert", detail);
+    exec("ROLLBACK", detail);
+    return ec;
+  }
+  for (auto& r : records) {
+    insert.bind(1, r.id);
+    insert.bind(2, r.subject);
+    insert.bind_blob(3, format_headers(r.headers));
+    insert.bind_blob(4, r.body);
+    insert.bind(5, r.created_ns);
+    insert.bind(6, static_cast<std::int64_t>(r.size()));
+    if (sqlite3_step(insert.get()) != SQLITE_DONE) {
+      auto ec = fail("storing an event", detail);
+      std::string ignored;
+      exec("ROLLBACK", ignored);
+      return ec;
+    }
+    r.seq = sqlite3_last_insert_rowid(db_);
+    sqlite3_reset(insert.get());
+  }
+  if (auto ec = exec("COMMIT", detail)) {
+    std::string ignored;
+    exec("ROLLBACK", ignored);
+    return ec;
+  }
+  return {};
+}
+
+error_code sqlite_spool::read(std::int64_t after, std::size_t limit, std::vector<record>& out, std::string& detail) {
+  statement select(db_, "SELECT seq, id, subject, headers, body, created_ns FROM natscoro_outbox WHERE seq > ? "
+                        "ORDER BY seq LIMIT ?");
+  if (!select.ok()) return fail("preparing the read", detail);
+  select.bind(1, after);
+  select.bind(2, static_cast<std::int64_t>(limit));
+  int status = SQLITE_ROW;
+  while ((status = sqlite3_step(select.get())) == SQLITE_ROW) {
+    record r;
+    r.seq = sqlite3_column_int64(select.get(), 0);
+    r.id = select.column(1);
+    r.subject = select.column(2);
+    std::string why;
+    if (!parse_headers(select.column(3), r.headers, why)) {
+      detail = "event #" + std::to_string(r.seq) + " in the outbox has damaged headers: " + why;
+      return make_error_code(errc::outbox_corrupt);
+    }
+    r.body = select.column(4);
+    r.created_ns = sqlite3_column_int64(select.get(), 5);
+    out.push_back(std::move(r));
+  }
+  return status == SQLITE_DONE ? error_code{} : fail("reading events", detail);
+}
+
+error_code sqlite_spool::remove(const std::vector<std::int64_t>& seqs, std::string& detail) {
+  if (seqs.empty()) return {};
+  if (auto ec = exec("BEGIN IMMEDIATE", detail)) return ec;
+  statement del(db_, "DELETE FROM natscoro_outbox WHERE seq = ?");
+  for (const auto seq : seqs) {
+    del.bind(1, seq);
+    if (!del.ok() || sqlite3_step(del.get()) != SQLITE_DONE) {
+      auto ec = fail("removing relayed events", detail);
+      std::string ignored;
+      exec("ROLLBACK", ignored);
+      return ec;
+    }
+    sqlite3_reset(del.get());
+  }
+  return exec("COMMIT", detail);
+}
+
+error_code sqlite_spool::summarize(summary& out, std::string& detail) {
+  statement s(db_, "SELECT count(*), coalesce(sum(size), 0) FROM natscoro_outbox");
+  if (!s.ok() || sqlite3_step(s.get()) != SQLITE_ROW) return fail("summarizing the outbox", detail);
+  out.count = static_cast<std::uint64_t>(sqlite3_column_int64(s.get(), 0));
+  out.bytes = static_cast<std::uint64_t>(sqlite3_column_int64(s.get(), 1));
+  return oldest(out.oldest_created_ns, detail);
+}
+
+error_code sqlite_spool::oldest(std::int64_t& created_ns, std::string& detail) {
+  statement s(db_, "SELECT created_ns FROM natscoro_outbox ORDER BY seq LIMIT 1");
+  if (!s.ok()) return fail("reading the oldest event", detail);
+  const int status = sqlite3_step(s.get());
+  if (status != SQLITE_ROW && status != SQLITE_DONE) return fail("reading the oldest event", detail);
+  created_ns = status == SQLITE_ROW ? sqlite3_column_int64(s.get(), 0) : 0;
+  return {};
+}
+
+}  // namespace natscoro::detail
