@@ -101,8 +101,12 @@ void connection_core::connect_blocking(const std::shared_ptr<connect_operation>&
     logger()->warn("no server answers yet ({}): connecting in the background (degraded start)", servers);
   } else {
     ever_connected_ = true;
-    last_url_ = connected_url(nc_);
-    logger()->info("connected to {}{}", last_url_, options_.name.empty() ? "" : " as " + options_.name);
+    const std::string url = connected_url(nc_);
+    {
+      std::lock_guard lock(url_mutex_);  // nats.c's callbacks may already be running
+      if (last_url_.empty()) last_url_ = url;
+    }
+    logger()->info("connected to {}{}", url, options_.name.empty() ? "" : " as " + options_.name);
   }
 
   connection conn(std::make_shared<last_handle<connection_core, &connection_core::close_in_background>>(shared_from_this()),
@@ -204,6 +208,7 @@ connection_event connection_core::describe(natsConnection* nc, connection_event_
   ev.kind = kind;
   ev.server_url = connected_url(nc);
   // Once disconnected nats.c no longer names the server: report the last one.
+  std::lock_guard lock(url_mutex_);
   if (ev.server_url.empty()) ev.server_url = last_url_;
   else last_url_ = ev.server_url;
   return ev;

@@ -80,7 +80,8 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   const boost::asio::any_io_executor executor_;
   const connect_options options_;
   natsConnection* nc_ = nullptr;
-  std::string last_url_;  // written by the connect and by nats.c's (single) callback thread
+  std::mutex url_mutex_;  // the connect (blocking pool) and nats.c's callback thread both write last_url_
+  std::string last_url_;
 
   // Outstanding work on the executor from connect to close, so that it stays
   // alive for the events nats.c posts to it. Released by the closed callback.
