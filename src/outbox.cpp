@@ -46,6 +46,7 @@ class outbox_core : public std::enable_shared_from_this<outbox_core> {
         executor_(js.get_executor()),
         pub_(js, opts_.publish),
         wake_(executor_),
+        age_timer_(executor_),
         spool_work_(asio::make_work_guard(spool_io_)),
         spool_thread_([this] { spool_io_.run(); }) {}
 
@@ -77,6 +78,7 @@ class outbox_core : public std::enable_shared_from_this<outbox_core> {
           self->oldest_created_ns_ = result.summary.oldest_created_ns;
           logger()->info("outbox {} opened: {} events pending", self->opts_.path, result.summary.count);
           asio::co_spawn(self->executor_, self->relay(), asio::detached);
+          self->watch_age();
           op->complete({}, outbox(std::make_shared<outbox_handle>(self), self));
         });
   }
@@ -226,6 +228,7 @@ class outbox_core : public std::enable_shared_from_this<outbox_core> {
     if (stopping_) return;
     stopping_ = true;
     wake_.cancel();
+    age_timer_.cancel();
     if (!relay_running_) finish_close();
   }
 
@@ -251,10 +254,9 @@ class outbox_core : public std::enable_shared_from_this<outbox_core> {
     std::int64_t cursor = 0;  // the highest seq read and not failed
     std::chrono::milliseconds backoff{0};
     while (!stopping_) {
-      check_alert();
       if (!work_available_) {
         idle_ = true;
-        wake_.expires_after(opts_.alert_age.count() > 0 ? std::chrono::seconds(1) : std::chrono::hours(24));
+        wake_.expires_after(std::chrono::hours(24));
         co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
         idle_ = false;
         continue;
@@ -343,18 +345,26 @@ class outbox_core : public std::enable_shared_from_this<outbox_core> {
     co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 
-  void check_alert() {
-    if (opts_.alert_age.count() <= 0 || !opts_.on_alert) return;
+  // Checks the oldest pending event's age a few times per alert_age (at most every second),
+  // whatever the relay is doing (a pass can take the publisher's whole retry time).
+  void watch_age() {
+    if (opts_.alert_age.count() <= 0 || !opts_.on_alert || stopping_) return;
     const auto age = stats().oldest_pending_age;
     const bool over = stats_.pending > 0 && age > opts_.alert_age;
     if (over && !alerted_) opts_.on_alert(age);
     alerted_ = over;
+    const auto every = opts_.alert_age / 4 + std::chrono::milliseconds(1);
+    age_timer_.expires_after(std::min<std::chrono::milliseconds>(std::chrono::seconds(1), every));
+    age_timer_.async_wait([weak = weak_from_this()](error_code ec) {
+      if (auto self = weak.lock(); self && !ec) self->watch_age();
+    });
   }
 
   outbox_options opts_;
   asio::any_io_executor executor_;
   publisher pub_;
-  asio::steady_timer wake_;  // the relay's idle wait and back-off; cancelled to wake it
+  asio::steady_timer wake_;       // the relay's idle wait and back-off; cancelled to wake it
+  asio::steady_timer age_timer_;  // watch_age()
   bool work_available_ = true;
   bool relay_running_ = false;
   bool stopping_ = false;

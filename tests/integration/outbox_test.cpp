@@ -177,9 +177,12 @@ BOOST_FIXTURE_TEST_CASE(a_producer_killed_mid_stream_loses_nothing_and_duplicate
   for (const auto& [id, n] : in_stream) BOOST_TEST(n == 1, id);
 }
 
-// The quota: what does not fit is refused with outbox_full, never dropped silently.
+// The quota: what does not fit is refused with outbox_full, never dropped silently; an
+// invalid event is refused before it is stored; the age alert fires once while
+// nothing can be relayed.
 BOOST_AUTO_TEST_CASE(a_full_outbox_refuses_by_name) {
   temp_dir dir;
+  std::vector<std::chrono::milliseconds> alerts;
   run_async([&](auto ex) -> asio::awaitable<void> {
     nc::connect_options copts;
     copts.servers = {"nats://127.0.0.1:" + std::to_string(free_port())};  // never answers
@@ -187,7 +190,16 @@ BOOST_AUTO_TEST_CASE(a_full_outbox_refuses_by_name) {
     auto conn = co_await nc::connect(ex, copts);
     auto opts = options_in(dir);
     opts.max_bytes = 20'000;
+    opts.alert_age = 300ms;
+    opts.on_alert = [&](std::chrono::milliseconds age) { alerts.push_back(age); };
     auto ob = co_await nc::outbox::open(nc::jetstream{conn}, opts);
+    auto invalid = nc::event::make("", "org-1");  // no type
+    auto [invalid_ec] = co_await ob.publish("outbox.tested", invalid, asio::as_tuple(asio::deferred));
+    BOOST_TEST(invalid_ec == nc::errc::invalid_event);
+    auto [subject_ec] = co_await ob.publish("outbox.*", nc::event::make("outbox.tested", "org-1"),
+                                            asio::as_tuple(asio::deferred));
+    BOOST_TEST(subject_ec == nc::errc::invalid_subject);
+    BOOST_TEST(ob.stats().pending == 0u);
     int stored = 0;
     nc::error_code refused;
     for (int i = 0; i < 200 && !refused; ++i) {
@@ -200,6 +212,12 @@ BOOST_AUTO_TEST_CASE(a_full_outbox_refuses_by_name) {
     BOOST_TEST(stored > 0);
     BOOST_TEST(ob.stats().pending == static_cast<std::uint64_t>(stored));
     BOOST_TEST(ob.stats().pending_bytes <= 20'000u);
+    BOOST_REQUIRE(co_await wait_until([&] { return !alerts.empty(); }, 10s));
+    BOOST_TEST(alerts.front() > 300ms);
+    BOOST_TEST(ob.stats().oldest_pending_age > 300ms);
+    asio::steady_timer more(ex, 1500ms);
+    co_await more.async_wait(asio::deferred);
+    BOOST_TEST(alerts.size() == 1u);  // once per crossing
     co_await ob.close();
     conn.close();
   });
