@@ -242,3 +242,51 @@ BOOST_AUTO_TEST_CASE(a_corrupt_file_is_a_clear_error_at_open) {
     conn.close();
   });
 }
+
+// The broker down for 60 s (killed, then started again on its port and store) while a
+// producer stores 200 events a second throughout: every event is in the stream once.
+BOOST_FIXTURE_TEST_CASE(a_broker_down_for_60_s_loses_nothing_and_duplicates_nothing, server_fixture) {
+  temp_dir dir;
+  std::set<std::string> ids;
+  nc::outbox_stats stats;
+  run_async(
+      [&](auto ex) -> asio::awaitable<void> {
+        auto conn = co_await nc::connect(ex, options_for(server));
+        co_await make_stream(conn);
+        auto opts = options_in(dir);
+        opts.max_backoff = 1s;
+        opts.publish.ack_timeout = 1s;
+        opts.publish.retry = nc::retry_policy{2, {200ms}};
+        auto ob = co_await nc::outbox::open(nc::jetstream{conn}, opts);
+        asio::steady_timer tick(ex);
+        const auto start = std::chrono::steady_clock::now();
+        bool killed = false, restarted = false;
+        while (std::chrono::steady_clock::now() - start < 70s) {
+          const auto elapsed = std::chrono::steady_clock::now() - start;
+          if (!killed && elapsed > 5s) {
+            server.kill();
+            killed = true;
+          }
+          if (!restarted && elapsed > 65s) {
+            server.start();
+            restarted = true;
+          }
+          auto evt = nc::event::make("outbox.tested", "org-1");
+          ids.insert(evt.id);
+          co_await ob.publish("outbox.tested", std::move(evt));  // durable whether or not NATS answers
+          tick.expires_after(5ms);
+          co_await tick.async_wait(asio::deferred);
+        }
+        BOOST_REQUIRE(co_await wait_until([&] { return ob.stats().pending == 0; }, 60s));
+        stats = ob.stats();
+        co_await ob.close();
+        co_await conn.drain();
+      },
+      std::chrono::seconds(240));
+  const auto in_stream = stored_ids(server, "OUTBOX");
+  BOOST_TEST_MESSAGE("stored " << stats.stored << ", relayed " << stats.relayed << ", failed relay attempts "
+                               << stats.failed << "; " << in_stream.size() << " in the stream");
+  BOOST_TEST(in_stream.size() == ids.size());
+  for (const auto& id : ids) BOOST_TEST(in_stream.count(id) == 1u, id);
+  for (const auto& [id, n] : in_stream) BOOST_TEST(n == 1, id);
+}
