@@ -43,6 +43,7 @@ class outbox_core : public std::enable_shared_from_this<outbox_core> {
  public:
   outbox_core(const jetstream& js, outbox_options opts)
       : opts_(std::move(opts)),
+        conn_(js.conn()),
         executor_(js.get_executor()),
         pub_(js, opts_.publish),
         wake_(executor_),
@@ -261,6 +262,10 @@ class outbox_core : public std::enable_shared_from_this<outbox_core> {
         idle_ = false;
         continue;
       }
+      if (!conn_.is_connected()) {  // publishing now would only fail after the publisher's retries
+        co_await pause(link_poll);
+        continue;
+      }
       work_available_ = false;
       const std::size_t limit = opts_.relay_batch;
       auto read = [this, cursor, limit]() {
@@ -360,7 +365,11 @@ class outbox_core : public std::enable_shared_from_this<outbox_core> {
     });
   }
 
+  // How often a relay with work looks whether the link is back.
+  static constexpr std::chrono::milliseconds link_poll{200};
+
   outbox_options opts_;
+  connection conn_;
   asio::any_io_executor executor_;
   publisher pub_;
   asio::steady_timer wake_;       // the relay's idle wait and back-off; cancelled to wake it

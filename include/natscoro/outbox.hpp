@@ -29,7 +29,8 @@ struct outbox_options {
   std::uint64_t max_bytes = std::uint64_t{1} << 30;
   /// Events the relay reads and publishes per pass.
   std::size_t relay_batch = 1024;
-  /// The relay's longest wait between passes while publishing fails (NATS unreachable).
+  /// The relay's longest wait between passes while publishing fails (no stream, say).
+  /// While the connection is down it publishes nothing and looks again every 200 ms.
   std::chrono::milliseconds max_backoff{5000};
   /// The relay's publisher: source, window (max_in_flight), ack timeout, retries.
   publisher_options publish{};
