@@ -1,5 +1,5 @@
 #include <natscoro/detail/last_handle.hpp>
-#include <natscoro/detail/pending_operation.hpp>
+#include <natscoro/detail/outbox_core.hpp>
 #include <natscoro/detail/prepared_publish.hpp>
 #include <natscoro/detail/sqlite_spool.hpp>
 #include <natscoro/logging.hpp>
@@ -8,399 +8,406 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
-#include <optional>
-#include <thread>
 
 namespace natscoro {
 namespace detail {
 namespace {
 
 namespace asio = boost::asio;
-using open_operation = pending_operation<void(error_code, outbox)>;
-using done_operation = pending_operation<void(error_code)>;
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
+// How often a relay with work looks whether the link is back.
+constexpr std::chrono::milliseconds link_poll{200};
+
+// Failures that the same record meets every time: it is refused, not retried.
+bool refusal(error_code ec) {
+  return ec == errc::invalid_subject || ec == errc::payload_too_large || ec == errc::invalid_argument;
+}
+
 }  // namespace
 
-// The outbox's state lives on the connection's executor; the SQLite file is used
-// only on the outbox's own thread (a commit waits for fsync). Publishes that
-// arrive while a commit runs wait for the next one, and share it (group commit).
-// The relay is a coroutine: read a batch in order, publish it within the
-// publisher's window, wait for the PubAcks, remove what was acknowledged; on
-// failures, back off and read again from the first event that failed.
-class outbox_core : public std::enable_shared_from_this<outbox_core> {
- public:
-  outbox_core(const jetstream& js, outbox_options opts)
-      : opts_(std::move(opts)),
-        conn_(js.conn()),
-        executor_(js.get_executor()),
-        pub_(js, opts_.publish),
-        wake_(executor_),
-        age_timer_(executor_),
-        spool_work_(asio::make_work_guard(spool_io_)),
-        spool_thread_([this] { spool_io_.run(); }) {}
+// Publishes that arrive while a commit runs wait for the next one, and share it
+// (group commit). The relay is a coroutine: claim a batch in order, publish it
+// within the publisher's window, wait for the PubAcks, settle the claim (remove
+// what was acknowledged); on failures, back off and claim again.
+struct outbox_core::pass_result {
+  std::vector<std::int64_t> acknowledged;
+  std::vector<refused_record> refused;
+  std::uint64_t acknowledged_bytes = 0;
+  std::size_t failed = 0;
+};
 
-  ~outbox_core() {
-    spool_work_.reset();
-    spool_io_.stop();
-    if (spool_thread_.get_id() == std::this_thread::get_id())
-      spool_thread_.detach();  // its last task held the last reference
-    else
-      spool_thread_.join();
-  }
+outbox_core::outbox_core(const jetstream& js, settings s, store_opener open_store)
+    : settings_(std::move(s)),
+      open_store_(std::move(open_store)),
+      conn_(js.conn()),
+      executor_(js.get_executor()),
+      pub_(js, settings_.relay.publish),
+      wake_(executor_),
+      age_timer_(executor_),
+      store_work_(asio::make_work_guard(store_io_)),
+      store_thread_([this] { store_io_.run(); }) {}
 
-  void open(const std::shared_ptr<open_operation>& op) {
-    on_spool(
-        [this]() {
-          opened result;
-          result.spool = sqlite_spool::open(opts_.path, opts_.synchronous_full, result.ec, result.detail);
-          if (result.spool) result.ec = result.spool->summarize(result.summary, result.detail);
-          return result;
-        },
-        [self = shared_from_this(), op](opened result) {
-          if (result.ec) {
-            logger()->error("{}", result.detail);
-            return void(op->complete(result.ec, outbox{}));
-          }
-          self->spool_ = std::move(result.spool);
-          self->stats_.pending = result.summary.count;
-          self->stats_.pending_bytes = result.summary.bytes;
-          self->oldest_created_ns_ = result.summary.oldest_created_ns;
-          logger()->info("outbox {} opened: {} events pending", self->opts_.path, result.summary.count);
-          asio::co_spawn(self->executor_, self->relay(), asio::detached);
-          self->watch_age();
-          op->complete({}, outbox(std::make_shared<outbox_handle>(self), self));
-        });
-  }
+outbox_core::~outbox_core() {
+  store_work_.reset();
+  store_io_.stop();
+  if (store_thread_.get_id() == std::this_thread::get_id())
+    store_thread_.detach();  // its last task held the last reference
+  else
+    store_thread_.join();
+}
 
-  void publish(std::string subject, event evt, done_operation::handler_type handler) {
-    auto op = done_operation::create(std::move(handler), executor_);
-    if (stopping_) return void(op->complete(make_error_code(errc::closing)));
-    const auto prepared = pub_.prepare(std::move(subject), std::move(evt), {}, false);
-    if (prepared->error) {
-      logger()->error("outbox: event {} refused: {}", prepared->event_id, prepared->detail);
-      return void(op->complete(prepared->error));
-    }
-    sqlite_spool::record r;
-    r.id = prepared->event_id;
-    r.subject = prepared->subject;
-    r.headers = prepared->encoded.headers;
-    r.body = prepared->encoded.body;
-    r.created_ns = now_ns();
-    const auto size = r.size();
-    if (stats_.pending_bytes + queued_bytes_ + size > opts_.max_bytes) {
-      logger()->error("outbox {}: full ({} of {} bytes pending); event {} not stored", opts_.path,
-                      stats_.pending_bytes + queued_bytes_, opts_.max_bytes, r.id);
-      return void(op->complete(make_error_code(errc::outbox_full)));
-    }
-    queued_bytes_ += size;
-    queue_.push_back({std::move(r), op});
-    commit();
-  }
-
-  void close(done_operation::handler_type handler) {
-    auto op = done_operation::create(std::move(handler), executor_);
-    if (closed_) return void(op->complete({}));
-    close_waiters_.push_back(op);
-    stop();
-  }
-
-  // The last handle went: stop relaying and close the file; nobody waits for it.
-  void close_in_background() { stop(); }
-
-  outbox_stats stats() const {
-    auto s = stats_;
-    if (oldest_created_ns_ != 0)
-      s.oldest_pending_age = std::chrono::milliseconds((now_ns() - oldest_created_ns_) / 1'000'000);
-    return s;
-  }
-
- private:
-  using outbox_handle = last_handle<outbox_core, &outbox_core::close_in_background>;
-
+void outbox_core::open(std::function<void(error_code)> done) {
   struct opened {
-    std::unique_ptr<sqlite_spool> spool;
+    std::unique_ptr<outbox_store> store;
     error_code ec;
     std::string detail;
-    sqlite_spool::summary summary;
+    outbox_summary summary;
   };
-  struct waiting {
-    sqlite_spool::record record;
-    std::shared_ptr<done_operation> op;
-  };
+  on_store_thread(
+      [this]() {
+        opened result;
+        result.store = open_store_(result.ec, result.detail);
+        if (result.store) result.ec = result.store->summarize(result.summary, result.detail);
+        return result;
+      },
+      [self = shared_from_this(), done = std::move(done)](opened result) {
+        if (result.ec) {
+          logger()->error("{}", result.detail);
+          self->stopping_ = self->closed_ = true;
+          return done(result.ec);
+        }
+        self->store_ = std::move(result.store);
+        self->stats_.pending = result.summary.count;
+        self->stats_.pending_bytes = result.summary.bytes;
+        self->oldest_created_ns_ = result.summary.oldest_created_ns;
+        logger()->info("outbox {} opened: {} events pending", self->name(), result.summary.count);
+        asio::co_spawn(self->executor_, self->relay(), asio::detached);
+        self->watch_age();
+        done({});
+      });
+}
+
+void outbox_core::publish(std::string subject, event evt, done_operation::handler_type handler) {
+  auto op = done_operation::create(std::move(handler), executor_);
+  if (stopping_) return void(op->complete(make_error_code(errc::closing)));
+  const auto prepared = pub_.prepare(std::move(subject), std::move(evt), {}, false);
+  if (prepared->error) {
+    logger()->error("outbox: event {} refused: {}", prepared->event_id, prepared->detail);
+    return void(op->complete(prepared->error));
+  }
+  outbox_record r;
+  r.id = prepared->event_id;
+  r.subject = prepared->subject;
+  r.headers = prepared->encoded.headers;
+  r.body = prepared->encoded.body;
+  r.created_ns = now_ns();
+  const auto size = r.size();
+  if (settings_.max_bytes != 0 && stats_.pending_bytes + queued_bytes_ + size > settings_.max_bytes) {
+    logger()->error("outbox {}: full ({} of {} bytes pending); event {} not stored", name(),
+                    stats_.pending_bytes + queued_bytes_, settings_.max_bytes, r.id);
+    return void(op->complete(make_error_code(errc::outbox_full)));
+  }
+  queued_bytes_ += size;
+  queue_.push_back({std::move(r), op});
+  commit();
+}
+
+void outbox_core::close(done_operation::handler_type handler) {
+  auto op = done_operation::create(std::move(handler), executor_);
+  if (closed_) return void(op->complete({}));
+  close_waiters_.push_back(op);
+  stop();
+}
+
+// The last handle went: stop relaying and close the store; nobody waits for it.
+void outbox_core::close_in_background() { stop(); }
+
+outbox_stats outbox_core::stats() const {
+  auto s = stats_;
+  if (oldest_created_ns_ != 0)
+    s.oldest_pending_age = std::chrono::milliseconds(std::max<std::int64_t>(0, now_ns() - oldest_created_ns_) / 1'000'000);
+  return s;
+}
+
+void outbox_core::wake() {
+  work_available_ = true;
+  if (idle_) wake_.cancel();  // not a back-off: that waits out its time
+}
+
+// on_store_thread() for the relay coroutine.
+template <class Work>
+asio::awaitable<std::invoke_result_t<Work>> outbox_core::store_call(Work work) {
+  using result_type = std::invoke_result_t<Work>;
+  auto self = shared_from_this();
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(result_type)>(
+      [self, work = std::move(work)](auto handler) mutable {
+        self->on_store_thread(std::move(work), [handler = std::move(handler)](result_type r) mutable {
+          std::move(handler)(std::move(r));
+        });
+      },
+      asio::use_awaitable);
+}
+
+void outbox_core::commit() {
+  if (committing_ || queue_.empty() || !store_) return;
+  committing_ = true;
   struct committed {
     std::vector<waiting> batch;
     error_code ec;
     std::string detail;
   };
-  struct read_result {
-    std::vector<sqlite_spool::record> records;
-    error_code ec;
-    std::string detail;
-  };
-  struct removed {
-    error_code ec;
-    std::string detail;
-    std::int64_t oldest_created_ns = 0;
-  };
-  // What the PubAcks of one relay pass said.
-  struct pass {
-    std::vector<std::int64_t> acknowledged;
-    std::int64_t first_failed = 0;  ///< 0: none failed
-    std::uint64_t acknowledged_bytes = 0;
-  };
+  std::vector<outbox_record> records;
+  records.reserve(queue_.size());
+  for (auto& w : queue_) records.push_back(std::move(w.record));
+  on_store_thread(
+      [this, records = std::move(records)]() mutable {
+        std::string detail;
+        auto ec = store_->append(records, detail);
+        return std::make_tuple(std::move(records), ec, std::move(detail));
+      },
+      [self = shared_from_this(), batch = std::exchange(queue_, {})](auto result) mutable {
+        auto& [records, ec, detail] = result;
+        for (std::size_t i = 0; i < batch.size(); ++i) batch[i].record = std::move(records[i]);
+        self->on_committed(std::move(batch), ec, detail);
+      });
+}
 
-  // Runs `work` on the outbox's thread, then `done(result)` on the executor.
-  template <class Work, class Done>
-  void on_spool(Work work, Done done) {
-    auto back = asio::prefer(executor_, asio::execution::outstanding_work.tracked);
-    asio::post(spool_io_, [work = std::move(work), done = std::move(done), back]() mutable {
-      auto result = work();
-      asio::post(back, [done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
-    });
+void outbox_core::on_committed(std::vector<waiting> batch, error_code ec, const std::string& detail) {
+  committing_ = false;
+  std::uint64_t bytes = 0;
+  for (const auto& w : batch) bytes += w.record.size();
+  queued_bytes_ -= bytes;
+  if (ec) {
+    logger()->error("outbox {}: {} events not stored: {}", name(), batch.size(), detail);
+  } else {
+    ++stats_.commits;
+    stats_.stored += batch.size();
+    stats_.pending += batch.size();
+    stats_.pending_bytes += bytes;
+    if (oldest_created_ns_ == 0 && !batch.empty()) oldest_created_ns_ = batch.front().record.created_ns;
+    wake();
   }
+  for (auto& w : batch) w.op->complete(ec);
+  commit();  // what arrived meanwhile
+  if (stopping_ && !relay_running_) finish_close();
+}
 
-  // on_spool() for the relay coroutine.
-  template <class Work>
-  asio::awaitable<std::invoke_result_t<Work>> spool_call(Work work) {
-    using result_type = std::invoke_result_t<Work>;
-    auto self = shared_from_this();
-    co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(result_type)>(
-        [self, work = std::move(work)](auto handler) mutable {
-          self->on_spool(std::move(work), [handler = std::move(handler)](result_type r) mutable {
-            std::move(handler)(std::move(r));
-          });
-        },
-        asio::use_awaitable);
-  }
+void outbox_core::stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  if (on_stop_) std::exchange(on_stop_, {})();
+  wake_.cancel();
+  age_timer_.cancel();
+  if (!relay_running_) finish_close();
+}
 
-  void commit() {
-    if (committing_ || queue_.empty() || !spool_) return;
-    committing_ = true;
-    auto batch = std::move(queue_);
-    queue_.clear();
-    on_spool(
-        [this, batch = std::move(batch)]() mutable {
-          committed c;
-          std::vector<sqlite_spool::record> records;
-          records.reserve(batch.size());
-          for (auto& w : batch) records.push_back(std::move(w.record));
-          c.ec = spool_->append(records, c.detail);
-          for (std::size_t i = 0; i < batch.size(); ++i) batch[i].record = std::move(records[i]);
-          c.batch = std::move(batch);
-          return c;
-        },
-        [self = shared_from_this()](committed c) { self->on_committed(std::move(c)); });
-  }
+// After the relay ended: the waiting publishes are committed first, then the store is closed.
+void outbox_core::finish_close() {
+  if (committing_ || !queue_.empty()) return commit();  // on_committed() comes back here
+  if (std::exchange(closing_store_, true)) return;
+  on_store_thread(
+      [this]() {
+        store_.reset();
+        return 0;
+      },
+      [self = shared_from_this()](int) {
+        self->closed_ = true;
+        logger()->info("outbox {} closed: {} events pending", self->name(), self->stats_.pending);
+        for (auto& op : std::exchange(self->close_waiters_, {})) op->complete({});
+      });
+}
 
-  void on_committed(committed c) {
-    committing_ = false;
-    std::uint64_t bytes = 0;
-    for (const auto& w : c.batch) bytes += w.record.size();
-    queued_bytes_ -= bytes;
-    if (c.ec) {
-      logger()->error("outbox {}: {} events not stored: {}", opts_.path, c.batch.size(), c.detail);
-    } else {
-      ++stats_.commits;
-      stats_.stored += c.batch.size();
-      stats_.pending += c.batch.size();
-      stats_.pending_bytes += bytes;
-      if (oldest_created_ns_ == 0 && !c.batch.empty()) oldest_created_ns_ = c.batch.front().record.created_ns;
-      work_available_ = true;
-      if (idle_) wake_.cancel();  // not a back-off: that waits out its time
+asio::awaitable<void> outbox_core::relay() {
+  auto self = shared_from_this();
+  relay_running_ = true;
+  std::chrono::milliseconds backoff{0};
+  const auto poll = settings_.shared_store_poll;
+  while (!stopping_) {
+    if (!work_available_) {
+      idle_ = true;
+      wake_.expires_after(poll.count() > 0 ? poll : std::chrono::hours(24));
+      co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+      idle_ = false;
+      if (poll.count() > 0) work_available_ = true;  // another writer may have added some
+      continue;
     }
-    for (auto& w : c.batch) w.op->complete(c.ec);
-    commit();  // what arrived meanwhile
-    if (stopping_ && !relay_running_) finish_close();
-  }
+    if (!conn_.is_connected()) {  // publishing now would only fail after the publisher's retries
+      co_await pause(link_poll);
+      continue;
+    }
+    work_available_ = false;
+    const std::size_t limit = settings_.relay.relay_batch;
+    struct claimed {
+      std::vector<outbox_record> records;
+      error_code ec;
+      std::string detail;
+    };
+    claimed batch = co_await store_call([this, limit]() {
+      claimed c;
+      c.ec = store_->claim(limit, c.records, c.detail);
+      return c;
+    });
+    if (batch.ec) {
+      backoff = next_backoff(backoff);
+      logger()->error("outbox {}: {}; again in {} ms", name(), batch.detail, backoff.count());
+      co_await pause(backoff);
+      work_available_ = true;
+      continue;
+    }
+    if (batch.records.size() == limit) work_available_ = true;  // more behind it
 
-  void stop() {
-    if (stopping_) return;
-    stopping_ = true;
-    wake_.cancel();
-    age_timer_.cancel();
-    if (!relay_running_) finish_close();
-  }
-
-  // After the relay ended: the waiting publishes are committed first, then the file is closed.
-  void finish_close() {
-    if (committing_ || !queue_.empty()) return commit();  // on_committed() comes back here
-    if (std::exchange(closing_file_, true)) return;
-    on_spool(
-        [this]() {
-          spool_.reset();
-          return 0;
-        },
-        [self = shared_from_this()](int) {
-          self->closed_ = true;
-          logger()->info("outbox {} closed: {} events pending", self->opts_.path, self->stats_.pending);
-          for (auto& op : std::exchange(self->close_waiters_, {})) op->complete({});
-        });
-  }
-
-  asio::awaitable<void> relay() {
-    auto self = shared_from_this();
-    relay_running_ = true;
-    std::int64_t cursor = 0;  // the highest seq read and not failed
-    std::chrono::milliseconds backoff{0};
-    while (!stopping_) {
-      if (!work_available_) {
-        idle_ = true;
-        wake_.expires_after(std::chrono::hours(24));
-        co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
-        idle_ = false;
+    auto results = std::make_shared<pass_result>();
+    for (auto& r : batch.records) {
+      if (stopping_) break;
+      if (!r.unusable.empty()) {
+        results->refused.push_back({r.seq, std::move(r.unusable)});
         continue;
       }
-      if (!conn_.is_connected()) {  // publishing now would only fail after the publisher's retries
-        co_await pause(link_poll);
-        continue;
-      }
-      work_available_ = false;
-      const std::size_t limit = opts_.relay_batch;
-      auto read = [this, cursor, limit]() {
-        read_result r;
-        r.ec = spool_->read(cursor, limit, r.records, r.detail);
-        return r;
-      };
-      read_result batch = co_await spool_call(std::move(read));
-      if (batch.ec) {
-        logger()->error("outbox {}: {}", opts_.path, batch.detail);
-        backoff = next_backoff(backoff);
-        co_await pause(backoff);
-        work_available_ = true;
-        continue;
-      }
-      if (batch.records.empty()) continue;
-      if (batch.records.size() == limit) work_available_ = true;  // more behind it
-
-      auto results = std::make_shared<pass>();
-      for (auto& r : batch.records) {
-        if (stopping_) break;
-        if (!pub_.has_room()) co_await pub_.wait_for_room(asio::as_tuple(asio::use_awaitable));
-        const std::uint64_t bytes = r.size();
-        raw_message m;
-        m.subject = std::move(r.subject);
-        m.headers = std::move(r.headers);
-        m.data = std::move(r.body);
-        m.id = std::move(r.id);
-        pub_.publish_raw(std::move(m), [results, seq = r.seq, bytes](error_code ec, pub_ack) {
-          if (ec) {
-            if (results->first_failed == 0 || seq < results->first_failed) results->first_failed = seq;
-            return;
-          }
+      if (!pub_.has_room()) co_await pub_.wait_for_room(asio::as_tuple(asio::use_awaitable));
+      const std::uint64_t bytes = r.size();
+      raw_message m;
+      m.subject = std::move(r.subject);
+      m.headers = std::move(r.headers);
+      m.data = std::move(r.body);
+      m.id = std::move(r.id);
+      pub_.publish_raw(std::move(m), [results, seq = r.seq, bytes](error_code ec, pub_ack) {
+        if (!ec) {
           results->acknowledged.push_back(seq);
           results->acknowledged_bytes += bytes;
-        });
-      }
-      co_await pub_.flush(asio::as_tuple(asio::use_awaitable));
-
-      auto acknowledged = results->acknowledged;
-      auto remove = [this, acknowledged]() {
-        removed out;
-        out.ec = spool_->remove(acknowledged, out.detail);
-        if (!out.ec) out.ec = spool_->oldest(out.oldest_created_ns, out.detail);
-        return out;
-      };
-      removed gone = co_await spool_call(std::move(remove));
-      if (gone.ec) {
-        // Relayed but still in the file: they go again (the stream drops them as duplicates).
-        logger()->error("outbox {}: relayed events not removed: {}", opts_.path, gone.detail);
-      } else {
-        stats_.relayed += acknowledged.size();
-        stats_.pending -= std::min<std::uint64_t>(stats_.pending, acknowledged.size());
-        stats_.pending_bytes -= std::min(stats_.pending_bytes, results->acknowledged_bytes);
-        oldest_created_ns_ = gone.oldest_created_ns;
-      }
-      const std::size_t failures = batch.records.size() - acknowledged.size();
-      if (results->first_failed != 0 || failures > 0) {
-        stats_.failed += failures;
-        cursor = results->first_failed != 0 ? results->first_failed - 1 : cursor;
-        backoff = next_backoff(backoff);
-        logger()->warn("outbox {}: {} events not relayed (NATS unreachable?); again in {} ms", opts_.path, failures,
-                       backoff.count());
-        if (!stopping_) co_await pause(backoff);
-        work_available_ = true;
-      } else {
-        backoff = std::chrono::milliseconds(0);
-        cursor = batch.records.back().seq;
-      }
+        } else if (refusal(ec)) {
+          results->refused.push_back({seq, ec.message()});
+        } else {
+          ++results->failed;
+        }
+      });
     }
-    relay_running_ = false;
-    finish_close();
-  }
+    co_await pub_.flush(asio::as_tuple(asio::use_awaitable));
+    for (const auto& r : results->refused)
+      logger()->error("outbox {}: event #{} will not be published ({}); it stays in the store, marked refused",
+                      name(), r.seq, r.reason);
 
-  std::chrono::milliseconds next_backoff(std::chrono::milliseconds last) const {
-    return std::min(opts_.max_backoff, std::max(std::chrono::milliseconds(100), last * 2));
-  }
-
-  // Waits `d`, or less if the outbox is closed meanwhile.
-  asio::awaitable<void> pause(std::chrono::milliseconds d) {
-    wake_.expires_after(d);
-    co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
-
-  // Checks the oldest pending event's age a few times per alert_age (at most every second),
-  // whatever the relay is doing (a pass can take the publisher's whole retry time).
-  void watch_age() {
-    if (opts_.alert_age.count() <= 0 || !opts_.on_alert || stopping_) return;
-    const auto age = stats().oldest_pending_age;
-    const bool over = stats_.pending > 0 && age > opts_.alert_age;
-    if (over && !alerted_) opts_.on_alert(age);
-    alerted_ = over;
-    const auto every = opts_.alert_age / 4 + std::chrono::milliseconds(1);
-    age_timer_.expires_after(std::min<std::chrono::milliseconds>(std::chrono::seconds(1), every));
-    age_timer_.async_wait([weak = weak_from_this()](error_code ec) {
-      if (auto self = weak.lock(); self && !ec) self->watch_age();
+    struct settled {
+      error_code ec;
+      std::string detail;
+      std::int64_t oldest_created_ns = 0;
+    };
+    settled done = co_await store_call([this, results]() {
+      settled s;
+      s.ec = store_->settle(results->acknowledged, results->refused, s.oldest_created_ns, s.detail);
+      return s;
     });
+    if (done.ec) {
+      // Relayed but still in the store: they go again (the stream drops them as duplicates).
+      logger()->error("outbox {}: relayed events not removed: {}", name(), done.detail);
+    } else {
+      const auto gone = results->acknowledged.size() + results->refused.size();
+      stats_.relayed += results->acknowledged.size();
+      stats_.refused += results->refused.size();
+      stats_.pending -= std::min<std::uint64_t>(stats_.pending, gone);
+      stats_.pending_bytes -= std::min(stats_.pending_bytes, results->acknowledged_bytes);
+      oldest_created_ns_ = done.oldest_created_ns;
+    }
+    const std::size_t unsent = batch.records.size() - results->acknowledged.size() - results->refused.size();
+    if (unsent > 0) {
+      stats_.failed += unsent;
+      backoff = next_backoff(backoff);
+      logger()->warn("outbox {}: {} events not relayed (NATS unreachable?); again in {} ms", name(), unsent,
+                     backoff.count());
+      if (!stopping_) co_await pause(backoff);
+      work_available_ = true;
+    } else {
+      backoff = std::chrono::milliseconds(0);
+    }
   }
+  relay_running_ = false;
+  finish_close();
+}
 
-  // How often a relay with work looks whether the link is back.
-  static constexpr std::chrono::milliseconds link_poll{200};
+std::chrono::milliseconds outbox_core::next_backoff(std::chrono::milliseconds last) const {
+  return std::min(settings_.relay.max_backoff, std::max(std::chrono::milliseconds(100), last * 2));
+}
 
-  outbox_options opts_;
-  connection conn_;
-  asio::any_io_executor executor_;
-  publisher pub_;
-  asio::steady_timer wake_;       // the relay's idle wait and back-off; cancelled to wake it
-  asio::steady_timer age_timer_;  // watch_age()
-  bool work_available_ = true;
-  bool relay_running_ = false;
-  bool stopping_ = false;
-  bool closed_ = false;
-  bool closing_file_ = false;
-  bool idle_ = false;  // the relay waits for work (not a back-off)
-  bool alerted_ = false;
-  bool committing_ = false;
-  std::vector<waiting> queue_;
-  std::uint64_t queued_bytes_ = 0;
-  std::int64_t oldest_created_ns_ = 0;
-  outbox_stats stats_;
-  std::vector<std::shared_ptr<done_operation>> close_waiters_;
+// Waits `d`, or less if the outbox is closed meanwhile.
+asio::awaitable<void> outbox_core::pause(std::chrono::milliseconds d) {
+  wake_.expires_after(d);
+  co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+}
 
-  // The outbox's own thread, and the file it alone touches.
-  asio::io_context spool_io_;
-  asio::executor_work_guard<asio::io_context::executor_type> spool_work_;
-  std::unique_ptr<sqlite_spool> spool_;
-  std::thread spool_thread_;
-};
+// Reads the pending count of a store that others write too (the relay's own
+// accounting would miss their rows).
+void outbox_core::refresh_summary() {
+  if (summarizing_ || !store_ || stopping_) return;
+  summarizing_ = true;
+  struct summarized {
+    outbox_summary summary;
+    error_code ec;
+    std::string detail;
+  };
+  on_store_thread(
+      [this]() {
+        summarized s;
+        s.ec = store_ ? store_->summarize(s.summary, s.detail) : make_error_code(errc::closing);
+        return s;
+      },
+      [self = shared_from_this()](summarized s) {
+        self->summarizing_ = false;
+        if (s.ec) return;  // the relay reports the store's failures
+        self->stats_.pending = s.summary.count;
+        self->stats_.pending_bytes = s.summary.bytes;
+        self->oldest_created_ns_ = s.summary.oldest_created_ns;
+      });
+}
+
+// Checks the oldest pending event's age a few times per alert_age (at most every
+// second), whatever the relay is doing (a pass can take the publisher's whole retry
+// time); a shared store's summary is read again on the same beat.
+void outbox_core::watch_age() {
+  if (stopping_) return;
+  const auto alert_age = settings_.relay.alert_age;
+  const bool alerting = alert_age.count() > 0 && settings_.relay.on_alert;
+  const bool shared = settings_.shared_store_poll.count() > 0;
+  if (!alerting && !shared) return;
+  if (shared) refresh_summary();
+  auto every = std::chrono::milliseconds(1000);
+  if (alerting) {
+    const auto age = stats().oldest_pending_age;
+    const bool over = stats_.pending > 0 && age > alert_age;
+    if (over && !alerted_) settings_.relay.on_alert(age);
+    alerted_ = over;
+    every = std::min(every, alert_age / 4 + std::chrono::milliseconds(1));
+  }
+  if (shared) every = std::min(every, settings_.shared_store_poll);
+  age_timer_.expires_after(every);
+  age_timer_.async_wait([weak = weak_from_this()](error_code ec) {
+    if (auto self = weak.lock(); self && !ec) self->watch_age();
+  });
+}
 
 }  // namespace detail
 
+namespace {
+using outbox_handle = detail::last_handle<detail::outbox_core, &detail::outbox_core::close_in_background>;
+}
+
 void outbox::async_open(const jetstream& js, outbox_options opts,
                         boost::asio::any_completion_handler<void(error_code, outbox)> handler) {
-  auto op = detail::open_operation::create(std::move(handler), js.get_executor());
-  std::make_shared<detail::outbox_core>(js, std::move(opts))->open(op);
+  auto op = detail::pending_operation<void(error_code, outbox)>::create(std::move(handler), js.get_executor());
+  detail::outbox_core::settings s{opts.path, opts, opts.max_bytes, {}};
+  auto core = std::make_shared<detail::outbox_core>(
+      js, std::move(s), [path = opts.path, full = opts.synchronous_full](error_code& ec, std::string& detail) {
+        return std::unique_ptr<detail::outbox_store>(detail::sqlite_spool::open(path, full, ec, detail));
+      });
+  core->open([op, core](error_code ec) {
+    op->complete(ec, ec ? outbox{} : outbox(std::make_shared<outbox_handle>(core), core));
+  });
 }
 
 void outbox::async_publish(const std::shared_ptr<detail::outbox_core>& core, std::string subject, event evt,

@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace natscoro::detail {
@@ -42,12 +43,13 @@ constexpr const char* schema = R"(
     headers    BLOB    NOT NULL,
     body       BLOB    NOT NULL,
     created_ns INTEGER NOT NULL,
-    size       INTEGER NOT NULL
+    size       INTEGER NOT NULL,
+    refused    TEXT              -- why the relay will never publish it; NULL: pending
   ))";
 
 }  // namespace
 
-std::size_t sqlite_spool::record::size() const {
+std::size_t outbox_record::size() const {
   std::size_t n = id.size() + subject.size() + body.size();
   for (const auto& [k, v] : headers) n += k.size() + v.size();
   return n;
@@ -82,6 +84,14 @@ std::unique_ptr<sqlite_spool> sqlite_spool::open(const std::string& path, bool s
     ec = make_error_code(errc::outbox_corrupt);
     return nullptr;
   }
+  // Files made before the refused column get it (SQLite has no ADD COLUMN IF NOT EXISTS).
+  statement has_refused(db, "SELECT 1 FROM pragma_table_info('natscoro_outbox') WHERE name = 'refused'");
+  if (has_refused.ok() && sqlite3_step(has_refused.get()) == SQLITE_DONE &&
+      spool->exec("ALTER TABLE natscoro_outbox ADD COLUMN refused TEXT", why)) {
+    detail = "outbox " + path + " cannot be upgraded: " + why;
+    ec = make_error_code(errc::outbox_corrupt);
+    return nullptr;
+  }
   statement check(db, "PRAGMA quick_check");
   const bool checked = check.ok() && sqlite3_step(check.get()) == SQLITE_ROW && check.column(0) == "ok";
   if (!checked) {
@@ -111,7 +121,7 @@ error_code sqlite_spool::exec(const char* sql, std::string& detail) {
   return fail(sql, detail);
 }
 
-error_code sqlite_spool::append(std::vector<record>& records, std::string& detail) {
+error_code sqlite_spool::append(std::vector<outbox_record>& records, std::string& detail) {
   if (auto ec = exec("BEGIN IMMEDIATE", detail)) return ec;
   statement insert(db_, "INSERT INTO natscoro_outbox (id, subject, headers, body, created_ns, size) VALUES (?,?,?,?,?,?)");
   if (!insert.ok()) {
@@ -143,49 +153,68 @@ error_code sqlite_spool::append(std::vector<record>& records, std::string& detai
   return {};
 }
 
-error_code sqlite_spool::read(std::int64_t after, std::size_t limit, std::vector<record>& out, std::string& detail) {
-  statement select(db_, "SELECT seq, id, subject, headers, body, created_ns FROM natscoro_outbox WHERE seq > ? "
-                        "ORDER BY seq LIMIT ?");
+error_code sqlite_spool::claim(std::size_t limit, std::vector<outbox_record>& out, std::string& detail) {
+  claimed_.clear();
+  statement select(db_, "SELECT seq, id, subject, headers, body, created_ns FROM natscoro_outbox "
+                        "WHERE seq > ? AND refused IS NULL ORDER BY seq LIMIT ?");
   if (!select.ok()) return fail("preparing the read", detail);
-  select.bind(1, after);
+  select.bind(1, cursor_);
   select.bind(2, static_cast<std::int64_t>(limit));
   int status = SQLITE_ROW;
   while ((status = sqlite3_step(select.get())) == SQLITE_ROW) {
-    record r;
+    outbox_record r;
     r.seq = sqlite3_column_int64(select.get(), 0);
     r.id = select.column(1);
     r.subject = select.column(2);
     std::string why;
-    if (!parse_headers(select.column(3), r.headers, why)) {
-      detail = "event #" + std::to_string(r.seq) + " in the outbox has damaged headers: " + why;
-      return make_error_code(errc::outbox_corrupt);
-    }
+    if (!parse_headers(select.column(3), r.headers, why)) r.unusable = "damaged headers: " + why;
     r.body = select.column(4);
     r.created_ns = sqlite3_column_int64(select.get(), 5);
+    claimed_.push_back(r.seq);
     out.push_back(std::move(r));
   }
   return status == SQLITE_DONE ? error_code{} : fail("reading events", detail);
 }
 
-error_code sqlite_spool::remove(const std::vector<std::int64_t>& seqs, std::string& detail) {
-  if (seqs.empty()) return {};
+error_code sqlite_spool::settle(const std::vector<std::int64_t>& relayed, const std::vector<refused_record>& refused,
+                                std::int64_t& oldest_created_ns, std::string& detail) {
+  // The next claim starts before the first record that went neither way (it goes again).
+  std::vector<std::int64_t> settled = relayed;
+  for (const auto& r : refused) settled.push_back(r.seq);
+  std::sort(settled.begin(), settled.end());
+  for (const auto seq : claimed_) {
+    if (!std::binary_search(settled.begin(), settled.end(), seq)) break;
+    cursor_ = seq;
+  }
+  claimed_.clear();
+  if (relayed.empty() && refused.empty()) return oldest(oldest_created_ns, detail);
+
   if (auto ec = exec("BEGIN IMMEDIATE", detail)) return ec;
   statement del(db_, "DELETE FROM natscoro_outbox WHERE seq = ?");
-  for (const auto seq : seqs) {
+  statement mark(db_, "UPDATE natscoro_outbox SET refused = ? WHERE seq = ?");
+  auto rollback = [this](error_code ec) {
+    std::string ignored;
+    exec("ROLLBACK", ignored);
+    return ec;
+  };
+  if (!del.ok() || !mark.ok()) return rollback(fail("preparing the removal", detail));
+  for (const auto seq : relayed) {
     del.bind(1, seq);
-    if (!del.ok() || sqlite3_step(del.get()) != SQLITE_DONE) {
-      auto ec = fail("removing relayed events", detail);
-      std::string ignored;
-      exec("ROLLBACK", ignored);
-      return ec;
-    }
+    if (sqlite3_step(del.get()) != SQLITE_DONE) return rollback(fail("removing relayed events", detail));
     sqlite3_reset(del.get());
   }
-  return exec("COMMIT", detail);
+  for (const auto& r : refused) {
+    mark.bind(1, r.reason);
+    mark.bind(2, r.seq);
+    if (sqlite3_step(mark.get()) != SQLITE_DONE) return rollback(fail("marking refused events", detail));
+    sqlite3_reset(mark.get());
+  }
+  if (auto ec = exec("COMMIT", detail)) return rollback(ec);
+  return oldest(oldest_created_ns, detail);
 }
 
-error_code sqlite_spool::summarize(summary& out, std::string& detail) {
-  statement s(db_, "SELECT count(*), coalesce(sum(size), 0) FROM natscoro_outbox");
+error_code sqlite_spool::summarize(outbox_summary& out, std::string& detail) {
+  statement s(db_, "SELECT count(*), coalesce(sum(size), 0) FROM natscoro_outbox WHERE refused IS NULL");
   if (!s.ok() || sqlite3_step(s.get()) != SQLITE_ROW) return fail("summarizing the outbox", detail);
   out.count = static_cast<std::uint64_t>(sqlite3_column_int64(s.get(), 0));
   out.bytes = static_cast<std::uint64_t>(sqlite3_column_int64(s.get(), 1));
@@ -193,7 +222,7 @@ error_code sqlite_spool::summarize(summary& out, std::string& detail) {
 }
 
 error_code sqlite_spool::oldest(std::int64_t& created_ns, std::string& detail) {
-  statement s(db_, "SELECT created_ns FROM natscoro_outbox ORDER BY seq LIMIT 1");
+  statement s(db_, "SELECT created_ns FROM natscoro_outbox WHERE refused IS NULL ORDER BY seq LIMIT 1");
   if (!s.ok()) return fail("reading the oldest event", detail);
   const int status = sqlite3_step(s.get());
   if (status != SQLITE_ROW && status != SQLITE_DONE) return fail("reading the oldest event", detail);

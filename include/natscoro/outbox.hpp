@@ -19,14 +19,8 @@
 
 namespace natscoro {
 
-struct outbox_options {
-  /// The SQLite file (created if missing; WAL mode adds "-wal" and "-shm" beside it).
-  std::string path;
-  /// PRAGMA synchronous=FULL: a stored event survives a power cut. Off (NORMAL):
-  /// a process crash loses nothing, a power cut may lose the last commits.
-  bool synchronous_full = true;
-  /// Bytes of events the outbox may hold before publish() fails with errc::outbox_full.
-  std::uint64_t max_bytes = std::uint64_t{1} << 30;
+/// What every outbox's relay does (the SQLite outbox and postgres_outbox).
+struct outbox_relay_options {
   /// Events the relay reads and publishes per pass.
   std::size_t relay_batch = 1024;
   /// The relay's longest wait between passes while publishing fails (no stream, say).
@@ -40,6 +34,16 @@ struct outbox_options {
   std::function<void(std::chrono::milliseconds)> on_alert;
 };
 
+struct outbox_options : outbox_relay_options {
+  /// The SQLite file (created if missing; WAL mode adds "-wal" and "-shm" beside it).
+  std::string path;
+  /// PRAGMA synchronous=FULL: a stored event survives a power cut. Off (NORMAL):
+  /// a process crash loses nothing, a power cut may lose the last commits.
+  bool synchronous_full = true;
+  /// Bytes of events the outbox may hold before publish() fails with errc::outbox_full.
+  std::uint64_t max_bytes = std::uint64_t{1} << 30;
+};
+
 struct outbox_stats {
   std::uint64_t pending = 0;        ///< stored, not yet relayed
   std::uint64_t pending_bytes = 0;  ///< what they count against max_bytes
@@ -48,6 +52,8 @@ struct outbox_stats {
   std::uint64_t commits = 0;  ///< group commits (fsyncs) that stored them
   std::uint64_t relayed = 0;  ///< PubAck'd and removed from the outbox
   std::uint64_t failed = 0;   ///< relay publishes that failed (the event stays, and goes again)
+  std::uint64_t refused = 0;  ///< events the relay will never publish (invalid subject, too large,
+                              ///< damaged): kept in the store, marked with the reason, logged
 };
 
 namespace detail {
@@ -109,7 +115,6 @@ class outbox {
   outbox_stats stats() const;
 
  private:
-  friend class detail::outbox_core;
   outbox(std::shared_ptr<void> owner, std::shared_ptr<detail::outbox_core> core)
       : owner_(std::move(owner)), core_(std::move(core)) {}
   static void async_open(const jetstream& js, outbox_options opts,
