@@ -9,7 +9,7 @@ packages=(
   clang-19 libclang-rt-19-dev llvm-19
   libnats-dev nats-server
   libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev libboost-program-options1.81-dev
-  libspdlog-dev libsqlite3-dev
+  libspdlog-dev libsqlite3-dev libpq-dev postgresql
   openssl gnuplot-nox
 )
 

@@ -47,6 +47,8 @@ class library_category_impl final : public boost::system::error_category {
       case errc::out_of_range: return "number or time out of range";
       case errc::outbox_full: return "the outbox is full (quota or disk): the event was not stored";
       case errc::outbox_corrupt: return "the outbox file is not a database, or is damaged";
+      case errc::database_unavailable: return "the outbox's database cannot be reached";
+      case errc::database_error: return "the outbox's database refused a statement";
     }
     return "natscoro error " + std::to_string(value);
   }

@@ -1,4 +1,5 @@
 #include <natscoro/detail/last_handle.hpp>
+#include <natscoro/detail/names.hpp>
 #include <natscoro/detail/outbox_core.hpp>
 #include <natscoro/detail/prepared_publish.hpp>
 #include <natscoro/detail/sqlite_spool.hpp>
@@ -98,7 +99,7 @@ void outbox_core::open(std::function<void(error_code)> done) {
 void outbox_core::publish(std::string subject, event evt, done_operation::handler_type handler) {
   auto op = done_operation::create(std::move(handler), executor_);
   if (stopping_) return void(op->complete(make_error_code(errc::closing)));
-  const auto prepared = pub_.prepare(std::move(subject), std::move(evt), {}, false);
+  const auto prepared = prepare(std::move(subject), std::move(evt));
   if (prepared->error) {
     logger()->error("outbox: event {} refused: {}", prepared->event_id, prepared->detail);
     return void(op->complete(prepared->error));
@@ -118,6 +119,10 @@ void outbox_core::publish(std::string subject, event evt, done_operation::handle
   queued_bytes_ += size;
   queue_.push_back({std::move(r), op});
   commit();
+}
+
+std::shared_ptr<prepared_publish> outbox_core::prepare(std::string subject, event evt) {
+  return pub_.prepare(std::move(subject), std::move(evt), {}, false);
 }
 
 void outbox_core::close(done_operation::handler_type handler) {
@@ -267,6 +272,8 @@ asio::awaitable<void> outbox_core::relay() {
     auto results = std::make_shared<pass_result>();
     for (auto& r : batch.records) {
       if (stopping_) break;
+      if (r.unusable.empty() && reserved_subject(r.subject))
+        r.unusable = "\"" + r.subject + "\" is a server or reply subject, not an event's";
       if (!r.unusable.empty()) {
         results->refused.push_back({r.seq, std::move(r.unusable)});
         continue;

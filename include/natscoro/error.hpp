@@ -37,6 +37,8 @@ enum class errc {
   out_of_range,         ///< a number or time outside what can be represented or what the server accepts
   outbox_full,          ///< the outbox's quota (or its disk) is full: the event was not stored
   outbox_corrupt,       ///< the outbox file is not a database, or is damaged (the log says how)
+  database_unavailable, ///< the outbox's database cannot be reached (the detail carries libpq's reason)
+  database_error,       ///< the outbox's database refused a statement (the detail carries its message)
 };
 
 /// The nats.c statuses natscoro reports. Values are those of nats.c's natsStatus

@@ -65,15 +65,8 @@ asio::awaitable<std::set<std::string>> store(nc::outbox ob, int count, int produ
   co_return *ids;
 }
 
-// The Nats-Msg-Id of every message in the stream, with how often it is there.
 std::map<std::string, int> stored_ids(const nats_server& server, const std::string& stream) {
-  stream_inspector inspect(server.url());
-  std::map<std::string, int> ids;
-  const auto state = inspect.stream(stream);
-  if (!state) return ids;
-  for (std::uint64_t seq = state->first_sequence; seq != 0 && seq <= state->last_sequence; ++seq)
-    if (const auto m = inspect.message(stream, seq)) ++ids[m->header("Nats-Msg-Id")];
-  return ids;
+  return stream_inspector(server.url()).message_ids(stream);
 }
 
 }  // namespace

@@ -79,6 +79,15 @@ std::string stream_inspector::stored_message::header(const std::string& name) co
   return {};
 }
 
+std::map<std::string, int> stream_inspector::message_ids(const std::string& name) {
+  std::map<std::string, int> ids;
+  const auto state = stream(name);
+  if (!state) return ids;
+  for (std::uint64_t seq = state->first_sequence; seq != 0 && seq <= state->last_sequence; ++seq)
+    if (const auto m = message(name, seq)) ++ids[m->header("Nats-Msg-Id")];
+  return ids;
+}
+
 std::optional<stream_inspector::stored_message> stream_inspector::message(const std::string& stream,
                                                                            std::uint64_t sequence) {
   natsMsg* raw = nullptr;

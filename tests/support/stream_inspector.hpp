@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -43,6 +44,9 @@ class stream_inspector {
   };
   std::optional<consumer_state> consumer(const std::string& stream, const std::string& name);
   bool delete_stream(const std::string& name);
+
+  /// The Nats-Msg-Id of every message in `stream`, with how often it is there.
+  std::map<std::string, int> message_ids(const std::string& stream);
 
   /// The message at `sequence`; empty if there is none.
   std::optional<stored_message> message(const std::string& stream, std::uint64_t sequence);

@@ -6,6 +6,7 @@
 
 #include <natscoro/detail/outbox_store.hpp>
 #include <natscoro/detail/pending_operation.hpp>
+#include <natscoro/detail/prepared_publish.hpp>
 #include <natscoro/outbox.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -51,7 +52,8 @@ class outbox_core : public std::enable_shared_from_this<outbox_core> {
   /// Runs `f` when the outbox starts closing (before the relay stops).
   void on_stop(std::function<void()> f) { on_stop_ = std::move(f); }
 
-  const publisher& relay_publisher() const { return pub_; }
+  /// `evt` filled, validated and encoded as publisher::publish() does. Any thread.
+  std::shared_ptr<prepared_publish> prepare(std::string subject, event evt);
   const std::string& name() const { return settings_.name; }
   const boost::asio::any_io_executor& get_executor() const { return executor_; }
 
