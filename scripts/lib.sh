@@ -48,3 +48,30 @@ start_local_server() {
   trap 'status=$?; stop_server; exit $status' EXIT
   start_server
 }
+
+# start_postgres: initdb and start a PostgreSQL server (the newest installed) on a
+# free loopback port in a temporary directory, as "nobody" when run as root
+# (PostgreSQL refuses root); sets PG_CONNINFO, PG_DIR. stop_postgres stops it
+# and removes the directory.
+start_postgres() {
+  local bin port run=()
+  bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  port=$(free_port)
+  PG_DIR=$(mktemp -d)
+  if [[ $(id -u) -eq 0 ]]; then chown nobody "$PG_DIR"; run=(runuser -u nobody --); fi
+  "${run[@]}" "$bin/initdb" -D "$PG_DIR/data" -A trust -U postgres -E UTF8 --locale=C --no-sync >/dev/null
+  "${run[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+    -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1" start >/dev/null
+  PG_BIN=$bin
+  export PG_CONNINFO="host=127.0.0.1 port=$port user=postgres dbname=postgres"
+  echo "started PostgreSQL on 127.0.0.1:$port ($PG_DIR)" >&2
+}
+
+stop_postgres() {
+  [[ -n "${PG_DIR:-}" ]] || return 0
+  local run=()
+  [[ $(id -u) -eq 0 ]] && run=(runuser -u nobody --)
+  "${run[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+  rm -rf "$PG_DIR"
+  PG_DIR=
+}
