@@ -39,6 +39,11 @@ struct workload {
   /// B, D: messages sent one at a time before measuring, so that a fresh
   /// server's first writes (stream files, first consumer) weigh on neither client.
   std::uint64_t warmup = 0;
+  /// H to K, the outbox: natscoro's outbox against its own direct publish; raw
+  /// nats.c's pipelined publish of as many messages is shown beside it (none for K).
+  bool outbox = false;
+  bool raw_baseline = true;
+  std::size_t producers = 0;  ///< H, K: coroutines storing events at once
 };
 
 inline workload workload_for(char id, bool quick) {
@@ -62,7 +67,19 @@ inline workload workload_for(char id, bool quick) {
               .seconds = quick ? 1.0 : 10.0};
     case 'G':  // one subject per consumer
       return {.id = 'G', .what = "consumers on one connection", .keys = n(1'000, 50), .consumers = n(1'000, 50)};
-    default: throw std::invalid_argument(std::string("unknown workload '") + id + "' (A to G)");
+    case 'H':
+      return {.id = 'H', .what = "outbox (SQLite, synchronous FULL): 64 producers store", .messages = n(200'000, 2'000),
+              .window = 4096, .outbox = true, .producers = 64};
+    case 'I':
+      return {.id = 'I', .what = "outbox relay drains a backlog (SQLite)", .needs_fill = true,
+              .messages = n(200'000, 2'000), .window = 4096, .outbox = true, .producers = 64};
+    case 'J':
+      return {.id = 'J', .what = "outbox relay drains a backlog (PostgreSQL)", .needs_fill = true,
+              .messages = n(100'000, 1'000), .window = 4096, .outbox = true};
+    case 'K':
+      return {.id = 'K', .what = "events pending in the outbox (SQLite), broker down", .messages = n(1'000'000, 20'000),
+              .outbox = true, .raw_baseline = false, .producers = 64};
+    default: throw std::invalid_argument(std::string("unknown workload '") + id + "' (A to K)");
   }
 }
 
@@ -70,16 +87,19 @@ inline std::string subject_for(const workload& w, std::uint64_t i) {
   return "bench." + std::string(1, static_cast<char>(w.id - 'A' + 'a')) + "." + std::to_string(i % w.keys);
 }
 
-/// `<program> fill|run <A-G> [--server URL] [--quick]`
+/// `<program> fill|run <A-K> [--server URL] [--quick] [--dir DIR] [--postgres CONNINFO]`
 struct command_line {
   bool fill = false;
   workload load;
   std::string server = "nats://127.0.0.1:4222";
   bool quick = false;
+  std::string dir = "/tmp";  ///< H, I, K: where the outbox file goes
+  std::string postgres;      ///< J: the database of the PostgreSQL outbox
 };
 
 inline command_line parse_command_line(int argc, char** argv) {
-  const std::string usage = std::string("usage: ") + argv[0] + " fill|run A-G [--server URL] [--quick]";
+  const std::string usage =
+      std::string("usage: ") + argv[0] + " fill|run A-K [--server URL] [--quick] [--dir DIR] [--postgres CONNINFO]";
   if (argc < 3) throw std::invalid_argument(usage);
   command_line cl;
   const std::string verb = argv[1], id = argv[2];
@@ -89,6 +109,8 @@ inline command_line parse_command_line(int argc, char** argv) {
     const std::string arg = argv[i];
     if (arg == "--quick") cl.quick = true;
     else if (arg == "--server" && i + 1 < argc) cl.server = argv[++i];
+    else if (arg == "--dir" && i + 1 < argc) cl.dir = argv[++i];
+    else if (arg == "--postgres" && i + 1 < argc) cl.postgres = argv[++i];
     else throw std::invalid_argument(usage);
   }
   cl.load = workload_for(id[0], cl.quick);

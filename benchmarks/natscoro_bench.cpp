@@ -2,12 +2,17 @@
 // is used; raw_nats_bench.cpp is the same workload on nats.c alone. scripts/bench.sh
 // alternates the two and then calls `summary`.
 //
-//   natscoro_bench fill|run A-G [--server URL] [--quick]
+//   natscoro_bench fill|run A-K [--server URL] [--quick] [--dir DIR] [--postgres CONNINFO]
 //   natscoro_bench summary RESULTS.jsonl OUT.json PLOT_DIR [MACHINE]
 #include "bench_common.hpp"
 #include "summary.hpp"
 
 #include <natscoro/natscoro.hpp>
+#if NATSCORO_BENCH_POSTGRES
+#include <natscoro/postgres_outbox.hpp>
+
+#include <libpq-fe.h>
+#endif
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -15,6 +20,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include <filesystem>
 
 namespace asio = boost::asio;
 namespace nc = natscoro;
@@ -102,6 +109,195 @@ asio::awaitable<void> run_runner(nc::consumer cons, const workload& w, std::uint
   r.throughput(handled, std::chrono::duration<double>(std::min(end, bench::clock::now()) - start).count());
   r.set("concurrency", w.concurrency);
   r.set("keys", w.keys);
+}
+
+// ---- the outbox workloads (H to K) ----
+
+/// A connection that reaches no server (a degraded start): an outbox on it stores
+/// events and relays none, so they stay pending.
+asio::awaitable<nc::connection> offline_connection() {
+  nc::connect_options o;
+  o.servers = {"nats://127.0.0.1:1"};
+  o.retry_on_failed_connect = true;
+  o.name = "natscoro-bench-offline";
+  co_return co_await nc::connect(co_await asio::this_coro::executor, o);
+}
+
+std::string outbox_file(const bench::command_line& cl) {
+  return cl.dir + "/natscoro-bench-" + std::string(1, cl.load.id) + ".db";
+}
+
+void remove_outbox_file(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+nc::outbox_options outbox_options_for(const bench::command_line& cl) {
+  nc::outbox_options o;
+  o.path = outbox_file(cl);
+  o.publish.source = "natscoro-bench";
+  o.publish.max_in_flight = cl.load.window > 0 ? cl.load.window : 4096;
+  o.max_bytes = std::uint64_t{8} << 30;
+  return o;
+}
+
+/// w.producers coroutines store `n` events in `ob`; each publish's time into `us`.
+template <class Outbox>
+asio::awaitable<void> store_events(Outbox& ob, const workload& w, std::uint64_t n, std::vector<double>& us) {
+  auto ex = co_await asio::this_coro::executor;
+  const std::string data = event_data();
+  std::uint64_t next = 0;
+  std::size_t finished = 0;
+  for (std::size_t p = 0; p < w.producers; ++p)
+    asio::co_spawn(
+        ex,
+        [&]() -> asio::awaitable<void> {
+          while (next < n) {
+            const auto i = next++;
+            const auto t0 = bench::clock::now();
+            co_await ob.publish(bench::subject_for(w, i), make_event(data));
+            us.push_back(bench::micros(bench::clock::now() - t0));
+          }
+          ++finished;
+        },
+        asio::detached);
+  asio::steady_timer poll(ex);
+  while (finished < w.producers) {
+    poll.expires_after(1ms);
+    co_await poll.async_wait(asio::use_awaitable);
+  }
+}
+
+/// Waits until `done()`, looking every millisecond.
+asio::awaitable<void> poll_until(std::function<bool()> done) {
+  asio::steady_timer poll(co_await asio::this_coro::executor);
+  while (!done()) {
+    poll.expires_after(1ms);
+    co_await poll.async_wait(asio::use_awaitable);
+  }
+}
+
+/// natscoro's direct pipelined publish of w.messages (workload A's code), in msgs/s:
+/// what the relay is compared with, in the same run.
+asio::awaitable<double> direct_publish_rate(const nc::jetstream& js, const workload& w) {
+  co_await recreate_stream(js);
+  nc::publisher pub{js, nc::publisher_options{.source = "natscoro-bench", .max_in_flight = w.window}};
+  const auto start = bench::clock::now();
+  co_await publish_pipelined(pub, w, w.messages);
+  const double rate = static_cast<double>(w.messages) / bench::seconds_since(start);
+  co_await recreate_stream(js);
+  co_return rate;
+}
+
+asio::awaitable<void> run_outbox(nc::connection& conn, const bench::command_line& cl, bench::result& r) {
+  const workload& w = cl.load;
+  nc::jetstream js{conn};
+  std::vector<double> us;
+  switch (w.id) {
+    case 'H': {  // stores while the relay publishes
+      remove_outbox_file(outbox_file(cl));
+      co_await recreate_stream(js);
+      auto ob = co_await nc::outbox::open(js, outbox_options_for(cl));
+      const auto start = bench::clock::now();
+      co_await store_events(ob, w, w.messages, us);
+      r.throughput(w.messages, bench::seconds_since(start));
+      r.latencies(us);
+      r.set("commits", ob.stats().commits);
+      co_await poll_until([&] { return ob.stats().pending == 0; });
+      co_await ob.close();
+      remove_outbox_file(outbox_file(cl));
+      co_await stored(js, r);
+      break;
+    }
+    case 'I': {  // `fill` stored the backlog while no server answered
+      const double direct = co_await direct_publish_rate(js, w);
+      const auto start = bench::clock::now();
+      auto ob = co_await nc::outbox::open(js, outbox_options_for(cl));
+      co_await poll_until([&] { return ob.stats().pending == 0; });
+      const double seconds = bench::seconds_since(start);
+      r.throughput(ob.stats().relayed, seconds);
+      co_await ob.close();
+      remove_outbox_file(outbox_file(cl));
+      r.set("direct_msgs_per_s", direct);
+      r.set("relay_vs_direct", static_cast<double>(w.messages) / seconds / direct);
+      co_await stored(js, r);
+      break;
+    }
+#if NATSCORO_BENCH_POSTGRES
+    case 'J': {  // `fill` committed the backlog to the table
+      const double direct = co_await direct_publish_rate(js, w);
+      nc::postgres_outbox_options opts;
+      opts.conninfo = cl.postgres;
+      opts.publish.source = "natscoro-bench";
+      opts.publish.max_in_flight = w.window;
+      const auto start = bench::clock::now();
+      auto ob = co_await nc::postgres_outbox::open(js, opts);
+      co_await poll_until([&] { return ob.stats().relayed >= w.messages; });
+      const double seconds = bench::seconds_since(start);
+      r.throughput(ob.stats().relayed, seconds);
+      co_await ob.close();
+      r.set("direct_msgs_per_s", direct);
+      r.set("relay_vs_direct", static_cast<double>(w.messages) / seconds / direct);
+      co_await stored(js, r);
+      break;
+    }
+#endif
+    case 'K': {  // the broker is down: everything stays pending
+      remove_outbox_file(outbox_file(cl));
+      auto offline = co_await offline_connection();
+      auto ob = co_await nc::outbox::open(nc::jetstream{offline}, outbox_options_for(cl));
+      const auto start = bench::clock::now();
+      co_await store_events(ob, w, w.messages, us);
+      r.throughput(w.messages, bench::seconds_since(start));
+      r.latencies(us);
+      r.set("pending", ob.stats().pending);
+      r.print();  // memory while they are pending
+      co_await ob.close();
+      offline.close();
+      remove_outbox_file(outbox_file(cl));
+      co_return;
+    }
+    default: throw std::invalid_argument(std::string("workload ") + w.id + " is not built here (no PostgreSQL)");
+  }
+  r.print();
+}
+
+/// Stores the backlog the relay workloads drain, with no server to relay it to.
+asio::awaitable<void> fill_outbox(const bench::command_line& cl) {
+  const workload& w = cl.load;
+  auto offline = co_await offline_connection();
+  std::vector<double> us;
+  if (w.id == 'I') {
+    remove_outbox_file(outbox_file(cl));
+    auto ob = co_await nc::outbox::open(nc::jetstream{offline}, outbox_options_for(cl));
+    co_await store_events(ob, w, w.messages, us);
+    co_await ob.close();
+  }
+#if NATSCORO_BENCH_POSTGRES
+  if (w.id == 'J') {
+    nc::postgres_outbox_options opts;
+    opts.conninfo = cl.postgres;
+    opts.publish.source = "natscoro-bench";
+    auto ob = co_await nc::postgres_outbox::open(nc::jetstream{offline}, opts);  // the schema
+    PGconn* db = PQconnectdb(cl.postgres.c_str());
+    auto exec = [db](const char* sql) {
+      PGresult* res = PQexec(db, sql);
+      const bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+      PQclear(res);
+      if (!ok) throw std::runtime_error(std::string(sql) + ": " + PQerrorMessage(db));
+    };
+    exec("TRUNCATE natscoro_outbox");
+    const std::string data = event_data();
+    for (std::uint64_t i = 0; i < w.messages; i += 1000) {
+      exec("BEGIN");
+      for (std::uint64_t j = i; j < std::min(w.messages, i + 1000); ++j)
+        ob.stage(db, bench::subject_for(w, j), make_event(data));
+      exec("COMMIT");
+    }
+    PQfinish(db);
+    co_await ob.close();
+  }
+#endif
+  offline.close();
 }
 
 asio::awaitable<void> run(nc::connection& conn, const workload& w, bench::result& r) {
@@ -229,6 +425,11 @@ int run_client(const bench::command_line& cl) {
   asio::io_context io;
   int status = 1;
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    if (cl.fill && cl.load.outbox) {
+      co_await fill_outbox(cl);
+      status = 0;
+      co_return;
+    }
     nc::connect_options opts;
     opts.servers = {cl.server};
     opts.name = "natscoro-bench";
@@ -239,7 +440,10 @@ int run_client(const bench::command_line& cl) {
       co_await fill(conn, cl.load);
     } else {
       bench::result r(cl.load, "natscoro");
-      co_await run(conn, cl.load, r);
+      if (cl.load.outbox)
+        co_await run_outbox(conn, cl, r);
+      else
+        co_await run(conn, cl.load, r);
     }
     co_await conn.drain();
     status = 0;

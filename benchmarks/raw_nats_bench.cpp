@@ -3,7 +3,7 @@
 // PublishAsync.MaxPending, js_Publish, js_PullSubscribe + natsSubscription_Fetch,
 // natsMsg_Ack). No natscoro, no Asio.
 //
-//   raw_nats_bench fill|run A-G [--server URL] [--quick]
+//   raw_nats_bench fill|run A-K [--server URL] [--quick]
 #include "bench_common.hpp"
 
 #include <nats/nats.h>
@@ -122,7 +122,10 @@ std::uint64_t fetch_and_ack(natsSubscription* sub, std::size_t batch, std::uint6
 
 void run(raw_client& c, const workload& w, bench::result& r) {
   switch (w.id) {
-    case 'A': {
+    case 'A':
+    case 'H':  // the outbox workloads: the direct pipelined publish of as many messages
+    case 'I':
+    case 'J': {
       c.recreate_stream();
       const auto start = bench::clock::now();
       c.publish_pipelined(w, w.messages);
@@ -226,7 +229,8 @@ void fill(raw_client& c, const workload& w) {
 int main(int argc, char** argv) {
   try {
     const auto cl = bench::parse_command_line(argc, argv);
-    if (cl.fill && !cl.load.needs_fill) return 0;
+    if (cl.fill && (!cl.load.needs_fill || cl.load.outbox)) return 0;
+    if (cl.load.outbox && !cl.load.raw_baseline) return 0;
     check(nats_Open(-1), "nats_Open");
     {
       raw_client c(cl.server, 4096);
