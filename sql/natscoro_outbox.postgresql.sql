@@ -30,6 +30,9 @@ CREATE TABLE IF NOT EXISTS natscoro_outbox (
   refused    text
 );
 
+-- The relays' claims walk this index in seq order (refused rows are not in it).
+CREATE INDEX IF NOT EXISTS natscoro_outbox_pending ON natscoro_outbox (seq) WHERE refused IS NULL;
+
 -- Wakes the relays when a transaction that wrote events commits (one
 -- notification per transaction; the relays also look every poll_interval).
 CREATE OR REPLACE FUNCTION natscoro_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$

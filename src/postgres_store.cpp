@@ -173,7 +173,17 @@ error_code postgres_store::append(std::vector<outbox_record>& records, std::stri
 error_code postgres_store::claim(std::size_t limit, std::vector<outbox_record>& out, std::string& detail) {
   if (auto ec = reconnect_if_lost(detail)) return ec;
   PGconn* c = conn_.get();
-  if (result begin(PQexec(c, "BEGIN")); !ok(begin)) return failure(c, &begin, "claiming events", detail);
+  // The planner's statistics lag behind a table that empties and fills all day:
+  // with stale ones it sorted the whole table for each claim (45 ms for 100,000
+  // rows, against 1.3 ms walking the pending index). The claim is always best
+  // served by that index, so the transaction forbids the alternatives.
+  result begin(PQexec(c, "BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; "
+                         "SET LOCAL enable_sort = off"));
+  if (!ok(begin)) {
+    auto ec = failure(c, &begin, "claiming events", detail);
+    result(PQexec(c, "ROLLBACK"));
+    return ec;
+  }
   const std::string n = std::to_string(limit);
   result rows(PQexecParams(c,
                            "SELECT seq, event_id, subject, headers, body, "
@@ -245,7 +255,7 @@ error_code postgres_store::oldest(std::int64_t& created_ns, std::string& detail)
   PGconn* c = conn_.get();
   result first(PQexecParams(c,
                             "SELECT (extract(epoch FROM created_at) * 1000000)::int8 FROM natscoro_outbox "
-                            "WHERE refused IS NULL ORDER BY seq LIMIT 1",
+                            "WHERE seq = (SELECT min(seq) FROM natscoro_outbox WHERE refused IS NULL)",
                             0, nullptr, nullptr, nullptr, nullptr, 1));
   if (!ok(first)) return failure(c, &first, "reading the oldest event", detail);
   created_ns = first.rows() == 1 ? first.int8(0, 0) * 1000 : 0;

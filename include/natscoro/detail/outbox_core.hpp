@@ -105,6 +105,7 @@ class outbox_core : public std::enable_shared_from_this<outbox_core> {
   bool alerted_ = false;
   bool committing_ = false;
   bool summarizing_ = false;
+  std::chrono::steady_clock::time_point next_summary_{};  // refresh_summary() not before
   std::vector<waiting> queue_;
   std::uint64_t queued_bytes_ = 0;
   std::int64_t oldest_created_ns_ = 0;
