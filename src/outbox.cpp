@@ -41,8 +41,8 @@ bool refusal(error_code ec) {
 struct outbox_core::pass_result {
   std::vector<std::int64_t> acknowledged;
   std::vector<refused_record> refused;
+  std::vector<std::int64_t> failed;
   std::uint64_t acknowledged_bytes = 0;
-  std::size_t failed = 0;
 };
 
 outbox_core::outbox_core(const jetstream& js, settings s, store_opener open_store)
@@ -147,20 +147,6 @@ void outbox_core::wake() {
   if (idle_) wake_.cancel();  // not a back-off: that waits out its time
 }
 
-// on_store_thread() for the relay coroutine.
-template <class Work>
-asio::awaitable<std::invoke_result_t<Work>> outbox_core::store_call(Work work) {
-  using result_type = std::invoke_result_t<Work>;
-  auto self = shared_from_this();
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(result_type)>(
-      [self, work = std::move(work)](auto handler) mutable {
-        self->on_store_thread(std::move(work), [handler = std::move(handler)](result_type r) mutable {
-          std::move(handler)(std::move(r));
-        });
-      },
-      asio::use_awaitable);
-}
-
 void outbox_core::commit() {
   if (committing_ || queue_.empty() || !store_) return;
   committing_ = true;
@@ -230,13 +216,90 @@ void outbox_core::finish_close() {
       });
 }
 
+// The result of a store call that runs while the relay does something else.
+template <class T>
+class outbox_core::store_future {
+ public:
+  explicit store_future(const asio::any_io_executor& ex) : ready_(ex, std::chrono::steady_clock::time_point::max()) {}
+  void set(T value) {
+    value_ = std::move(value);
+    ready_.cancel();
+  }
+  asio::awaitable<T> get() {
+    while (!value_) co_await ready_.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_return std::move(*value_);
+  }
+
+ private:
+  std::optional<T> value_;
+  asio::steady_timer ready_;
+};
+
+struct outbox_core::claimed {
+  std::vector<outbox_record> records;
+  error_code ec;
+  std::string detail;
+};
+
+// What is committed from now on may be missed by this claim: the next wake() says so.
+std::shared_ptr<outbox_core::store_future<outbox_core::claimed>> outbox_core::start_claim() {
+  work_available_ = false;
+  auto future = std::make_shared<store_future<claimed>>(executor_);
+  on_store_thread(
+      [this, limit = settings_.relay.relay_batch]() {
+        claimed c;
+        c.ec = store_->claim(limit, c.records, c.detail);
+        return c;
+      },
+      [future](claimed c) { future->set(std::move(c)); });
+  return future;
+}
+
+// Ends a pass's claim on the outbox's thread; the statistics follow on the executor.
+std::shared_ptr<outbox_core::store_future<bool>> outbox_core::settle(std::shared_ptr<pass_result> results) {
+  struct settled {
+    error_code ec;
+    std::string detail;
+    std::int64_t oldest_created_ns = 0;
+  };
+  auto done = std::make_shared<store_future<bool>>(executor_);
+  on_store_thread(
+      [this, results]() {
+        settled s;
+        s.ec = store_->settle(results->acknowledged, results->refused, results->failed, s.oldest_created_ns, s.detail);
+        return s;
+      },
+      [self = shared_from_this(), results, done](settled s) {
+        if (s.ec) {
+          // Relayed but still in the store: they go again (the stream drops them as duplicates).
+          logger()->error("outbox {}: relayed events not removed: {}", self->name(), s.detail);
+        } else {
+          auto& stats = self->stats_;
+          const auto gone = results->acknowledged.size() + results->refused.size();
+          stats.relayed += results->acknowledged.size();
+          stats.refused += results->refused.size();
+          stats.pending -= std::min<std::uint64_t>(stats.pending, gone);
+          stats.pending_bytes -= std::min(stats.pending_bytes, results->acknowledged_bytes);
+          self->oldest_created_ns_ = s.oldest_created_ns;
+        }
+        done->set(true);
+      });
+  return done;
+}
+
+// One pass: claim a batch (or take the one read ahead), publish it within the
+// publisher's window, read the next batch while the PubAcks come in (stores
+// that allow it), then settle: remove what was acknowledged, in the background
+// when all was. On failures, back off and claim again from the first failure.
 asio::awaitable<void> outbox_core::relay() {
   auto self = shared_from_this();
   relay_running_ = true;
   std::chrono::milliseconds backoff{0};
   const auto poll = settings_.shared_store_poll;
+  const std::size_t limit = settings_.relay.relay_batch;
+  std::shared_ptr<store_future<claimed>> ahead;  // the next batch, read while this one was published
   while (!stopping_) {
-    if (!work_available_) {
+    if (!ahead && !work_available_) {
       idle_ = true;
       wake_.expires_after(poll.count() > 0 ? poll : std::chrono::hours(24));
       co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -244,22 +307,12 @@ asio::awaitable<void> outbox_core::relay() {
       if (poll.count() > 0) work_available_ = true;  // another writer may have added some
       continue;
     }
-    if (!conn_.is_connected()) {  // publishing now would only fail after the publisher's retries
+    if (!ahead && !conn_.is_connected()) {  // publishing now would only fail after the publisher's retries
       co_await pause(link_poll);
       continue;
     }
-    work_available_ = false;
-    const std::size_t limit = settings_.relay.relay_batch;
-    struct claimed {
-      std::vector<outbox_record> records;
-      error_code ec;
-      std::string detail;
-    };
-    claimed batch = co_await store_call([this, limit]() {
-      claimed c;
-      c.ec = store_->claim(limit, c.records, c.detail);
-      return c;
-    });
+    claimed batch = co_await (ahead ? ahead : start_claim())->get();
+    ahead.reset();
     if (batch.ec) {
       backoff = next_backoff(backoff);
       logger()->error("outbox {}: {}; again in {} ms", name(), batch.detail, backoff.count());
@@ -270,8 +323,9 @@ asio::awaitable<void> outbox_core::relay() {
     if (batch.records.size() == limit) work_available_ = true;  // more behind it
 
     auto results = std::make_shared<pass_result>();
-    for (auto& r : batch.records) {
-      if (stopping_) break;
+    std::size_t next = 0;
+    for (; next < batch.records.size() && !stopping_; ++next) {
+      auto& r = batch.records[next];
       if (r.unusable.empty() && reserved_subject(r.subject))
         r.unusable = "\"" + r.subject + "\" is a server or reply subject, not an event's";
       if (!r.unusable.empty()) {
@@ -292,48 +346,33 @@ asio::awaitable<void> outbox_core::relay() {
         } else if (refusal(ec)) {
           results->refused.push_back({seq, ec.message()});
         } else {
-          ++results->failed;
+          results->failed.push_back(seq);
         }
       });
     }
+    for (; next < batch.records.size(); ++next)  // not sent (closing): claimed again next time
+      results->failed.push_back(batch.records[next].seq);
+    if (work_available_ && !stopping_ && store_->reads_ahead()) ahead = start_claim();
     co_await pub_.flush(asio::as_tuple(asio::use_awaitable));
     for (const auto& r : results->refused)
       logger()->error("outbox {}: event #{} will not be published ({}); it stays in the store, marked refused",
                       name(), r.seq, r.reason);
-
-    struct settled {
-      error_code ec;
-      std::string detail;
-      std::int64_t oldest_created_ns = 0;
-    };
-    settled done = co_await store_call([this, results]() {
-      settled s;
-      s.ec = store_->settle(results->acknowledged, results->refused, s.oldest_created_ns, s.detail);
-      return s;
-    });
-    if (done.ec) {
-      // Relayed but still in the store: they go again (the stream drops them as duplicates).
-      logger()->error("outbox {}: relayed events not removed: {}", name(), done.detail);
-    } else {
-      const auto gone = results->acknowledged.size() + results->refused.size();
-      stats_.relayed += results->acknowledged.size();
-      stats_.refused += results->refused.size();
-      stats_.pending -= std::min<std::uint64_t>(stats_.pending, gone);
-      stats_.pending_bytes -= std::min(stats_.pending_bytes, results->acknowledged_bytes);
-      oldest_created_ns_ = done.oldest_created_ns;
-    }
-    const std::size_t unsent = batch.records.size() - results->acknowledged.size() - results->refused.size();
-    if (unsent > 0) {
-      stats_.failed += unsent;
-      backoff = next_backoff(backoff);
-      logger()->warn("outbox {}: {} events not relayed (NATS unreachable?); again in {} ms", name(), unsent,
-                     backoff.count());
-      if (!stopping_) co_await pause(backoff);
-      work_available_ = true;
-    } else {
+    if (results->failed.empty()) {
       backoff = std::chrono::milliseconds(0);
+      settle(results);  // in the background: the next batch goes meanwhile
+      continue;
     }
+    if (ahead) co_await ahead->get();  // read past a failure: dropped, claimed again after it
+    ahead.reset();
+    co_await settle(results)->get();
+    stats_.failed += results->failed.size();
+    backoff = next_backoff(backoff);
+    logger()->warn("outbox {}: {} events not relayed (NATS unreachable?); again in {} ms", name(),
+                   results->failed.size(), backoff.count());
+    if (!stopping_) co_await pause(backoff);
+    work_available_ = true;
   }
+  if (ahead) co_await ahead->get();  // the store stays until its claim is done
   relay_running_ = false;
   finish_close();
 }

@@ -210,8 +210,11 @@ error_code postgres_store::claim(std::size_t limit, std::vector<outbox_record>& 
   return {};
 }
 
+// The failed rows need nothing: the commit releases their locks, and they are the
+// oldest pending rows for the next claim.
 error_code postgres_store::settle(const std::vector<std::int64_t>& relayed, const std::vector<refused_record>& refused,
-                                  std::int64_t& oldest_created_ns, std::string& detail) {
+                                  const std::vector<std::int64_t>&, std::int64_t& oldest_created_ns,
+                                  std::string& detail) {
   PGconn* c = conn_.get();
   if (std::exchange(in_claim_, false)) {
     auto rollback = [&](const result& r, const char* what) {

@@ -74,14 +74,17 @@ class outbox_core : public std::enable_shared_from_this<outbox_core> {
     std::shared_ptr<done_operation> op;
   };
   struct pass_result;
+  struct claimed;
+  template <class T>
+  class store_future;
 
-  template <class Work>
-  boost::asio::awaitable<std::invoke_result_t<Work>> store_call(Work work);
   void commit();
   void on_committed(std::vector<waiting> batch, error_code ec, const std::string& detail);
   void stop();
   void finish_close();
   boost::asio::awaitable<void> relay();
+  std::shared_ptr<store_future<claimed>> start_claim();
+  std::shared_ptr<store_future<bool>> settle(std::shared_ptr<pass_result> results);
   boost::asio::awaitable<void> pause(std::chrono::milliseconds d);
   std::chrono::milliseconds next_backoff(std::chrono::milliseconds last) const;
   void watch_age();

@@ -47,11 +47,15 @@ class outbox_store {
   /// claimed by another relay (PostgreSQL: FOR UPDATE SKIP LOCKED) and refused
   /// ones are not returned. Every claim ends with settle().
   virtual error_code claim(std::size_t limit, std::vector<outbox_record>& out, std::string& detail) = 0;
-  /// Ends the claim: removes `relayed`, marks `refused` (kept, never claimed again),
-  /// releases the rest for a later claim. `oldest_created_ns` is then the oldest
-  /// pending record's (0: none).
+  /// Whether the next claim may run before the last one is settled (the relay
+  /// then reads the next batch while the PubAcks of this one come in).
+  virtual bool reads_ahead() const = 0;
+  /// Ends a claim: removes `relayed`, marks `refused` (kept, never claimed again);
+  /// `failed` are claimed again, before anything claimed after them. Then
+  /// `oldest_created_ns` is the oldest pending record's (0: none).
   virtual error_code settle(const std::vector<std::int64_t>& relayed, const std::vector<refused_record>& refused,
-                            std::int64_t& oldest_created_ns, std::string& detail) = 0;
+                            const std::vector<std::int64_t>& failed, std::int64_t& oldest_created_ns,
+                            std::string& detail) = 0;
   /// Pending (not refused) records.
   virtual error_code summarize(outbox_summary& out, std::string& detail) = 0;
 };

@@ -38,8 +38,10 @@ class postgres_store final : public outbox_store {
                                               std::string& detail);
   error_code append(std::vector<outbox_record>& records, std::string& detail) override;
   error_code claim(std::size_t limit, std::vector<outbox_record>& out, std::string& detail) override;
+  bool reads_ahead() const override { return false; }
   error_code settle(const std::vector<std::int64_t>& relayed, const std::vector<refused_record>& refused,
-                    std::int64_t& oldest_created_ns, std::string& detail) override;
+                    const std::vector<std::int64_t>& failed, std::int64_t& oldest_created_ns,
+                    std::string& detail) override;
   error_code summarize(outbox_summary& out, std::string& detail) override;
 
  private:

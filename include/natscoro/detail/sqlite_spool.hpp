@@ -26,21 +26,25 @@ class sqlite_spool final : public outbox_store {
 
   error_code append(std::vector<outbox_record>& records, std::string& detail) override;
 
-  // One relay per file: a claim reads on from the last pass's cursor.
+  // One relay per file: a claim reads on after the last one (it need not be
+  // settled); a failed record sets the cursor back before it.
   error_code claim(std::size_t limit, std::vector<outbox_record>& out, std::string& detail) override;
+  bool reads_ahead() const override { return true; }
   error_code settle(const std::vector<std::int64_t>& relayed, const std::vector<refused_record>& refused,
-                    std::int64_t& oldest_created_ns, std::string& detail) override;
+                    const std::vector<std::int64_t>& failed, std::int64_t& oldest_created_ns,
+                    std::string& detail) override;
   error_code summarize(outbox_summary& out, std::string& detail) override;
 
  private:
-  explicit sqlite_spool(sqlite3* db) : db_(db) {}
+  sqlite_spool(sqlite3* db, bool synchronous_full) : db_(db), synchronous_full_(synchronous_full) {}
+  void set_synchronous(bool full);
   error_code fail(const char* what, std::string& detail) const;
   error_code exec(const char* sql, std::string& detail);
   error_code oldest(std::int64_t& created_ns, std::string& detail);
 
   sqlite3* db_;
-  std::int64_t cursor_ = 0;             // the highest seq claimed that needs no second look
-  std::vector<std::int64_t> claimed_;   // the seqs of the open claim
+  bool synchronous_full_;
+  std::int64_t cursor_ = 0;  // the highest seq claimed
 };
 
 }  // namespace natscoro::detail
