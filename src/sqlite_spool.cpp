@@ -9,32 +9,6 @@
 namespace natscoro::detail {
 namespace {
 
-// A prepared statement, finalized when it goes.
-class statement {
- public:
-  statement(sqlite3* db, const char* sql) { status_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
-  ~statement() { sqlite3_finalize(stmt_); }
-  statement(const statement&) = delete;
-  statement& operator=(const statement&) = delete;
-  bool ok() const { return status_ == SQLITE_OK; }
-  sqlite3_stmt* get() const { return stmt_; }
-  void bind(int i, std::string_view text) {
-    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-  }
-  void bind_blob(int i, std::string_view bytes) {
-    sqlite3_bind_blob(stmt_, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
-  }
-  void bind(int i, std::int64_t n) { sqlite3_bind_int64(stmt_, i, n); }
-  std::string column(int i) const {
-    const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, i));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i))) : std::string();
-  }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-  int status_ = SQLITE_ERROR;
-};
-
 constexpr const char* schema = R"(
   CREATE TABLE IF NOT EXISTS natscoro_outbox (
     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -48,6 +22,58 @@ constexpr const char* schema = R"(
   ))";
 
 }  // namespace
+
+// A prepared statement, finalized when it goes.
+class sqlite_spool::statement {
+ public:
+  statement(sqlite3* db, const char* sql, unsigned flags = 0) {
+    status_ = sqlite3_prepare_v3(db, sql, -1, flags, &stmt_, nullptr);
+  }
+  ~statement() { sqlite3_finalize(stmt_); }
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+  bool ok() const { return status_ == SQLITE_OK; }
+  sqlite3_stmt* get() const { return stmt_; }
+  // The bytes must stay until the statement is reset (SQLite does not copy them).
+  void bind(int i, std::string_view text) {
+    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+  }
+  void bind_blob(int i, std::string_view bytes) {
+    sqlite3_bind_blob(stmt_, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_STATIC);
+  }
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  void bind(int i, std::int64_t n) { sqlite3_bind_int64(stmt_, i, n); }
+  std::string column(int i) const {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, i));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i))) : std::string();
+  }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+  int status_ = SQLITE_ERROR;
+};
+
+// The statements every commit and relay pass runs, prepared once.
+struct sqlite_spool::statements {
+  explicit statements(sqlite3* db)
+      : begin(db, "BEGIN IMMEDIATE", SQLITE_PREPARE_PERSISTENT),
+        commit(db, "COMMIT", SQLITE_PREPARE_PERSISTENT),
+        insert(db, "INSERT INTO natscoro_outbox (id, subject, headers, body, created_ns, size) VALUES (?,?,?,?,?,?)",
+               SQLITE_PREPARE_PERSISTENT),
+        claim(db, "SELECT seq, id, subject, headers, body, created_ns FROM natscoro_outbox "
+                  "WHERE seq > ? AND refused IS NULL ORDER BY seq LIMIT ?", SQLITE_PREPARE_PERSISTENT),
+        remove(db, "DELETE FROM natscoro_outbox WHERE seq = ?", SQLITE_PREPARE_PERSISTENT),
+        refuse(db, "UPDATE natscoro_outbox SET refused = ? WHERE seq = ?", SQLITE_PREPARE_PERSISTENT),
+        oldest(db, "SELECT created_ns FROM natscoro_outbox WHERE refused IS NULL ORDER BY seq LIMIT 1",
+               SQLITE_PREPARE_PERSISTENT) {}
+  bool ok() const {
+    return begin.ok() && commit.ok() && insert.ok() && claim.ok() && remove.ok() && refuse.ok() && oldest.ok();
+  }
+  statement begin, commit, insert, claim, remove, refuse, oldest;
+};
 
 std::size_t outbox_record::size() const {
   std::size_t n = id.size() + subject.size() + body.size();
@@ -99,11 +125,35 @@ std::unique_ptr<sqlite_spool> sqlite_spool::open(const std::string& path, bool s
     ec = make_error_code(errc::outbox_corrupt);
     return nullptr;
   }
+  spool->statements_ = std::make_unique<statements>(db);
+  if (!spool->statements_->ok()) {
+    detail = "outbox " + path + ": cannot prepare its statements: " + sqlite3_errmsg(db);
+    ec = make_error_code(errc::outbox_corrupt);
+    return nullptr;
+  }
   ec = {};
   return spool;
 }
 
-sqlite_spool::~sqlite_spool() { sqlite3_close_v2(db_); }
+sqlite_spool::sqlite_spool(sqlite3* db, bool synchronous_full) : db_(db), synchronous_full_(synchronous_full) {}
+
+sqlite_spool::~sqlite_spool() {
+  statements_.reset();  // finalized before the database closes
+  sqlite3_close_v2(db_);
+}
+
+// Runs a statement that returns no rows.
+error_code sqlite_spool::run(statement& st, const char* what, std::string& detail) {
+  const int status = sqlite3_step(st.get());
+  auto ec = status == SQLITE_DONE ? error_code{} : fail(what, detail);
+  st.reset();
+  return ec;
+}
+
+void sqlite_spool::rollback() {
+  std::string ignored;
+  exec("ROLLBACK", ignored);
+}
 
 error_code sqlite_spool::fail(const char* what, std::string& detail) const {
   detail = std::string(what) + ": " + sqlite3_errmsg(db_);
@@ -127,41 +177,31 @@ error_code sqlite_spool::exec(const char* sql, std::string& detail) {
 }
 
 error_code sqlite_spool::append(std::vector<outbox_record>& records, std::string& detail) {
-  if (auto ec = exec("BEGIN IMMEDIATE", detail)) return ec;
-  statement insert(db_, "INSERT INTO natscoro_outbox (id, subject, headers, body, created_ns, size) VALUES (?,?,?,?,?,?)");
-  if (!insert.ok()) {
-    auto ec = fail("preparing the insert", detail);
-    exec("ROLLBACK", detail);
-    return ec;
-  }
+  auto& st = *statements_;
+  if (auto ec = run(st.begin, "starting a commit", detail)) return ec;
   for (auto& r : records) {
-    insert.bind(1, r.id);
-    insert.bind(2, r.subject);
-    insert.bind_blob(3, format_headers(r.headers));
-    insert.bind_blob(4, r.body);
-    insert.bind(5, r.created_ns);
-    insert.bind(6, static_cast<std::int64_t>(r.size()));
-    if (sqlite3_step(insert.get()) != SQLITE_DONE) {
-      auto ec = fail("storing an event", detail);
-      std::string ignored;
-      exec("ROLLBACK", ignored);
+    const std::string headers = format_headers(r.headers);
+    st.insert.bind(1, r.id);
+    st.insert.bind(2, r.subject);
+    st.insert.bind_blob(3, headers);
+    st.insert.bind_blob(4, r.body);
+    st.insert.bind(5, r.created_ns);
+    st.insert.bind(6, static_cast<std::int64_t>(r.size()));
+    if (auto ec = run(st.insert, "storing an event", detail)) {
+      rollback();
       return ec;
     }
     r.seq = sqlite3_last_insert_rowid(db_);
-    sqlite3_reset(insert.get());
   }
-  if (auto ec = exec("COMMIT", detail)) {
-    std::string ignored;
-    exec("ROLLBACK", ignored);
+  if (auto ec = run(st.commit, "committing events", detail)) {
+    rollback();
     return ec;
   }
   return {};
 }
 
 error_code sqlite_spool::claim(std::size_t limit, std::vector<outbox_record>& out, std::string& detail) {
-  statement select(db_, "SELECT seq, id, subject, headers, body, created_ns FROM natscoro_outbox "
-                        "WHERE seq > ? AND refused IS NULL ORDER BY seq LIMIT ?");
-  if (!select.ok()) return fail("preparing the read", detail);
+  auto& select = statements_->claim;
   select.bind(1, cursor_);
   select.bind(2, static_cast<std::int64_t>(limit));
   int status = SQLITE_ROW;
@@ -177,7 +217,9 @@ error_code sqlite_spool::claim(std::size_t limit, std::vector<outbox_record>& ou
     cursor_ = r.seq;
     out.push_back(std::move(r));
   }
-  return status == SQLITE_DONE ? error_code{} : fail("reading events", detail);
+  auto ec = status == SQLITE_DONE ? error_code{} : fail("reading events", detail);
+  select.reset();
+  return ec;
 }
 
 error_code sqlite_spool::settle(const std::vector<std::int64_t>& relayed, const std::vector<refused_record>& refused,
@@ -194,27 +236,27 @@ error_code sqlite_spool::settle(const std::vector<std::int64_t>& relayed, const 
     explicit lighter_sync(sqlite_spool& s) : spool(s) { spool.set_synchronous(false); }
     ~lighter_sync() { spool.set_synchronous(spool.synchronous_full_); }
   } lighter(*this);
-  if (auto ec = exec("BEGIN IMMEDIATE", detail)) return ec;
-  statement del(db_, "DELETE FROM natscoro_outbox WHERE seq = ?");
-  statement mark(db_, "UPDATE natscoro_outbox SET refused = ? WHERE seq = ?");
-  auto rollback = [this](error_code ec) {
-    std::string ignored;
-    exec("ROLLBACK", ignored);
-    return ec;
-  };
-  if (!del.ok() || !mark.ok()) return rollback(fail("preparing the removal", detail));
+  auto& st = *statements_;
+  if (auto ec = run(st.begin, "starting a removal", detail)) return ec;
   for (const auto seq : relayed) {
-    del.bind(1, seq);
-    if (sqlite3_step(del.get()) != SQLITE_DONE) return rollback(fail("removing relayed events", detail));
-    sqlite3_reset(del.get());
+    st.remove.bind(1, seq);
+    if (auto ec = run(st.remove, "removing relayed events", detail)) {
+      rollback();
+      return ec;
+    }
   }
   for (const auto& r : refused) {
-    mark.bind(1, r.reason);
-    mark.bind(2, r.seq);
-    if (sqlite3_step(mark.get()) != SQLITE_DONE) return rollback(fail("marking refused events", detail));
-    sqlite3_reset(mark.get());
+    st.refuse.bind(1, r.reason);
+    st.refuse.bind(2, r.seq);
+    if (auto ec = run(st.refuse, "marking refused events", detail)) {
+      rollback();
+      return ec;
+    }
   }
-  if (auto ec = exec("COMMIT", detail)) return rollback(ec);
+  if (auto ec = run(st.commit, "committing a removal", detail)) {
+    rollback();
+    return ec;
+  }
   return oldest(oldest_created_ns, detail);
 }
 
@@ -227,12 +269,12 @@ error_code sqlite_spool::summarize(outbox_summary& out, std::string& detail) {
 }
 
 error_code sqlite_spool::oldest(std::int64_t& created_ns, std::string& detail) {
-  statement s(db_, "SELECT created_ns FROM natscoro_outbox WHERE refused IS NULL ORDER BY seq LIMIT 1");
-  if (!s.ok()) return fail("reading the oldest event", detail);
-  const int status = sqlite3_step(s.get());
-  if (status != SQLITE_ROW && status != SQLITE_DONE) return fail("reading the oldest event", detail);
-  created_ns = status == SQLITE_ROW ? sqlite3_column_int64(s.get(), 0) : 0;
-  return {};
+  auto& first = statements_->oldest;
+  const int status = sqlite3_step(first.get());
+  created_ns = status == SQLITE_ROW ? sqlite3_column_int64(first.get(), 0) : 0;
+  auto ec = status == SQLITE_ROW || status == SQLITE_DONE ? error_code{} : fail("reading the oldest event", detail);
+  first.reset();
+  return ec;
 }
 
 }  // namespace natscoro::detail

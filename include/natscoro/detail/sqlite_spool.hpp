@@ -36,7 +36,11 @@ class sqlite_spool final : public outbox_store {
   error_code summarize(outbox_summary& out, std::string& detail) override;
 
  private:
-  sqlite_spool(sqlite3* db, bool synchronous_full) : db_(db), synchronous_full_(synchronous_full) {}
+  struct statements;
+  class statement;
+  sqlite_spool(sqlite3* db, bool synchronous_full);
+  error_code run(statement& st, const char* what, std::string& detail);
+  void rollback();
   void set_synchronous(bool full);
   error_code fail(const char* what, std::string& detail) const;
   error_code exec(const char* sql, std::string& detail);
@@ -44,6 +48,7 @@ class sqlite_spool final : public outbox_store {
 
   sqlite3* db_;
   bool synchronous_full_;
+  std::unique_ptr<statements> statements_;
   std::int64_t cursor_ = 0;  // the highest seq claimed
 };
 
