@@ -18,8 +18,14 @@ cmake -S "$root/test_package" -B "$prefix/test_package-build" -G Ninja -DCMAKE_C
       -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$prefix/test_package-build" >/dev/null
 "$prefix/test_package-build/test_package"
+"$prefix/test_package-build/test_package_postgres"
+cmp "$prefix/share/natscoro/natscoro_outbox.postgresql.sql" "$root/sql/natscoro_outbox.postgresql.sql"
 # shellcheck disable=SC2046
 "$CXX" -o "$prefix/test_package-pc" "$root/test_package/test_package.cpp" \
   $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs natscoro) -Wl,-rpath,"$prefix/lib"
 "$prefix/test_package-pc"
+# shellcheck disable=SC2046
+"$CXX" -o "$prefix/test_package_postgres-pc" "$root/test_package/test_package_postgres.cpp" \
+  $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs natscoro-postgres) -Wl,-rpath,"$prefix/lib"
+"$prefix/test_package_postgres-pc"
 echo "test.sh: all tests passed; test_package built against the installed package (CMake and pkg-config)"
