@@ -445,9 +445,27 @@ void outbox_core::watch_age() {
 
 }  // namespace detail
 
+namespace detail {
 namespace {
-using outbox_handle = detail::last_handle<detail::outbox_core, &detail::outbox_core::close_in_background>;
+using outbox_owner = last_handle<outbox_core, &outbox_core::close_in_background>;
 }
+
+outbox_handle::outbox_handle(std::shared_ptr<outbox_core> core)
+    : owner_(std::make_shared<outbox_owner>(core)), core_(std::move(core)) {}
+
+void outbox_handle::async_publish(const std::shared_ptr<outbox_core>& core, std::string subject, event evt,
+                                  boost::asio::any_completion_handler<void(error_code)> handler) {
+  core->publish(std::move(subject), std::move(evt), std::move(handler));
+}
+
+void outbox_handle::async_close(const std::shared_ptr<outbox_core>& core,
+                                boost::asio::any_completion_handler<void(error_code)> handler) {
+  core->close(std::move(handler));
+}
+
+outbox_stats outbox_handle::stats() const { return core_->stats(); }
+
+}  // namespace detail
 
 void outbox::async_open(const jetstream& js, outbox_options opts,
                         boost::asio::any_completion_handler<void(error_code, outbox)> handler) {
@@ -457,21 +475,7 @@ void outbox::async_open(const jetstream& js, outbox_options opts,
       js, std::move(s), [path = opts.path, full = opts.synchronous_full](error_code& ec, std::string& detail) {
         return std::unique_ptr<detail::outbox_store>(detail::sqlite_spool::open(path, full, ec, detail));
       });
-  core->open([op, core](error_code ec) {
-    op->complete(ec, ec ? outbox{} : outbox(std::make_shared<outbox_handle>(core), core));
-  });
+  core->open([op, core](error_code ec) { op->complete(ec, ec ? outbox{} : outbox(core)); });
 }
-
-void outbox::async_publish(const std::shared_ptr<detail::outbox_core>& core, std::string subject, event evt,
-                           boost::asio::any_completion_handler<void(error_code)> handler) {
-  core->publish(std::move(subject), std::move(evt), std::move(handler));
-}
-
-void outbox::async_close(const std::shared_ptr<detail::outbox_core>& core,
-                         boost::asio::any_completion_handler<void(error_code)> handler) {
-  core->close(std::move(handler));
-}
-
-outbox_stats outbox::stats() const { return core_->stats(); }
 
 }  // namespace natscoro

@@ -1,4 +1,3 @@
-#include <natscoro/detail/last_handle.hpp>
 #include <natscoro/detail/outbox_core.hpp>
 #include <natscoro/detail/postgres_store.hpp>
 #include <natscoro/detail/prepared_publish.hpp>
@@ -118,10 +117,6 @@ class postgres_listener : public std::enable_shared_from_this<postgres_listener>
 }  // namespace
 }  // namespace detail
 
-namespace {
-using outbox_handle = detail::last_handle<detail::outbox_core, &detail::outbox_core::close_in_background>;
-}
-
 std::string_view postgres_outbox::schema_sql() { return detail::postgres_outbox_schema(); }
 
 void postgres_outbox::async_open(const jetstream& js, postgres_outbox_options opts,
@@ -141,12 +136,12 @@ void postgres_outbox::async_open(const jetstream& js, postgres_outbox_options op
     auto listener = std::make_shared<detail::postgres_listener>(core, conninfo, core->get_executor());
     core->on_stop([listener] { listener->stop(); });
     listener->start();
-    op->complete({}, postgres_outbox(std::make_shared<outbox_handle>(core), core));
+    op->complete({}, postgres_outbox(core));
   });
 }
 
 postgres_outbox_row postgres_outbox::row(std::string subject, event evt) const {
-  const auto prepared = core_->prepare(std::move(subject), std::move(evt));
+  const auto prepared = core()->prepare(std::move(subject), std::move(evt));
   if (prepared->error) throw error(prepared->error, prepared->detail);
   return {prepared->event_id, prepared->subject, detail::format_headers(prepared->encoded.headers),
           prepared->encoded.body};
@@ -169,17 +164,5 @@ void postgres_outbox::stage(pg_conn* conn, std::string subject, event evt) const
   throw error(make_error_code(lost ? errc::database_unavailable : errc::database_error),
               "event " + r.event_id + " not staged: " + message);
 }
-
-void postgres_outbox::async_publish(const std::shared_ptr<detail::outbox_core>& core, std::string subject, event evt,
-                                    boost::asio::any_completion_handler<void(error_code)> handler) {
-  core->publish(std::move(subject), std::move(evt), std::move(handler));
-}
-
-void postgres_outbox::async_close(const std::shared_ptr<detail::outbox_core>& core,
-                                  boost::asio::any_completion_handler<void(error_code)> handler) {
-  core->close(std::move(handler));
-}
-
-outbox_stats postgres_outbox::stats() const { return core_->stats(); }
 
 }  // namespace natscoro

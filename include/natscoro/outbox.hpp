@@ -58,13 +58,69 @@ struct outbox_stats {
 
 namespace detail {
 class outbox_core;
-}
+
+/// What both outboxes (outbox, postgres_outbox) do once open: store an event,
+/// close, report. A copyable handle; the last copy's going closes the outbox.
+class outbox_handle {
+ public:
+  /// Stores `evt` for `subject` (empty: publish.subject_prefix + "." + type), filled
+  /// and validated as publisher::publish() does (postgres_outbox: in a transaction
+  /// of its own on the relay's connection).
+  /// Waits for: the commit that makes it durable; publishes waiting at the same
+  ///   time share one commit (one fsync).
+  /// Completion: `void(error_code)`: stored; the relay publishes it.
+  /// Errors: errc::invalid_event, errc::invalid_subject, errc::payload_too_large
+  ///   (refused, nothing stored); errc::closing (the outbox is closing);
+  ///   SQLite: errc::outbox_full (the quota or the disk), errc::outbox_corrupt;
+  ///   PostgreSQL: errc::database_unavailable, errc::database_error.
+  /// Cancellation: none: a publish that was handed to the outbox is stored.
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto publish(std::string subject, event evt, CompletionToken&& token = {}) {
+    return boost::asio::async_initiate<CompletionToken, void(error_code)>(
+        [](auto handler, std::shared_ptr<outbox_core> c, std::string s, event e) {
+          async_publish(c, std::move(s), std::move(e), std::move(handler));
+        },
+        token, core_, std::move(subject), std::move(evt));
+  }
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto publish(event evt, CompletionToken&& token = {}) {
+    return publish(std::string(), std::move(evt), std::forward<CompletionToken>(token));
+  }
+
+  /// Stops relaying (publishes in flight finish; claimed events not sent are
+  /// released), then closes the store. Completion: `void(error_code)`. What is not
+  /// relayed stays for the next open.
+  template <class CompletionToken = boost::asio::deferred_t>
+  auto close(CompletionToken&& token = {}) {
+    return boost::asio::async_initiate<CompletionToken, void(error_code)>(
+        [](auto handler, std::shared_ptr<outbox_core> c) { async_close(c, std::move(handler)); }, token, core_);
+  }
+
+  outbox_stats stats() const;
+
+ protected:
+  outbox_handle() = default;
+  /// Owns `core`: its going (the last copy's) closes the outbox in the background.
+  explicit outbox_handle(std::shared_ptr<outbox_core> core);
+  const std::shared_ptr<outbox_core>& core() const { return core_; }
+
+ private:
+  static void async_publish(const std::shared_ptr<outbox_core>& core, std::string subject, event evt,
+                            boost::asio::any_completion_handler<void(error_code)> handler);
+  static void async_close(const std::shared_ptr<outbox_core>& core,
+                          boost::asio::any_completion_handler<void(error_code)> handler);
+
+  std::shared_ptr<void> owner_;  ///< the last handle's going closes the outbox
+  std::shared_ptr<outbox_core> core_;
+};
+
+}  // namespace detail
 
 /// An outbox on one SQLite file, relaying through its own publisher on `js`.
 /// Use it from the connection's strand. Events are relayed with Nats-Msg-Id =
 /// event id, so a crash between a PubAck and the removal from the file stores the
 /// event once (within the stream's duplicate window).
-class outbox {
+class outbox : public detail::outbox_handle {
  public:
   /// Opens (or creates) the outbox and starts relaying what it holds.
   /// Waits for: the file opened and checked, on the outbox's own thread.
@@ -81,51 +137,10 @@ class outbox {
 
   outbox() = default;
 
-  /// Stores `evt` for `subject` (empty: publish.subject_prefix + "." + type), filled
-  /// and validated as publisher::publish() does.
-  /// Waits for: the commit that makes it durable; publishes waiting at the same
-  ///   time share one commit (one fsync).
-  /// Completion: `void(error_code)`: stored; the relay publishes it.
-  /// Errors: errc::invalid_event, errc::invalid_subject, errc::payload_too_large
-  ///   (refused, nothing stored); errc::outbox_full (the quota or the disk);
-  ///   errc::closing (the outbox is closing); errc::outbox_corrupt.
-  /// Cancellation: none: a publish that was handed to the outbox is stored.
-  template <class CompletionToken = boost::asio::deferred_t>
-  auto publish(std::string subject, event evt, CompletionToken&& token = {}) {
-    return boost::asio::async_initiate<CompletionToken, void(error_code)>(
-        [](auto handler, std::shared_ptr<detail::outbox_core> c, std::string s, event e) {
-          async_publish(c, std::move(s), std::move(e), std::move(handler));
-        },
-        token, core_, std::move(subject), std::move(evt));
-  }
-  template <class CompletionToken = boost::asio::deferred_t>
-  auto publish(event evt, CompletionToken&& token = {}) {
-    return publish(std::string(), std::move(evt), std::forward<CompletionToken>(token));
-  }
-
-  /// Stops relaying (publishes in flight finish), then closes the file.
-  /// Completion: `void(error_code)`. What is not relayed stays for the next open.
-  template <class CompletionToken = boost::asio::deferred_t>
-  auto close(CompletionToken&& token = {}) {
-    return boost::asio::async_initiate<CompletionToken, void(error_code)>(
-        [](auto handler, std::shared_ptr<detail::outbox_core> c) { async_close(c, std::move(handler)); }, token,
-        core_);
-  }
-
-  outbox_stats stats() const;
-
  private:
-  outbox(std::shared_ptr<void> owner, std::shared_ptr<detail::outbox_core> core)
-      : owner_(std::move(owner)), core_(std::move(core)) {}
+  explicit outbox(std::shared_ptr<detail::outbox_core> core) : outbox_handle(std::move(core)) {}
   static void async_open(const jetstream& js, outbox_options opts,
                          boost::asio::any_completion_handler<void(error_code, outbox)> handler);
-  static void async_publish(const std::shared_ptr<detail::outbox_core>& core, std::string subject, event evt,
-                            boost::asio::any_completion_handler<void(error_code)> handler);
-  static void async_close(const std::shared_ptr<detail::outbox_core>& core,
-                          boost::asio::any_completion_handler<void(error_code)> handler);
-
-  std::shared_ptr<void> owner_;  ///< the last handle's going closes the outbox
-  std::shared_ptr<detail::outbox_core> core_;
 };
 
 }  // namespace natscoro

@@ -33,17 +33,13 @@ struct postgres_outbox_row {
   std::string body;     ///< the encoded event (bytea)
 };
 
-namespace detail {
-class outbox_core;
-}
-
 /// A relay over the natscoro_outbox table, publishing through its own publisher
 /// on `js`. Several relays (processes) may serve one table: each row is claimed
 /// by one (FOR UPDATE SKIP LOCKED). Rows go in seq order within a relay; with
 /// several relays, or transactions committing out of seq order, order across
 /// rows is not guaranteed (keep per-entity order with max_ack_pending 1, or one
 /// relay).
-class postgres_outbox {
+class postgres_outbox : public detail::outbox_handle {
  public:
   /// The statement stage() runs; $1..$4 = event_id, subject, headers, body.
   static constexpr std::string_view insert_sql =
@@ -82,47 +78,14 @@ class postgres_outbox {
   void stage(pg_conn* conn, std::string subject, event evt) const;
   void stage(pg_conn* conn, event evt) const { stage(conn, std::string(), std::move(evt)); }
 
-  /// Stores `evt` in its own transaction on the relay's connection (for events
-  /// that belong to no business transaction). As outbox::publish(); errors
-  /// errc::database_unavailable / errc::database_error instead of outbox_full.
-  template <class CompletionToken = boost::asio::deferred_t>
-  auto publish(std::string subject, event evt, CompletionToken&& token = {}) {
-    return boost::asio::async_initiate<CompletionToken, void(error_code)>(
-        [](auto handler, std::shared_ptr<detail::outbox_core> c, std::string s, event e) {
-          async_publish(c, std::move(s), std::move(e), std::move(handler));
-        },
-        token, core_, std::move(subject), std::move(evt));
-  }
-  template <class CompletionToken = boost::asio::deferred_t>
-  auto publish(event evt, CompletionToken&& token = {}) {
-    return publish(std::string(), std::move(evt), std::forward<CompletionToken>(token));
-  }
-
-  /// Stops relaying (publishes in flight finish; unsettled rows are released),
-  /// then closes the connections. Completion: `void(error_code)`.
-  template <class CompletionToken = boost::asio::deferred_t>
-  auto close(CompletionToken&& token = {}) {
-    return boost::asio::async_initiate<CompletionToken, void(error_code)>(
-        [](auto handler, std::shared_ptr<detail::outbox_core> c) { async_close(c, std::move(handler)); }, token,
-        core_);
-  }
-
-  /// pending, pending_bytes and oldest_pending_age count every relay's rows (read
-  /// from the table every poll_interval); the others count this relay's work.
-  outbox_stats stats() const;
+  // publish(), close() and stats() are outbox_handle's. stats(): pending,
+  // pending_bytes and oldest_pending_age count every relay's rows (read from the
+  // table every poll_interval); the others count this relay's work.
 
  private:
-  postgres_outbox(std::shared_ptr<void> owner, std::shared_ptr<detail::outbox_core> core)
-      : owner_(std::move(owner)), core_(std::move(core)) {}
+  explicit postgres_outbox(std::shared_ptr<detail::outbox_core> core) : outbox_handle(std::move(core)) {}
   static void async_open(const jetstream& js, postgres_outbox_options opts,
                          boost::asio::any_completion_handler<void(error_code, postgres_outbox)> handler);
-  static void async_publish(const std::shared_ptr<detail::outbox_core>& core, std::string subject, event evt,
-                            boost::asio::any_completion_handler<void(error_code)> handler);
-  static void async_close(const std::shared_ptr<detail::outbox_core>& core,
-                          boost::asio::any_completion_handler<void(error_code)> handler);
-
-  std::shared_ptr<void> owner_;  ///< the last handle's going closes the outbox
-  std::shared_ptr<detail::outbox_core> core_;
 };
 
 }  // namespace natscoro
