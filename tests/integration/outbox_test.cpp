@@ -14,6 +14,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <sqlite3.h>
+
 #include <fstream>
 #include <map>
 #include <optional>
@@ -214,6 +216,53 @@ BOOST_AUTO_TEST_CASE(a_full_outbox_refuses_by_name) {
     co_await ob.close();
     conn.close();
   });
+}
+
+// A file written before the `refused` column existed is upgraded at open and
+// its events relayed. A record the relay may never publish (here a JetStream API
+// subject written into the file by hand) is marked refused and kept, not
+// retried forever, and the stream is not touched by it.
+BOOST_FIXTURE_TEST_CASE(an_older_file_is_upgraded_and_unpublishable_records_are_refused, server_fixture) {
+  temp_dir dir;
+  const auto path = (dir.path() / "outbox.db").string();
+  {
+    sqlite3* db = nullptr;
+    BOOST_REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    const char* old_schema =
+        "CREATE TABLE natscoro_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, subject TEXT NOT NULL,"
+        " headers BLOB NOT NULL, body BLOB NOT NULL, created_ns INTEGER NOT NULL, size INTEGER NOT NULL);"
+        "INSERT INTO natscoro_outbox (id, subject, headers, body, created_ns, size) VALUES"
+        " ('forged', '$JS.API.STREAM.DELETE.OUTBOX', '', '{}', 1, 40),"
+        " ('kept-1', 'outbox.old', '', '{\"v\":1}', 2, 20);";
+    BOOST_REQUIRE(sqlite3_exec(db, old_schema, nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  nc::outbox_stats stats;
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    co_await make_stream(conn);
+    auto ob = co_await nc::outbox::open(nc::jetstream{conn}, options_in(dir));
+    BOOST_REQUIRE(co_await wait_until([&] { return ob.stats().relayed == 1 && ob.stats().refused == 1; }, 30s));
+    stats = ob.stats();
+    co_await ob.close();
+    co_await conn.drain();
+  });
+  BOOST_TEST(stats.pending == 0u);
+  const auto in_stream = stored_ids(server, "OUTBOX");
+  BOOST_TEST(in_stream.size() == 1u);
+  BOOST_TEST(in_stream.count("kept-1") == 1u);
+  sqlite3* db = nullptr;
+  BOOST_REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  BOOST_REQUIRE(sqlite3_prepare_v2(db, "SELECT id, refused FROM natscoro_outbox", -1, &st, nullptr) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  const std::string id = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  const std::string reason = reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
+  BOOST_TEST(id == "forged");
+  BOOST_TEST(reason.find("server or reply subject") != std::string::npos, reason);
+  BOOST_TEST(sqlite3_step(st) == SQLITE_DONE);  // the relayed one was removed
+  sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 // A file that is not an SQLite database (or a damaged one) is refused at open, by name.
