@@ -22,11 +22,6 @@ constexpr std::array<std::string_view, 14> known_attributes = {
     "datacontenttype", "subject",      "dataschema",    "data",        "data_base64",
     "organizationid", "schemaversion", "correlationid", "causationid"};
 
-bool valid_extension_name(std::string_view name) {
-  return !name.empty() && name.size() <= 20 &&
-         std::all_of(name.begin(), name.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); });
-}
-
 // Digits only: no sign (from_chars would take "-1" as an hour).
 template <class Int>
 bool parse_int(std::string_view s, Int& out) {
@@ -34,7 +29,6 @@ bool parse_int(std::string_view s, Int& out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc{} && p == s.data() + s.size();
 }
-
 
 // Counts forks: a forked child must not repeat its parent's ids from a copied
 // generator state. Counted by an atfork hook, because getpid() is a system call.
@@ -46,6 +40,11 @@ unsigned current_fork_generation() {
   return fork_generation.load(std::memory_order_relaxed);
 }
 }  // namespace
+
+bool valid_extension_name(std::string_view name) {
+  return !name.empty() && name.size() <= 20 &&
+         std::all_of(name.begin(), name.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); });
+}
 
 std::string new_event_id() {
   // A Mersenne Twister per thread, seeded in full from the OS once (Boost's

@@ -141,6 +141,7 @@ void postgres_outbox::async_open(const jetstream& js, postgres_outbox_options op
 }
 
 postgres_outbox_row postgres_outbox::row(std::string subject, event evt) const {
+  if (!core()) throw error(make_error_code(errc::invalid_argument), "postgres_outbox: not opened");
   const auto prepared = core()->prepare(std::move(subject), std::move(evt));
   if (prepared->error) throw error(prepared->error, prepared->detail);
   return {prepared->event_id, prepared->subject, detail::format_headers(prepared->encoded.headers),

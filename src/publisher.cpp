@@ -6,6 +6,7 @@
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/detail/prepared_publish.hpp>
 #include <natscoro/detail/reply_inbox.hpp>
+#include <natscoro/detail/subject_template.hpp>
 #include <natscoro/logging.hpp>
 #include <natscoro/publisher.hpp>
 
@@ -31,7 +32,12 @@ using steady = std::chrono::steady_clock;
 class publisher_core : public std::enable_shared_from_this<publisher_core> {
  public:
   publisher_core(const jetstream& js, publisher_options opts)
-      : conn_(js.conn()), opts_(std::move(opts)), timer_(conn_.get_executor()), random_(std::random_device{}()) {}
+      : conn_(js.conn()), opts_(std::move(opts)), timer_(conn_.get_executor()), random_(std::random_device{}()) {
+    if (!opts_.subject_template.empty()) {
+      template_error_ = subject_template::parse(opts_.subject_template, template_, template_detail_);
+      if (template_error_) logger()->error("publisher: {}", template_detail_);
+    }
+  }
 
   void start_listening() {
     if (auto core = conn_.core())
@@ -84,6 +90,9 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
 
   connection conn_;
   publisher_options opts_;
+  subject_template template_;  // parsed opts_.subject_template
+  error_code template_error_;  // why it does not parse
+  std::string template_detail_;
   std::shared_ptr<reply_inbox> inbox_;
   std::uint64_t listener_id_ = 0;
   bool shut_down_ = false;
@@ -130,11 +139,16 @@ prepared_publish publisher_core::prepare(std::string subject, event evt, const p
   if (evt.source.empty()) evt.source = opts_.source;
   if (evt.time == event::clock::time_point{})
     evt.time = std::chrono::time_point_cast<std::chrono::microseconds>(event::clock::now());
+  p.event_id = evt.id;
+  if ((p.error = evt.validate(p.detail, opts_.require_organization))) return p;
+  if (subject.empty() && !opts_.subject_template.empty()) {
+    p.error = template_error_;
+    p.detail = template_detail_;
+    if (!p.error) p.error = template_.render(evt, subject, p.detail);
+    if (p.error) return p;
+  }
   if (subject.empty()) subject = opts_.subject_prefix.empty() ? evt.type : opts_.subject_prefix + "." + evt.type;
   p.subject = std::move(subject);
-  p.event_id = evt.id;
-
-  if ((p.error = evt.validate(p.detail, opts_.require_organization))) return p;
   if (!check_subject(p)) return p;
   p.encoded = encode_event(evt, opts_.encoding);
   auto& headers = p.encoded.headers;

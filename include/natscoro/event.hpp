@@ -70,6 +70,9 @@ struct event {
   friend bool operator==(const event&, const event&) = default;
 };
 
+/// Whether `name` can name an extension attribute: lower-case letters and digits, at most 20.
+bool valid_extension_name(std::string_view name);
+
 /// A fresh UUID v4 (Boost.UUID) as text.
 std::string new_event_id();
 

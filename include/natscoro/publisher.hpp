@@ -25,6 +25,12 @@ namespace natscoro {
 struct publisher_options {
   std::string source{};          ///< CloudEvents "source" for events that have none
   std::string subject_prefix{};  ///< subject = subject_prefix + "." + event type, unless one is given
+  /// Builds the subject from the event instead, unless one is given: literal text and
+  /// {type}, {subject} (CloudEvents subject: the entity key), {organization} or
+  /// {<extension>}, e.g. "orders.{subject}.{type}". Each but {type} fills one token.
+  /// An invalid template makes every publish without a subject fail with
+  /// errc::invalid_argument; a value that cannot fill its token, with invalid_subject.
+  std::string subject_template{};
   event_encoding encoding = event_encoding::structured;
   bool require_organization = true;  ///< refuse events without organizationid (tenant)
   /// Publishes sent and not yet acknowledged, at most; past it publish() waits for room.

@@ -216,6 +216,40 @@ BOOST_FIXTURE_TEST_CASE(a_full_window_makes_publishers_wait, server_fixture) {
 }
 
 // A pipelining producer (callbacks, no co_await per publish) stays inside the window
+// A subject template puts the entity key in a token of its own, where the
+// runner's key_by_subject_token and partition() mappings find it. A key that
+// cannot be one token is refused before anything is sent.
+BOOST_FIXTURE_TEST_CASE(a_subject_template_puts_the_key_in_its_own_token, server_fixture) {
+  std::string stored_subject, refusal;
+  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    nc::jetstream js{conn};
+    co_await js.ensure_stream(auth_stream());
+    auto popts = auth_publisher();
+    popts.subject_template = "auth.{subject}.{type}";
+    nc::publisher pub{js, popts};
+    auto evt = nc::event::make("user.created", "org-42");
+    evt.subject = "user-7";
+    const auto ack = co_await pub.publish(evt);
+    BOOST_TEST(ack.stream == "AUTH_EVENTS");
+    stored_subject = stream_inspector(server.url()).message("AUTH_EVENTS", ack.sequence)->subject;
+
+    auto dotted = nc::event::make("user.created", "org-42");
+    dotted.subject = "user.7";
+    const auto before = server_in_msgs(server);
+    try {
+      co_await pub.publish(dotted);
+    } catch (const nc::error& e) {
+      BOOST_TEST(e.code() == nc::errc::invalid_subject);
+      refusal = e.what();
+    }
+    BOOST_TEST(server_in_msgs(server) == before);  // nothing sent
+    co_await conn.drain();
+  });
+  BOOST_TEST(stored_subject == "auth.user-7.user.created");
+  BOOST_TEST(refusal.find("{subject}") != std::string::npos, refusal);
+}
+
 // by awaiting wait_for_room(): nothing piles up in the waiting queue.
 BOOST_FIXTURE_TEST_CASE(wait_for_room_keeps_a_pipelining_producer_inside_the_window, server_fixture) {
   run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {

@@ -175,6 +175,30 @@ BOOST_AUTO_TEST_CASE(the_seed_topologies_apply_and_apply_again_unchanged) {
   }
 }
 
+// The DelTran topology takes the subjects the seed's services publish, of three
+// tokens and of four ("events.clearing.window.opened"): each is stored in its
+// domain's stream.
+BOOST_FIXTURE_TEST_CASE(deltran_stores_the_seed_subjects_of_any_depth, server_fixture) {
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    nc::jetstream js{conn};
+    co_await nc::apply_topology(js, seed("deltran"), false);
+    nc::publisher pub{js, nc::publisher_options{.source = "deltran-test"}};
+    const std::pair<const char*, const char*> published[] = {
+        {"events.transactions.created", "TRANSACTIONS"},
+        {"events.settlement.completed", "SETTLEMENT"},
+        {"events.compliance.alert", "COMPLIANCE"},
+        {"events.clearing.window.opened", "CLEARING"},
+        {"events.notifications.email.sent", "NOTIFICATIONS"},
+    };
+    for (const auto& [subject, stream] : published) {
+      const auto ack = co_await pub.publish(subject, nc::event::make("deltran.tested", "bank-1"));
+      BOOST_TEST(ack.stream == stream, subject);
+    }
+    co_await conn.drain();
+  });
+}
+
 // An edited max age is planned (dry run changes nothing), then applied as an update;
 // a storage change is refused with the field named and nothing of that apply happens.
 BOOST_FIXTURE_TEST_CASE(an_edit_is_an_update_and_a_storage_change_is_refused, server_fixture) {
