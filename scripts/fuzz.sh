@@ -26,7 +26,7 @@ run_one() {
     echo "fuzz: $target FAILED"; tail -40 "$build/$target.log"; return 1
   fi
 }
-targets=(fuzz_envelope fuzz_ack_subject fuzz_units fuzz_topology fuzz_dead_letter_entry)
+targets=(fuzz_envelope fuzz_ack_subject fuzz_units fuzz_topology fuzz_dead_letter_entry fuzz_subject_template)
 status=0
 for ((i = 0; i < ${#targets[@]}; i += 2)); do
   pids=()
