@@ -16,5 +16,6 @@
 #include <natscoro/outbox.hpp>
 #include <natscoro/message_metadata.hpp>
 #include <natscoro/runner.hpp>
+#include <natscoro/event_router.hpp>
 #include <natscoro/dead_letter.hpp>
 #include <natscoro/topology.hpp>

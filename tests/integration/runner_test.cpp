@@ -11,6 +11,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/describe/class.hpp>
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -27,6 +28,23 @@ using namespace natscoro::test;
 using namespace std::chrono_literals;
 
 namespace {
+
+// The router test's events: described, so Boost.JSON converts them with no code.
+struct user_created {
+  std::string user;
+  std::string name;
+};
+BOOST_DESCRIBE_STRUCT(user_created, (), (user, name))
+struct user_renamed {
+  std::string user;
+  std::string name;
+};
+BOOST_DESCRIBE_STRUCT(user_renamed, (), (user, name))
+struct order_placed {
+  std::string order;
+  std::int64_t amount_cents = 0;
+};
+BOOST_DESCRIBE_STRUCT(order_placed, (), (order, amount_cents))
 
 // Sequences stored per key, in stream order.
 using stored_by_key = std::map<std::string, std::vector<std::uint64_t>>;
@@ -241,6 +259,71 @@ BOOST_FIXTURE_TEST_CASE(failures_end_in_the_dead_letter_queue_and_replay_brings_
     BOOST_TEST(!run_ec);
     co_await conn.drain();
   });
+}
+
+// The event router as the runner's handler: three typed events reach their
+// handlers as structs (Boost.Describe: no hand-written conversion); an unknown
+// type and data that does not convert are dead-lettered with the reason.
+BOOST_FIXTURE_TEST_CASE(the_router_dispatches_typed_events_and_dead_letters_the_rest, server_fixture) {
+  std::vector<std::string> seen;
+  std::map<std::string, std::string> dead;  // original subject -> error
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    nc::jetstream js{conn};
+    co_await js.ensure_stream(nc::stream_config{.name = "AUTH_EVENTS", .subjects = {"auth.>"}});
+    nc::publisher pub{js, nc::publisher_options{.source = "router-test", .subject_template = "auth.{subject}.{type}"}};
+    const auto typed = [](std::string type, std::string key, auto data) {
+      auto e = nc::event::make(std::move(type), "org-1", data);
+      e.subject = std::move(key);
+      return e;
+    };
+    co_await pub.publish(typed("user.created", "u1", user_created{"u1", "Ada"}));
+    co_await pub.publish(typed("user.renamed", "u1", user_renamed{"u1", "Ada L."}));
+    co_await pub.publish(typed("order.placed", "o9", order_placed{"o9", 1250}));
+    co_await pub.publish(typed("user.archived", "u1", boost::json::object{}));                 // no handler
+    co_await pub.publish(typed("order.placed", "o10", boost::json::object{{"order", "o10"}}));  // no amount
+
+    nc::event_router router(nc::unknown_event_policy::dead_letter);
+    router.on<user_created>("user.created",
+                          [&](const user_created& u, nc::message&) -> asio::awaitable<void> {
+                            seen.push_back("created " + u.user + " " + u.name);
+                            co_return;
+                          });
+    router.on<user_renamed>("user.renamed",
+                          [&](const user_renamed& u, nc::message&) -> asio::awaitable<void> {
+                            seen.push_back("renamed " + u.user + " " + u.name);
+                            co_return;
+                          });
+    router.on<order_placed>("order.placed", [&](const order_placed& o, nc::message& m) -> asio::awaitable<void> {
+          seen.push_back("placed " + o.order + " " + std::to_string(o.amount_cents) + " on " + m.subject());
+          co_return;
+        });
+    auto cfg = durable("router");
+    cfg.filter_subject = "auth.>";
+    auto cons = co_await js.consumer("AUTH_EVENTS", cfg);
+    nc::run_options opts;
+    opts.ordering_key = nc::key_by_subject_token(1);  // the entity key the template put there
+    opts.dead_letter = dlq_options();
+    bool run_done = false;
+    cons.run(router, opts, [&](nc::error_code) { run_done = true; });
+    BOOST_REQUIRE(co_await wait_until([&] { return seen.size() == 3 && cons.run_stats().dead_lettered == 2; }));
+    nc::dead_letter_queue dlq{js, "DLQ_EVENTS"};
+    for (const auto& e : co_await dlq.list(0, 10)) dead[e.original_subject] = e.error;
+    co_await cons.drain();
+    BOOST_REQUIRE(co_await wait_until([&] { return run_done; }));
+    co_await conn.drain();
+  });
+  // Keys run side by side; within key u1, stream order.
+  const std::set<std::string> expected = {"created u1 Ada", "renamed u1 Ada L.",
+                                          "placed o9 1250 on auth.o9.order.placed"};
+  BOOST_TEST((std::set<std::string>(seen.begin(), seen.end()) == expected));
+  BOOST_TEST((std::find(seen.begin(), seen.end(), "created u1 Ada") <
+              std::find(seen.begin(), seen.end(), "renamed u1 Ada L.")));
+  BOOST_REQUIRE(dead.size() == 2u);
+  BOOST_TEST(dead["auth.u1.user.archived"].find("no handler for event type \"user.archived\"") != std::string::npos,
+             dead["auth.u1.user.archived"]);
+  BOOST_TEST(dead["auth.o10.order.placed"].find("data does not convert") != std::string::npos,
+             dead["auth.o10.order.placed"]);
 }
 
 // The DLQ stream is missing and may not be created: the original is nak'ed, never

@@ -1,0 +1,98 @@
+// A typed service: structs published as CloudEvents with the entity key in the
+// subject, consumed by an event router that hands each handler its struct.
+//
+//   natscoro_typed_service [NATS_URL]   (default: $NATS_URL, else nats://127.0.0.1:4222)
+//
+// Publishes three events for two orders, handles them in order per order, and
+// prints what each handler saw.
+#include <natscoro/natscoro.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/describe/class.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+namespace asio = boost::asio;
+namespace nc = natscoro;
+
+// Described structs: Boost.JSON converts them both ways, no code to write.
+struct order_placed {
+  std::string order;
+  std::int64_t amount_cents = 0;
+};
+BOOST_DESCRIBE_STRUCT(order_placed, (), (order, amount_cents))
+
+struct order_shipped {
+  std::string order;
+  std::string carrier;
+};
+BOOST_DESCRIBE_STRUCT(order_shipped, (), (order, carrier))
+
+asio::awaitable<void> service(asio::any_io_executor ex, std::string url) {
+  nc::connect_options copts;
+  copts.servers = {url};
+  nc::connection conn = co_await nc::connect(ex, copts);
+  nc::jetstream js{conn};
+  nc::stream_config orders;
+  orders.name = "ORDERS";
+  orders.subjects = {"orders.>"};
+  co_await js.ensure_stream(orders);
+
+  // Publishing: the key (CloudEvents subject) gets a token of its own.
+  nc::publisher_options popts;
+  popts.source = "order-service";
+  popts.subject_template = "orders.{subject}.{type}";  // "orders.o-1.order.placed"
+  nc::publisher pub{js, popts};
+  auto placed = nc::event::make("order.placed", "shop-1", order_placed{"o-1", 1250});
+  placed.subject = "o-1";
+  co_await pub.publish(placed);
+  auto other = nc::event::make("order.placed", "shop-1", order_placed{"o-2", 990});
+  other.subject = "o-2";
+  co_await pub.publish(other);
+  auto shipped = nc::event::make("order.shipped", "shop-1", order_shipped{"o-1", "DHL"});
+  shipped.subject = "o-1";
+  co_await pub.publish(shipped);
+
+  // Consuming: one typed handler per event type.
+  nc::consumer_config ccfg;
+  ccfg.durable = "typed-service";
+  nc::consumer cons = co_await js.consumer("ORDERS", ccfg);
+  int handled = 0;
+  nc::event_router router(nc::unknown_event_policy::dead_letter);
+  router.on<order_placed>("order.placed", [&](const order_placed& o, nc::message&) -> asio::awaitable<void> {
+    std::cout << "placed " << o.order << ": " << o.amount_cents << " cents\n";
+    if (++handled == 3) cons.drain(asio::detached);
+    co_return;
+  });
+  router.on<order_shipped>("order.shipped", [&](const order_shipped& o, nc::message&) -> asio::awaitable<void> {
+    std::cout << "shipped " << o.order << " with " << o.carrier << "\n";
+    if (++handled == 3) cons.drain(asio::detached);
+    co_return;
+  });
+  nc::run_options ropts;
+  ropts.ordering_key = nc::key_by_subject_token(1);  // the order id: in order per order
+  ropts.dead_letter = nc::dead_letter_options{.stream = "DLQ_ORDERS", .subject_prefix = "dlq"};
+  co_await cons.run(router, ropts);  // until drained
+  co_await conn.drain();
+}
+
+int main(int argc, char** argv) {
+  const char* env = std::getenv("NATS_URL");
+  const std::string url = argc > 1 ? argv[1] : (env != nullptr && *env != '\0' ? env : "nats://127.0.0.1:4222");
+  asio::io_context ioc;
+  int status = 0;
+  asio::co_spawn(ioc, service(ioc.get_executor(), url), [&](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      std::cerr << "typed service example failed: " << ex.what() << "\n";
+      status = 1;
+    }
+  });
+  ioc.run();
+  return status;
+}
