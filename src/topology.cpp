@@ -316,6 +316,15 @@ topology parse_topology(std::string_view json_text) {
   return t;
 }
 
+topology with_replicas(topology t, int replicas) {
+  if (replicas < 1 || replicas > 5)
+    throw error(make_error_code(errc::out_of_range),
+                "replicas: expected 1 to 5 (what JetStream allows), got " + std::to_string(replicas));
+  for (auto& stream : t.streams) stream.replicas = replicas;
+  for (auto& c : t.consumers) c.config.replicas = 0;  // as the stream
+  return t;
+}
+
 topology load_topology(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw error(make_error_code(errc::invalid_argument), path + ": cannot be read");

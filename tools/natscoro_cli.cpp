@@ -49,7 +49,9 @@ struct usage_error : std::runtime_error {
 const char* const overview = R"(usage: natscoro [connection options] COMMAND [ARGS] [--help]
 
 commands:
-  apply FILE [--dry-run]            create or update the streams and consumers of a topology file
+  apply FILE [--dry-run] [--replicas N]
+                                    create or update the streams and consumers of a topology file
+                                    (--replicas: every stream N times, e.g. 3 on a production cluster)
   streams ls [--json]               list streams
   streams info NAME [--json]        a stream's configuration and state
   streams purge NAME [--subject S] [--up-to SEQ]
@@ -225,11 +227,15 @@ using command = std::function<asio::awaitable<int>(nc::jetstream&)>;
 
 command apply_command(const std::vector<std::string>& args) {
   po::options_description o("apply options");
-  o.add_options()("dry-run", "print the plan, change nothing");
+  o.add_options()("dry-run", "print the plan, change nothing")(
+      "replicas", po::value<std::string>(), "replicate every stream N times (1 to 5), whatever the file says");
   const auto vm = parse_command("apply", args, {"FILE"}, o);
   const std::string file = vm["FILE"].as<std::string>();
   const bool dry_run = vm.count("dry-run") > 0;
   auto topology = std::make_shared<nc::topology>(nc::load_topology(file));  // a bad file fails before connecting
+  if (vm.count("replicas"))
+    *topology = nc::with_replicas(std::move(*topology),
+                                  static_cast<int>(number_argument("--replicas", vm["replicas"].as<std::string>(), 1, 5)));
   return [topology, dry_run](nc::jetstream& js) -> asio::awaitable<int> {
     auto [ec, plan] = co_await nc::apply_topology(js, *topology, dry_run, asio::as_tuple(asio::use_awaitable));
     for (const auto& change : plan) {

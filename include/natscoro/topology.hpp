@@ -48,6 +48,12 @@ topology parse_topology(std::string_view json_text);
 /// parse_topology() of a file; the error names the file too.
 topology load_topology(const std::string& path);
 
+/// The same topology with every stream replicated `replicas` times (consumers
+/// follow their stream): one file for a single development server and for a
+/// production cluster ("natscoro apply FILE --replicas 3"). Throws natscoro::error
+/// (errc::out_of_range) unless 1 <= replicas <= 5, what JetStream allows.
+topology with_replicas(topology t, int replicas);
+
 /// One line of a plan: what applying does (or did) to a stream or consumer.
 struct topology_change {
   enum class kind { stream, consumer };

@@ -71,6 +71,11 @@ BOOST_FIXTURE_TEST_CASE(apply_prints_the_plan_and_is_idempotent, server_fixture)
   r = run_tool(server, {"streams", "info", "AUDIT", "--json"});
   BOOST_TEST(r.status == 0);
   BOOST_TEST(has_line(r, "\"max_age\":\"180d\""));
+  r = run_tool(server, {"apply", topology("deltran"), "--replicas", "9"});  // refused before connecting
+  BOOST_TEST(r.status == 2);
+  BOOST_TEST(std::any_of(r.lines.begin(), r.lines.end(), [](const auto& l) {
+    return l.find("--replicas: expected a whole number from 1 to 5, got \"9\"") != std::string::npos;
+  }));
   r = run_tool(server, {"consumers", "ls", "NOTIFICATIONS"});
   BOOST_TEST(has_line(r, "notification-engine-consumer"));
   BOOST_TEST(run_tool(server, {"consumers", "rm", "NOTIFICATIONS", "notification-engine-consumer"}).status == 0);

@@ -180,3 +180,21 @@ BOOST_FIXTURE_TEST_CASE(an_r3_stream_loses_nothing_acknowledged_through_leader_a
   BOOST_TEST(stored->messages >= acked.size());
   BOOST_TEST(stored->messages <= static_cast<std::uint64_t>(publishers * per_publisher));
 }
+
+// A seed topology for production: the same file, every stream R3 on the
+// cluster; applied again, nothing changes.
+BOOST_FIXTURE_TEST_CASE(a_seed_topology_applies_replicated_three_times, cluster_fixture) {
+  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    nc::connect_options opts;
+    opts.servers = cluster.urls();
+    auto conn = co_await nc::connect(ex, opts);
+    nc::jetstream js{conn};
+    const auto t = nc::with_replicas(nc::load_topology(std::string(NATSCORO_TOPOLOGIES) + "/deltran.json"), 3);
+    auto plan = co_await nc::apply_topology(js, t, false);
+    BOOST_TEST(plan.size() == t.streams.size() + t.consumers.size());
+    for (const auto& s : t.streams) BOOST_TEST((co_await js.stream_info(s.name)).config.replicas == 3, s.name);
+    plan = co_await nc::apply_topology(js, t, false);
+    for (const auto& change : plan) BOOST_TEST((change.result == nc::ensure_result::unchanged), change.name);
+    co_await conn.drain();
+  });
+}

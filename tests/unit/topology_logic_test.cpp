@@ -206,4 +206,20 @@ BOOST_AUTO_TEST_CASE(the_seed_topologies_parse) {
   BOOST_TEST(nc::load_topology(std::string(NATSCORO_TOPOLOGIES) + "/giia.json").streams.size() == 7u);
 }
 
+// One file for development and production: every stream replicated N times.
+BOOST_AUTO_TEST_CASE(with_replicas_replicates_every_stream_within_what_jetstream_allows) {
+  const auto t = nc::with_replicas(nc::load_topology(std::string(NATSCORO_TOPOLOGIES) + "/deltran.json"), 3);
+  for (const auto& s : t.streams) BOOST_TEST(s.replicas == 3, s.name);
+  for (const auto& c : t.consumers) BOOST_TEST(c.config.replicas == 0, c.config.durable);  // as the stream
+  for (int bad : {0, -1, 6}) {
+    try {
+      nc::with_replicas(t, bad);
+      BOOST_FAIL("replicas " << bad << " accepted");
+    } catch (const nc::error& e) {
+      BOOST_TEST((e.code() == nc::errc::out_of_range));
+      BOOST_TEST(std::string(e.what()).find("replicas: expected 1 to 5") != std::string::npos, e.what());
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
