@@ -215,7 +215,6 @@ BOOST_FIXTURE_TEST_CASE(a_full_window_makes_publishers_wait, server_fixture) {
   BOOST_TEST(inspect.stream("AUTH_EVENTS")->messages == 9u);  // the abandoned one was never sent
 }
 
-// A pipelining producer (callbacks, no co_await per publish) stays inside the window
 // A subject template puts the entity key in a token of its own, where the
 // runner's key_by_subject_token and partition() mappings find it. A key that
 // cannot be one token is refused before anything is sent.
@@ -250,6 +249,7 @@ BOOST_FIXTURE_TEST_CASE(a_subject_template_puts_the_key_in_its_own_token, server
   BOOST_TEST(refusal.find("{subject}") != std::string::npos, refusal);
 }
 
+// A pipelining producer (callbacks, no co_await per publish) stays inside the window
 // by awaiting wait_for_room(): nothing piles up in the waiting queue.
 BOOST_FIXTURE_TEST_CASE(wait_for_room_keeps_a_pipelining_producer_inside_the_window, server_fixture) {
   run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {

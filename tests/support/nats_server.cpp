@@ -192,7 +192,25 @@ void nats_server::kill() {
 }
 
 void nats_server::pause() {
-  if (running()) ::kill(pid_, SIGSTOP);
+  if (!running()) return;
+  ::kill(pid_, SIGSTOP);
+  // kill() returns before every thread has stopped (a thread running on another
+  // CPU stops when it is interrupted): wait until each reports state 'T', so
+  // that nothing the test sends next is answered.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid_) + "/task";
+  for (;;) {
+    bool all_stopped = true;
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+      const std::string stat = read_file(task.path() / "stat");
+      const auto close = stat.rfind(')');  // "pid (comm) S ...": the state follows the name
+      if (close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] != 'T') all_stopped = false;
+    }
+    if (all_stopped && !ec) return;
+    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("nats-server did not stop on SIGSTOP");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 void nats_server::resume() {
