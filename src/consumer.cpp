@@ -89,7 +89,7 @@ std::optional<message> consumer_core::try_next() {
 
 std::shared_ptr<message_state> consumer_core::pop_held() {
   while (!held_.empty()) {
-    auto state = message_state::from(std::move(held_.front()), conn_, api_);
+    auto state = message_state::from(std::move(held_.front()), conn_, api_, opts_.envelope);
     held_.pop_front();
     credits_.on_released();
     if (state) return state;

@@ -13,12 +13,6 @@ namespace {
 
 constexpr std::string_view ce_prefix = "ce-";
 
-json::value parse_json(std::string_view text, boost::system::error_code& ec) {
-  json::parse_options options;
-  options.max_depth = max_json_depth;
-  return json::parse(text, ec, {}, options);
-}
-
 bool is_json_content(std::string_view type) {
   const auto base = type.substr(0, type.find(';'));
   return base == "application/json" || base == "text/json" ||
@@ -28,12 +22,6 @@ bool is_json_content(std::string_view type) {
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() &&
          std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return std::tolower(x) == std::tolower(y); });
-}
-
-const std::string* find_header(const header_list& headers, std::string_view name) {
-  for (const auto& [k, v] : headers)
-    if (iequals(k, name)) return &v;
-  return nullptr;
 }
 
 // Visits every attribute of `e` except data, as (name, text) pairs.
@@ -52,43 +40,6 @@ void for_each_attribute(const event& e, F f) {
   if (e.correlationid) f("correlationid", *e.correlationid);
   if (e.causationid) f("causationid", *e.causationid);
   for (const auto& [k, v] : e.extensions) f(k, v);
-}
-
-// Sets one attribute from its text; false (with detail) if the value is not acceptable.
-bool set_attribute(event& e, const std::string& name, std::string value, std::string& detail) {
-  if (name == "specversion") e.specversion = std::move(value);
-  else if (name == "id") e.id = std::move(value);
-  else if (name == "source") e.source = std::move(value);
-  else if (name == "type") e.type = std::move(value);
-  else if (name == "time") {
-    auto t = parse_rfc3339(value);
-    if (!t) {
-      detail = "attribute 'time' is not RFC 3339: \"" + value + "\"";
-      return false;
-    }
-    e.time = *t;
-  } else if (name == "datacontenttype") e.datacontenttype = std::move(value);
-  else if (name == "subject") e.subject = std::move(value);
-  else if (name == "dataschema") e.dataschema = std::move(value);
-  else if (name == "organizationid") e.organizationid = std::move(value);
-  else if (name == "schemaversion") e.schemaversion = std::move(value);
-  else if (name == "correlationid") e.correlationid = std::move(value);
-  else if (name == "causationid") e.causationid = std::move(value);
-  else e.extensions[name] = std::move(value);
-  return true;
-}
-
-// What every received event must have (CloudEvents' required attributes).
-error_code check_received(const event& e, std::string& detail) {
-  auto fail = [&](std::string text) {
-    detail = std::move(text);
-    return make_error_code(errc::invalid_event);
-  };
-  if (e.specversion != "1.0") return fail("attribute 'specversion' is \"" + e.specversion + "\", not \"1.0\"");
-  if (e.id.empty()) return fail("attribute 'id' is missing");
-  if (e.source.empty()) return fail("attribute 'source' is missing");
-  if (e.type.empty()) return fail("attribute 'type' is missing");
-  return {};
 }
 
 error_code decode_structured(std::string_view body, event& out, std::string& detail) {
@@ -160,6 +111,53 @@ error_code decode_binary(const header_list& headers, std::string_view body, even
 }
 
 }  // namespace
+
+json::value parse_json(std::string_view text, boost::system::error_code& ec) {
+  json::parse_options options;
+  options.max_depth = max_json_depth;
+  return json::parse(text, ec, {}, options);
+}
+
+const std::string* find_header(const header_list& headers, std::string_view name) {
+  for (const auto& [k, v] : headers)
+    if (iequals(k, name)) return &v;
+  return nullptr;
+}
+
+bool set_attribute(event& e, const std::string& name, std::string value, std::string& detail) {
+  if (name == "specversion") e.specversion = std::move(value);
+  else if (name == "id") e.id = std::move(value);
+  else if (name == "source") e.source = std::move(value);
+  else if (name == "type") e.type = std::move(value);
+  else if (name == "time") {
+    auto t = parse_rfc3339(value);
+    if (!t) {
+      detail = "attribute 'time' is not RFC 3339: \"" + value + "\"";
+      return false;
+    }
+    e.time = *t;
+  } else if (name == "datacontenttype") e.datacontenttype = std::move(value);
+  else if (name == "subject") e.subject = std::move(value);
+  else if (name == "dataschema") e.dataschema = std::move(value);
+  else if (name == "organizationid") e.organizationid = std::move(value);
+  else if (name == "schemaversion") e.schemaversion = std::move(value);
+  else if (name == "correlationid") e.correlationid = std::move(value);
+  else if (name == "causationid") e.causationid = std::move(value);
+  else e.extensions[name] = std::move(value);
+  return true;
+}
+
+error_code check_received(const event& e, std::string& detail) {
+  auto fail = [&](std::string text) {
+    detail = std::move(text);
+    return make_error_code(errc::invalid_event);
+  };
+  if (e.specversion != "1.0") return fail("attribute 'specversion' is \"" + e.specversion + "\", not \"1.0\"");
+  if (e.id.empty()) return fail("attribute 'id' is missing");
+  if (e.source.empty()) return fail("attribute 'source' is missing");
+  if (e.type.empty()) return fail("attribute 'type' is missing");
+  return {};
+}
 
 encoded_event encode_event(const event& e, event_encoding encoding) {
   encoded_event out;

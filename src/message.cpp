@@ -1,4 +1,3 @@
-#include <natscoro/detail/envelope_codec.hpp>
 #include <natscoro/detail/message_state.hpp>
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/message.hpp>
@@ -11,12 +10,14 @@
 namespace natscoro {
 namespace detail {
 
-std::shared_ptr<message_state> message_state::from(nats_msg_ptr msg, connection conn, std::shared_ptr<api_client> api) {
+std::shared_ptr<message_state> message_state::from(nats_msg_ptr msg, connection conn, std::shared_ptr<api_client> api,
+                                                   natscoro::envelope envelope) {
   const char* reply = natsMsg_GetReply(msg.get());
   if (reply == nullptr) return nullptr;
   auto md = message_metadata::parse(reply);
   if (!md) return nullptr;
   auto s = std::make_shared<message_state>();
+  s->envelope = std::move(envelope);
   s->conn = std::move(conn);
   s->api = std::move(api);
   s->subject = natsMsg_GetSubject(msg.get());
@@ -60,7 +61,11 @@ error_code message::decode(natscoro::event& out, std::string& detail) const {
     out = *state_->decoded;
     return {};
   }
-  if (auto ec = detail::decode_event(state_->headers, data(), out, detail)) return ec;
+  const envelope_input in{state_->subject, state_->headers, data(), state_->metadata};
+  if (auto ec = state_->envelope.decode(in, out, detail)) {
+    detail = "not a " + state_->envelope.name() + " event: " + detail;
+    return ec;
+  }
   state_->decoded = std::make_shared<const natscoro::event>(out);
   return {};
 }

@@ -74,7 +74,7 @@ class consumer {
   /// per opts.retry: with a key in its lane after the delay (later messages of the
   /// key wait; the server's ack timer is kept alive with in-progress), without one
   /// by nak with the delay. After the last attempt, on permanent_error, or when the
-  /// message is not a valid CloudEvent, it is published to the dead-letter stream
+  /// message does not decode with the consumer's envelope, it is published to the dead-letter stream
   /// and only after that PubAck terminated; if that publish fails it is nak'ed.
   /// What the runner holds is bounded by concurrency plus the consumer's capacity.
   /// Waits for: drain() (or cancellation), then for the runner to settle: queued

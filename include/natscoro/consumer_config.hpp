@@ -1,6 +1,8 @@
 // The configuration of a durable pull consumer, and the client-side options of a consumer.
 #pragma once
 
+#include <natscoro/envelope.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -45,6 +47,9 @@ struct consumer_options {
   /// Update the consumer's configuration where it differs and the server allows it,
   /// instead of failing with the list of differences.
   bool update = false;
+  /// How messages carry events: what msg.event(), the runner and the event router
+  /// read (envelope.hpp). Messages that do not decode are dead-lettered by run().
+  natscoro::envelope envelope = natscoro::envelope::cloudevents();
 };
 
 }  // namespace natscoro

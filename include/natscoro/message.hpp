@@ -44,7 +44,8 @@ class message {
   std::string_view data() const;
   const message_metadata& metadata() const;
 
-  /// The CloudEvent it carries (structured or binary mode).
+  /// The event it carries, read by the consumer's envelope (consumer_options::envelope;
+  /// CloudEvents, structured or binary mode, unless it says otherwise).
   /// Throws natscoro::error (errc::invalid_event, naming what is wrong) when it is not one;
   /// data() and headers() stay available.
   natscoro::event event() const;

@@ -4,6 +4,8 @@
 
 #include <natscoro/event.hpp>
 
+#include <boost/json/value.hpp>
+
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,6 +29,17 @@ encoded_event encode_event(const event& e, event_encoding encoding);
 /// present, structured mode otherwise (with or without its Content-Type header).
 /// On failure returns errc::invalid_event and says why in `detail`.
 error_code decode_event(const header_list& headers, std::string_view body, event& out, std::string& detail);
+
+/// The pieces of decoding the other envelopes (envelope.hpp) share.
+/// JSON text parsed with natscoro's depth limit.
+boost::json::value parse_json(std::string_view text, boost::system::error_code& ec);
+/// The first header `name` (case-insensitive), or null.
+const std::string* find_header(const header_list& headers, std::string_view name);
+/// Sets CloudEvents attribute `name` from its text (an unknown name is an
+/// extension); false, with `detail`, for a value that is not acceptable.
+bool set_attribute(event& e, const std::string& name, std::string value, std::string& detail);
+/// What every received event must have: specversion 1.0, id, source and type.
+error_code check_received(const event& e, std::string& detail);
 
 /// Percent-encoding of header values for binary mode: space, '"', '%', and
 /// everything outside printable ASCII become %XX (UTF-8 bytes).

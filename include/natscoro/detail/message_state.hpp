@@ -3,6 +3,7 @@
 
 #include <natscoro/detail/api_client.hpp>
 #include <natscoro/detail/nats_message.hpp>
+#include <natscoro/envelope.hpp>
 #include <natscoro/message.hpp>
 
 #include <memory>
@@ -19,10 +20,12 @@ struct message_state {
   nats_msg_ptr msg;                 // owns the data
   message_metadata metadata;
   bool acknowledged = false;
+  natscoro::envelope envelope = natscoro::envelope::cloudevents();  // the consumer's: how event() reads it
   std::shared_ptr<const natscoro::event> decoded;  // the first successful decode, for later calls
 
   /// Builds the state of a delivered message; null if it has no valid ack subject.
-  static std::shared_ptr<message_state> from(nats_msg_ptr msg, connection conn, std::shared_ptr<api_client> api);
+  static std::shared_ptr<message_state> from(nats_msg_ptr msg, connection conn, std::shared_ptr<api_client> api,
+                                             natscoro::envelope envelope);
 };
 
 /// The payload JetStream expects on the ack subject.
