@@ -307,6 +307,8 @@ void jetstream::async_consumer_info(
     info.num_waiting = u64_of(o, "num_waiting");
     if (const auto* f = o.if_contains("ack_floor"); f && f->is_object())
       info.ack_floor_stream_sequence = u64_of(f->as_object(), "stream_seq");
+    if (const auto* d = o.if_contains("delivered"); d && d->is_object())
+      info.delivered_consumer_sequence = u64_of(d->as_object(), "consumer_seq");
     op->complete({}, std::move(info));
   });
 }

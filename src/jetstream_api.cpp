@@ -106,7 +106,7 @@ json::object to_json(const consumer_config& cfg) {
   o["deliver_policy"] = deliver_policy_name(cfg.deliver);
   if (cfg.deliver == deliver_policy::by_start_sequence) o["opt_start_seq"] = cfg.start_sequence;
   if (cfg.deliver == deliver_policy::by_start_time && cfg.start_time) o["opt_start_time"] = format_rfc3339(*cfg.start_time);
-  o["ack_policy"] = "explicit";
+  o["ack_policy"] = cfg.ack == ack_policy::none ? "none" : "explicit";
   // With a backoff the server takes its first delay as ack_wait; say so, or every compare differs.
   o["ack_wait"] = cfg.backoff.empty() ? cfg.ack_wait.count() : cfg.backoff.front().count();
   o["max_deliver"] = cfg.max_deliver;
@@ -115,7 +115,7 @@ json::object to_json(const consumer_config& cfg) {
     for (auto d : cfg.backoff) b.emplace_back(d.count());
     o["backoff"] = std::move(b);
   }
-  o["max_ack_pending"] = cfg.max_ack_pending;
+  if (cfg.ack != ack_policy::none) o["max_ack_pending"] = cfg.max_ack_pending;  // the server refuses it otherwise
   o["replay_policy"] = "instant";
   if (cfg.inactive_threshold.count() > 0) o["inactive_threshold"] = cfg.inactive_threshold.count();
   if (cfg.replicas > 0) o["num_replicas"] = cfg.replicas;
@@ -237,6 +237,7 @@ consumer_config consumer_config_from_json(const json::object& o) {
     if (deliver == deliver_policy_name(p)) c.deliver = p;
   c.start_sequence = static_cast<std::uint64_t>(int_of(o, "opt_start_seq", 0));
   if (auto t = string_of(o, "opt_start_time"); !t.empty()) c.start_time = parse_rfc3339(t);
+  if (string_of(o, "ack_policy") == "none") c.ack = ack_policy::none;
   c.ack_wait = std::chrono::nanoseconds(int_of(o, "ack_wait", 0));
   c.max_deliver = static_cast<int>(int_of(o, "max_deliver", -1));
   if (const auto* b = o.if_contains("backoff"); b && b->is_array())

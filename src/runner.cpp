@@ -8,6 +8,8 @@
 #include <natscoro/detail/names.hpp>
 #include <natscoro/detail/nats_message.hpp>
 #include <natscoro/detail/pending_operation.hpp>
+#include <natscoro/detail/processed_id_store.hpp>
+#include <natscoro/detail/log_text.hpp>
 #include <natscoro/logging.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -90,6 +92,8 @@ class runner_core : public std::enable_shared_from_this<runner_core> {
     std::string key;
     error_code decode_error;
     std::string decode_detail;
+    std::string event_id;        // the envelope's, for the processed-id store
+    bool checked = false;        // looked up in the processed-id store (or no store)
     int attempts_here = 0;       // handler calls on this delivery
     bool running = false;        // the handler's coroutine is alive
     bool waiting_retry = false;  // paused in its lane until retry_timer fires
@@ -105,6 +109,8 @@ class runner_core : public std::enable_shared_from_this<runner_core> {
   void schedule();
   void run_attempt(std::uint64_t id);
   void on_attempt_done(std::uint64_t id, const std::exception_ptr& e);
+  void check_processed(std::uint64_t id);
+  void acknowledge_handled(std::uint64_t id);
   void on_failure(std::uint64_t id, failure_kind kind, const std::string& text);
   void dead_letter(std::uint64_t id, const std::string& text);
   void publish_dead_letter(std::uint64_t id, const std::string& text, raw_message out, int cuts);
@@ -143,6 +149,7 @@ class runner_core : public std::enable_shared_from_this<runner_core> {
   error_code end_error_;
   std::shared_ptr<publisher> dlq_;
   std::shared_ptr<max_deliveries_mover> mover_;
+  std::shared_ptr<processed_id_store> processed_;
   bool mover_running_ = false;
   boost::asio::steady_timer keepalive_;
   boost::asio::steady_timer deadline_;
@@ -159,6 +166,13 @@ void runner_core::start() {
                             !valid_publish_subject(opts_.dead_letter->subject_prefix + ".x"))) {
     logger()->error("run {}/{}: dead-letter stream \"{}\" or subject prefix \"{}\" is not valid", core_->stream(),
                     core_->name(), opts_.dead_letter->stream, opts_.dead_letter->subject_prefix);
+    return void(op_->complete(make_error_code(errc::invalid_argument)));
+  }
+  if (const auto& p = opts_.processed_ids;
+      p && (!valid_bucket_name(p->bucket) || p->ttl.count() <= 0 || p->replicas < 1 || p->replicas > 5)) {
+    logger()->error("run {}/{}: processed_ids needs a bucket name of letters, digits, '-' and '_' (got \"{}\"), a "
+                    "ttl above 0 and 1 to 5 replicas",
+                    core_->stream(), core_->name(), printable(p->bucket));
     return void(op_->complete(make_error_code(errc::invalid_argument)));
   }
   const bool attached = core_->attach_runner([weak = weak_from_this()] {
@@ -199,8 +213,17 @@ void runner_core::start() {
       mover_->start();
     }
   }
-  logger()->info("run {}/{}: concurrency {}, {}", core_->stream(), core_->name(), opts_.concurrency,
-                 opts_.ordering_key ? "ordered by key" : "unordered");
+  if (opts_.processed_ids) {
+    processed_ = std::make_shared<processed_id_store>(core_->js(), *opts_.processed_ids, core_->name());
+    processed_->start([bucket = opts_.processed_ids->bucket](error_code ec) {
+      if (ec)
+        logger()->error("processed-id bucket {} is not available: {}; events are handled without it until it is",
+                        bucket, ec.message());
+    });
+  }
+  logger()->info("run {}/{}: concurrency {}, {}{}", core_->stream(), core_->name(), opts_.concurrency,
+                 opts_.ordering_key ? "ordered by key" : "unordered",
+                 processed_ ? ", skipping processed ids" : "");
   arm_keepalive();
   take();
 }
@@ -244,6 +267,8 @@ void runner_core::accept(message m) {
   }
   natscoro::event decoded;
   s->decode_error = s->msg.decode(decoded, s->decode_detail);  // cached for the handler's msg.event()
+  s->event_id = std::move(decoded.id);
+  s->checked = !processed_;
   lanes_.push(id, s->key);
   slots_.emplace(id, std::move(s));
   if (stopping_) return give_back_ready();
@@ -260,6 +285,7 @@ void runner_core::run_attempt(std::uint64_t id) {
   slot& s = *slots_.at(id);
   s.waiting_retry = false;
   if (s.decode_error) return on_failure(id, failure_kind::invalid_event, "invalid_event: " + s.decode_detail);
+  if (!s.checked) return check_processed(id);
   ++s.attempts_here;
   s.running = true;
   auto& stats = core_->run_stats();
@@ -282,15 +308,56 @@ void runner_core::on_attempt_done(std::uint64_t id, const std::exception_ptr& e)
     return check_settled();
   }
   if (!e) {
-    if (const auto ec = detail::acknowledge_now(s.msg, ack_kind::ack, {}))
-      logger()->error("ack of message {} failed: {} (it will be redelivered)", s.msg.metadata().stream_sequence,
-                      ec.message());
     ++core_->run_stats().handled;
-    return release(id);
+    if (!processed_) return acknowledge_handled(id);
+    // Recorded first, acknowledged after: a crash in between leaves it recorded, and skipped when it comes again.
+    const auto& md = s.msg.metadata();
+    return processed_->record(s.event_id, md.stream + "/" + std::to_string(md.stream_sequence),
+                              [self = shared_from_this(), id](error_code ec) {
+                                if (ec) {
+                                  ++self->core_->run_stats().processed_id_failures;
+                                  logger()->warn("run {}/{}: recording event {} as processed failed: {}; acknowledged "
+                                                 "all the same (a redelivery would run its handler again)",
+                                                 self->core_->stream(), self->core_->name(),
+                                                 printable(self->slots_.at(id)->event_id), ec.message());
+                                }
+                                self->acknowledge_handled(id);
+                              });
   }
   ++core_->run_stats().failed_attempts;
   const auto [kind, text] = classify(e);
   on_failure(id, kind, text);
+}
+
+void runner_core::acknowledge_handled(std::uint64_t id) {
+  slot& s = *slots_.at(id);
+  if (const auto ec = detail::acknowledge_now(s.msg, ack_kind::ack, {}))
+    logger()->error("ack of message {} failed: {} (it will be redelivered)", s.msg.metadata().stream_sequence,
+                    ec.message());
+  release(id);
+}
+
+void runner_core::check_processed(std::uint64_t id) {
+  processed_->seen(slots_.at(id)->event_id, [self = shared_from_this(), id](error_code ec, bool seen) {
+    slot& s = *self->slots_.at(id);
+    s.checked = true;
+    auto& stats = self->core_->run_stats();
+    if (ec) {
+      ++stats.processed_id_failures;
+      logger()->warn("run {}/{}: looking up event {} in the processed-id store failed: {}; handled as without it",
+                     self->core_->stream(), self->core_->name(), printable(s.event_id), ec.message());
+    } else if (seen) {
+      ++stats.already_processed;
+      logger()->debug("run {}/{}: event {} (message {}) was processed before: acknowledged", self->core_->stream(),
+                      self->core_->name(), printable(s.event_id), s.msg.metadata().stream_sequence);
+      return self->acknowledge_handled(id);
+    }
+    if (self->stopping_) {  // draining: not started, so given back
+      self->give_back(s);
+      return self->release(id);
+    }
+    self->run_attempt(id);
+  });
 }
 
 void runner_core::on_failure(std::uint64_t id, failure_kind kind, const std::string& text) {
@@ -536,6 +603,7 @@ void runner_core::check_settled() {
   keepalive_.cancel();
   deadline_.cancel();
   dlq_.reset();
+  processed_.reset();
   const auto& stats = core_->run_stats();
   logger()->info("run {}/{}: settled: {} handled, {} retried, {} dead-lettered, {} given back", core_->stream(),
                  core_->name(), stats.handled, stats.retried, stats.dead_lettered, stats.given_back);

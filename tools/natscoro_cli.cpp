@@ -3,6 +3,7 @@
 // Exit codes: 0 ok, 1 failure, 2 usage.
 #include <natscoro/detail/log_text.hpp>
 #include <natscoro/detail/names.hpp>
+#include <natscoro/detail/replay_cursor.hpp>
 #include <natscoro/natscoro.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -67,6 +68,9 @@ commands:
                                     dead-lettered messages and why
   dlq show STREAM SEQ [--json]      one of them, headers and body
   dlq replay STREAM (SEQ | --all)   back to the original subject, then out of the DLQ
+  replay STREAM [--from SEQ|TIME] [--to SEQ|TIME] [--filter S] [--envelope E]
+                                    print a range of a stream, one JSON line per message, in
+                                    order (TIME: RFC 3339); leaves no consumer behind
 
 exit codes: 0 ok, 1 failure, 2 usage
 )";
@@ -132,6 +136,10 @@ std::string name_argument(const std::string& what, const std::string& name) {
 // Text from a stream or the server, for a person's terminal: no escape sequences, no line breaks.
 std::string shown(std::string_view text) { return nc::detail::printable(text, 4096); }
 
+// Options are spelled out: with Boost's default guessing, a command's "--to 4" was
+// taken for the global "--token 4".
+constexpr int exact_options = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+
 // Parses one subcommand's own arguments: `positional` names, then options.
 po::variables_map parse_command(const std::string& name, const std::vector<std::string>& args,
                                 const std::vector<const char*>& positional, po::options_description options) {
@@ -145,7 +153,7 @@ po::variables_map parse_command(const std::string& name, const std::vector<std::
   }
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::store(po::command_line_parser(args).options(all).positional(pos).style(exact_options).run(), vm);
   } catch (const po::error& e) {
     throw usage_error(name + ": " + e.what());
   }
@@ -597,6 +605,69 @@ command dlq_command(const std::vector<std::string>& args) {
 
 }  // namespace
 
+// A replay bound: digits are a stream sequence, anything else RFC 3339 time.
+nc::stream_position position_argument(const std::string& what, const std::string& text) {
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos)
+    return number_argument(what, text, 1, UINT64_MAX);
+  if (auto t = nc::parse_rfc3339(text)) return *t;
+  throw usage_error(what + ": expected a stream sequence or an RFC 3339 time (2026-11-30T08:00:00Z), got \"" +
+                    nc::detail::printable(text) + "\"");
+}
+
+command replay_command(const std::vector<std::string>& args) {
+  po::options_description o("replay options");
+  o.add_options()("from", po::value<std::string>(), "first sequence or time (default: the stream's start)")(
+      "to", po::value<std::string>(), "last sequence or time (default: the stream's last message now)")(
+      "filter", po::value<std::string>(), "only messages on this subject (wildcards allowed)")(
+      "envelope", po::value<std::string>()->default_value("cloudevents"),
+      "how to read the events: cloudevents, plain (the body is JSON data) or raw");
+  const auto vm = parse_command("replay", args, {"STREAM"}, o);
+  nc::replay_range range;
+  if (vm.count("from")) range.from = position_argument("--from", vm["from"].as<std::string>());
+  if (vm.count("to")) range.to = position_argument("--to", vm["to"].as<std::string>());
+  if (vm.count("filter")) range.filter_subject = vm["filter"].as<std::string>();
+  if (std::string detail; vm.count("filter") && nc::detail::check_filter_subject("--filter", range.filter_subject, detail))
+    throw usage_error(detail);
+  if (const auto problem = nc::detail::replay_cursor(range, 0).check(); !problem.empty()) throw usage_error(problem);
+  nc::replay_options opts;
+  const std::string envelope = vm["envelope"].as<std::string>();
+  if (envelope == "plain") opts.envelope = nc::envelope::plain_json();
+  else if (envelope == "raw") opts.envelope = nc::envelope::raw();
+  else if (envelope != "cloudevents")
+    throw usage_error("--envelope: cloudevents, plain or raw, not \"" + nc::detail::printable(envelope) + "\"");
+  return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()), range, opts](
+             nc::jetstream& js) -> asio::awaitable<int> {
+    auto r = co_await nc::replay::open(js, stream, range, opts, asio::use_awaitable);
+    asio::signal_set signals(js.get_executor(), SIGINT, SIGTERM);
+    signals.async_wait([r](const boost::system::error_code& ec, int) mutable {
+      if (!ec) r.close([](nc::error_code) {});
+    });
+    int status = ok;
+    while (auto m = co_await r.next(asio::use_awaitable)) {
+      const auto& md = m->metadata();
+      json::object line{{"stream_sequence", md.stream_sequence},
+                        {"subject", m->subject()},
+                        {"stored", nc::format_rfc3339(md.timestamp)}};
+      nc::event evt;
+      std::string why;
+      if (m->decode(evt, why)) {
+        line["error"] = why;
+        status = failure;
+        std::cout << json::serialize(line) << "\n";
+        continue;
+      }
+      // JSON escapes control characters: nothing from the stream reaches the terminal raw.
+      std::string text = json::serialize(line);
+      text.pop_back();
+      std::cout << text << ",\"event\":" << nc::to_structured_json(evt) << "}\n";
+    }
+    signals.cancel();
+    std::cerr << "natscoro replay: " << r.stats().delivered << " messages up to sequence " << r.stats().end_sequence
+              << "\n";
+    co_return status;
+  };
+}
+
 int main(int argc, char** argv) {
   po::options_description global = connection_options();
   po::options_description all;
@@ -608,7 +679,8 @@ int main(int argc, char** argv) {
   command run;
   po::variables_map vm;
   try {
-    const auto parsed = po::command_line_parser(argc, argv).options(all).positional(pos).allow_unregistered().run();
+    const auto parsed =
+        po::command_line_parser(argc, argv).options(all).positional(pos).style(exact_options).allow_unregistered().run();
     po::store(parsed, vm);
     if (!vm.count("command")) {
       std::cout << overview << "\n" << global;
@@ -631,6 +703,8 @@ int main(int argc, char** argv) {
       run = sub_command(rest);
     } else if (name == "dlq") {
       run = dlq_command(rest);
+    } else if (name == "replay") {
+      run = replay_command(rest);
     } else {
       throw usage_error("unknown command \"" + name + "\"");
     }

@@ -21,6 +21,11 @@ enum class deliver_policy {
   by_start_time,      ///< from consumer_config::start_time (replay)
 };
 
+enum class ack_policy {
+  explicit_each,  ///< every message is acknowledged (ack, nak, term); what run() needs. The default
+  none,           ///< nothing is acknowledged: delivered is done (replays, monitors); no redelivery
+};
+
 struct consumer_config {
   std::string durable{};         ///< the consumer's name; empty: an ephemeral consumer
   std::string description{};
@@ -28,10 +33,11 @@ struct consumer_config {
   deliver_policy deliver = deliver_policy::all;
   std::uint64_t start_sequence = 0;                                     ///< with by_start_sequence
   std::optional<std::chrono::system_clock::time_point> start_time{};     ///< with by_start_time
+  ack_policy ack = ack_policy::explicit_each;
   std::chrono::nanoseconds ack_wait{std::chrono::seconds(30)};          ///< redelivery after this without ack
   int max_deliver = -1;                                                 ///< -1: unlimited
   std::vector<std::chrono::nanoseconds> backoff{};                        ///< redelivery delays (overrides ack_wait)
-  int max_ack_pending = 1000;                                           ///< delivered but unacknowledged, at most
+  int max_ack_pending = 1000;  ///< delivered but unacknowledged, at most (not sent with ack_policy::none)
   std::chrono::nanoseconds inactive_threshold{0};                       ///< ephemeral consumers: removed after this idle
   int replicas = 0;                                                     ///< 0: as the stream
 };

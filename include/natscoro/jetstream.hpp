@@ -83,6 +83,7 @@ struct consumer_info {
   std::uint64_t num_redelivered = 0;
   std::uint64_t num_waiting = 0;      ///< open pull requests
   std::uint64_t ack_floor_stream_sequence = 0;
+  std::uint64_t delivered_consumer_sequence = 0;  ///< deliveries the server has made (the last one's number)
 };
 
 namespace detail {

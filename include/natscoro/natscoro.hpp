@@ -16,6 +16,8 @@
 #include <natscoro/outbox.hpp>
 #include <natscoro/message_metadata.hpp>
 #include <natscoro/runner.hpp>
+#include <natscoro/envelope.hpp>
 #include <natscoro/event_router.hpp>
+#include <natscoro/replay.hpp>
 #include <natscoro/dead_letter.hpp>
 #include <natscoro/topology.hpp>

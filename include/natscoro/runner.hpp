@@ -55,6 +55,23 @@ struct dead_letter_options {
   std::function<void(std::uint64_t messages)> on_alert{};
 };
 
+/// Idempotent handling: the ids of events handled successfully are recorded in a
+/// JetStream key-value bucket, and a message whose event id is recorded is
+/// acknowledged without calling the handler. Records survive restarts and are
+/// shared by every instance of the consumer. What remains: a crash between the
+/// handler's success and the record means the handler runs again for that event.
+struct processed_id_options {
+  /// The bucket (stream "KV_<bucket>", subjects "$KV.<bucket>.>", as nats.c and the
+  /// nats CLI make them), created if missing. Keys are per consumer: one bucket can
+  /// serve several. Letters, digits, '-' and '_'.
+  std::string bucket{};
+  /// How long an id is remembered: longer than a message can take to come back
+  /// (ack_wait x max_deliver, outages, replays of the stream).
+  std::chrono::seconds ttl{std::chrono::hours(24)};
+  /// Replicas of the bucket when it is created (3 on a production cluster).
+  int replicas = 1;
+};
+
 struct run_options {
   /// Handlers running at once, at most.
   std::size_t concurrency = 16;
@@ -71,6 +88,10 @@ struct run_options {
   std::chrono::milliseconds drain_deadline{std::chrono::seconds(30)};
   /// Where handlers run, each on a strand of it; empty: the consumer's executor.
   boost::asio::any_io_executor handler_executor{};
+  /// Skip events handled before (by event id, see processed_id_options). The
+  /// store's failures do not stop handling: the event is handled (and acknowledged)
+  /// as without a store, logged and counted in runner_stats::processed_id_failures.
+  std::optional<processed_id_options> processed_ids{};
 };
 
 struct runner_stats {
@@ -82,6 +103,8 @@ struct runner_stats {
   std::uint64_t terminated = 0;          ///< out of attempts with no DLQ configured
   std::uint64_t given_back = 0;          ///< nak'ed by a drain, not started or past the deadline
   std::uint64_t moved_by_advisory = 0;   ///< dead-lettered from a max-deliveries advisory
+  std::uint64_t already_processed = 0;   ///< acknowledged without the handler: the event id was recorded
+  std::uint64_t processed_id_failures = 0;  ///< lookups or records of the processed-id store that failed
   std::size_t in_flight = 0;             ///< handlers running now
   std::size_t in_flight_high_water = 0;  ///< the most handlers ever running at once
   std::size_t queued = 0;                ///< received, waiting for their turn

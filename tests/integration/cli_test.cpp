@@ -250,3 +250,49 @@ BOOST_FIXTURE_TEST_CASE(server_refusals_carry_the_servers_reason, server_fixture
   BOOST_TEST(r.status == 1);
   BOOST_TEST(has_line(r, "replicas > 1 not supported in non-clustered mode"));
 }
+
+// natscoro replay prints exactly the range asked for, one JSON line each, and leaves no consumer.
+BOOST_FIXTURE_TEST_CASE(replay_prints_a_range_and_leaves_nothing_behind, server_fixture) {
+  BOOST_REQUIRE(run_tool(server, {"apply", topology("giia")}).status == 0);
+  BOOST_REQUIRE(run_tool(server, {"pub", "auth.user.1.created", "--type", "user.created", "--org", "o", "--data",
+                                  R"({"n": 1})", "--count", "8"})
+                    .status == 0);
+  const auto consumers_before = run_tool(server, {"consumers", "ls", "AUTH_EVENTS", "--json"}).lines;
+  auto r = run_tool(server, {"replay", "AUTH_EVENTS", "--from", "3", "--to", "6"});
+  BOOST_TEST(r.status == 0);
+  std::vector<std::uint64_t> sequences;
+  for (const auto& line : r.lines) {
+    if (line.rfind("natscoro replay:", 0) == 0) continue;
+    const auto j = boost::json::parse(line).as_object();
+    sequences.push_back(j.at("stream_sequence").to_number<std::uint64_t>());
+    BOOST_TEST(j.at("event").at("type").as_string() == "user.created");
+  }
+  BOOST_TEST(sequences == (std::vector<std::uint64_t>{3, 4, 5, 6}), boost::test_tools::per_element());
+  BOOST_TEST(has_line(r, "natscoro replay: 4 messages up to sequence 6"));
+  BOOST_TEST(run_tool(server, {"consumers", "ls", "AUTH_EVENTS", "--json"}).lines == consumers_before);
+
+  // What does not decode is reported on its line, escaped, and the exit code says so.
+  publish_raw(server, nc::raw_message{.subject = "auth.user.2.created", .data = "not json\x1b[2J"});
+  r = run_tool(server, {"replay", "AUTH_EVENTS", "--from", "8"});
+  BOOST_TEST(r.status == 1);
+  BOOST_TEST(r.lines.size() == 3u);  // message 8, the poison one, the summary
+  BOOST_TEST(has_line(r, "not a cloudevents event: body is not JSON"));
+  for (const auto& line : r.lines) BOOST_TEST(line.find('\x1b') == std::string::npos, line);
+  // The raw envelope reads anything.
+  r = run_tool(server, {"replay", "AUTH_EVENTS", "--from", "9", "--envelope", "raw"});
+  BOOST_TEST(r.status == 0);
+  BOOST_TEST(has_line(r, R"("type":"auth.user.2.created")"));
+
+  for (const auto& [args, message] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"replay", "AUTH_EVENTS", "--from", "5", "--to", "4"}, "replay from sequence 5 to 4: from is after to"},
+           {{"replay", "AUTH_EVENTS", "--from", "yesterday"}, "--from: expected a stream sequence or an RFC 3339 time"},
+           {{"replay", "AUTH_EVENTS", "--envelope", "xml"}, "--envelope: cloudevents, plain or raw"},
+           {{"replay", "AUTH EVENTS"}, "stream name \"AUTH EVENTS\" is not a valid name"}}) {
+    const auto bad = run_tool(server, args);
+    BOOST_TEST(bad.status == 2, message);
+    BOOST_TEST(has_line(bad, message), message);
+  }
+  r = run_tool(server, {"replay", "NO_SUCH_STREAM"});
+  BOOST_TEST(r.status == 1);
+  BOOST_TEST(has_line(r, "stream not found"));
+}

@@ -36,6 +36,24 @@ stream_inspector::~stream_inspector() {
   natsConnection_Destroy(nc_);
 }
 
+std::uint64_t stream_inspector::publish(const std::string& subject, const std::string& data,
+                                        const std::vector<std::pair<std::string, std::string>>& headers) {
+  natsMsg* msg = nullptr;
+  natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, data.data(), static_cast<int>(data.size()));
+  for (const auto& [name, value] : headers)
+    if (s == NATS_OK) s = natsMsgHeader_Add(msg, name.c_str(), value.c_str());
+  jsPubAck* ack = nullptr;
+  jsErrCode code{};
+  if (s == NATS_OK) s = js_PublishMsg(&ack, js_, msg, nullptr, &code);
+  natsMsg_Destroy(msg);
+  if (s != NATS_OK)
+    throw std::runtime_error("inspector: publish to " + subject + " failed: " + natsStatus_GetText(s) +
+                             " (JetStream error " + std::to_string(code) + ")");
+  const std::uint64_t sequence = ack->Sequence;
+  jsPubAck_Destroy(ack);
+  return sequence;
+}
+
 std::string stream_inspector::leader(const std::string& name) {
   jsStreamInfo* si = nullptr;
   jsErrCode code{};

@@ -1,5 +1,6 @@
-// Reads what a stream really holds, through a separate raw nats.c connection
-// with nats.c's own (blocking) JetStream API: independent of the code under test.
+// Reads what a stream really holds, and stores what other languages' producers
+// would, through a separate raw nats.c connection with nats.c's own (blocking)
+// JetStream API: independent of the code under test.
 #pragma once
 
 #include <cstdint>
@@ -47,6 +48,11 @@ class stream_inspector {
 
   /// The Nats-Msg-Id of every message in `stream`, with how often it is there.
   std::map<std::string, int> message_ids(const std::string& stream);
+
+  /// Stores a message the way the seeds' Python, Go and Rust services do: plain
+  /// nats.c js_PublishMsg, no natscoro. Returns the stream sequence; throws on failure.
+  std::uint64_t publish(const std::string& subject, const std::string& data,
+                        const std::vector<std::pair<std::string, std::string>>& headers = {});
 
   /// The message at `sequence`; empty if there is none.
   std::optional<stored_message> message(const std::string& stream, std::uint64_t sequence);
