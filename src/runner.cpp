@@ -213,19 +213,19 @@ void runner_core::start() {
       mover_->start();
     }
   }
-  if (opts_.processed_ids) {
-    processed_ = std::make_shared<processed_id_store>(core_->js(), *opts_.processed_ids, core_->name());
-    processed_->start([bucket = opts_.processed_ids->bucket](error_code ec) {
-      if (ec)
-        logger()->error("processed-id bucket {} is not available: {}; events are handled without it until it is",
-                        bucket, ec.message());
-    });
-  }
   logger()->info("run {}/{}: concurrency {}, {}{}", core_->stream(), core_->name(), opts_.concurrency,
                  opts_.ordering_key ? "ordered by key" : "unordered",
-                 processed_ ? ", skipping processed ids" : "");
+                 opts_.processed_ids ? ", skipping processed ids" : "");
   arm_keepalive();
-  take();
+  if (!opts_.processed_ids) return take();
+  // Messages are taken once the bucket exists: lookups before would all fail.
+  processed_ = std::make_shared<processed_id_store>(core_->js(), *opts_.processed_ids, core_->name());
+  processed_->start([self = shared_from_this(), bucket = opts_.processed_ids->bucket](error_code ec) {
+    if (ec)
+      logger()->error("processed-id bucket {} is not available: {}; events are handled without it until it is",
+                      bucket, ec.message());
+    self->take();
+  });
 }
 
 void runner_core::take() {

@@ -14,6 +14,10 @@
 // asynchronously, so one open at the drain may take a given-back message late).
 // "strict" is "handle" on a consumer with max_ack_pending 1 and ack_wait 1 s: the
 // configuration README.md gives for order per key across crashes.
+// "record" and "norecord" print "handled <event id>" per handler call, on a consumer
+// with ack_wait 2 s and room for 20,000 unacknowledged messages; "record" skips the
+// ids recorded in the processed-id bucket "processed" (the idempotency test, which
+// runs the first process as a user that may not acknowledge).
 #include <natscoro/natscoro.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -48,9 +52,11 @@ int main(int argc, char** argv) {
         nc::consumer_config cfg;
         cfg.durable = durable;
         // "hang": the crash test runs the consumer out of deliveries quickly.
-        cfg.ack_wait = mode == "hang" || mode == "strict" ? 1s : 30s;
-        cfg.max_deliver = mode == "hang" ? 2 : 5;
+        const bool idempotency = mode == "record" || mode == "norecord";
+        cfg.ack_wait = mode == "hang" || mode == "strict" ? 1s : idempotency ? 2s : 30s;
+        cfg.max_deliver = mode == "hang" ? 2 : idempotency ? -1 : 5;
         if (mode == "strict") cfg.max_ack_pending = 1;
+        if (idempotency) cfg.max_ack_pending = 20000;
         constexpr std::size_t capacity = 256;
         auto cons = co_await js.consumer(stream, cfg, nc::consumer_options{.capacity = capacity});
 
@@ -70,6 +76,8 @@ int main(int argc, char** argv) {
         opts.concurrency = 8;
         opts.ordering_key = nc::key_by_subject_token(2);
         opts.dead_letter = nc::dead_letter_options{.stream = "DLQ_EVENTS", .subject_prefix = "dlq"};
+        if (idempotency) opts.concurrency = 16;
+        if (mode == "record") opts.processed_ids = nc::processed_id_options{.bucket = "processed"};
         std::uint64_t handled = 0;
         if (pause)
           asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
@@ -91,7 +99,8 @@ int main(int argc, char** argv) {
                 co_await forever.async_wait(asio::use_awaitable);
               }
               ++handled;
-              std::cout << "handled " << nc::key_by_subject_token(2)(m) << ' ' << seq << std::endl;
+              if (idempotency) std::cout << "handled " << m.event().id << std::endl;
+              else std::cout << "handled " << nc::key_by_subject_token(2)(m) << ' ' << seq << std::endl;
             },
             opts);
         signals.cancel();

@@ -761,3 +761,89 @@ BOOST_FIXTURE_TEST_CASE(order_per_key_survives_a_crash_with_max_ack_pending_1, s
   BOOST_TEST(seen.size() == static_cast<std::size_t>(total));
   for (const auto& [key, seqs] : stored) BOOST_TEST(first_handled[key] == seqs, "key " << key);
 }
+
+namespace {
+
+// A server where user "noack" may do everything but acknowledge: every message its
+// runner handles stays unacknowledged, as if it were killed after each handler
+// succeeded and before the ack reached the server.
+struct ack_denied_fixture {
+  static server_config config() {
+    server_config cfg;
+    cfg.extra = R"(authorization { users = [
+      { user: full, password: pw }
+      { user: noack, password: pw, permissions: { publish: { deny: ["$JS.ACK.>"] } } }
+    ] })";
+    return cfg;
+  }
+  nats_server server{config()};
+  std::string url_as(const std::string& user) const {
+    return "nats://" + user + ":pw@127.0.0.1:" + std::to_string(server.port());
+  }
+};
+
+// 10,000 events; a first process (runner_child `mode`) that cannot acknowledge is
+// killed -9 after 5,000 handler calls; a second one handles until the consumer has
+// nothing pending or unacknowledged. Returns how many events were handled more than once.
+int handled_twice_across_a_kill(const ack_denied_fixture& f, const std::string& mode) {
+  constexpr int total = 10000;
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto opts = options_for(f.server);
+    opts.user = "full";
+    opts.password = "pw";
+    auto conn = co_await nc::connect(ex, opts);
+    co_await fill(conn, 100, total / 100);
+    co_await conn.drain();
+  });
+  std::map<std::string, int> times;
+  auto count = [&](const std::string& line) {
+    if (line.rfind("handled ", 0) != 0) return false;
+    ++times[line.substr(8)];
+    return true;
+  };
+  int first = 0;
+  {
+    child_process a({RUNNER_CHILD, f.url_as("noack"), "AUTH_EVENTS", "idempotent", mode});
+    while (first < total / 2) {
+      const auto line = a.read_line(60s);
+      BOOST_REQUIRE_MESSAGE(!line.empty(), "the first process stopped after " << first << " handler calls");
+      first += count(line);
+    }
+    a.kill();
+    for (auto line = a.read_line(2s); !line.empty(); line = a.read_line(2s)) first += count(line);  // printed before
+  }
+  int second = 0;
+  {
+    child_process b({RUNNER_CHILD, f.url_as("full"), "AUTH_EVENTS", "idempotent", mode});
+    stream_inspector inspect(f.server.url(), "full", "pw");
+    const auto deadline = std::chrono::steady_clock::now() + 180s;
+    for (;;) {
+      BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline, "the second process did not finish");
+      const auto line = b.read_line(500ms);
+      if (!line.empty()) {
+        second += count(line);
+        continue;
+      }
+      const auto c = inspect.consumer("AUTH_EVENTS", "idempotent");
+      if (times.size() == static_cast<std::size_t>(total) && c && c->pending == 0 && c->ack_pending == 0) break;
+    }
+  }
+  BOOST_TEST(times.size() == static_cast<std::size_t>(total));  // nothing lost either way
+  const auto twice = std::count_if(times.begin(), times.end(), [](const auto& t) { return t.second > 1; });
+  BOOST_TEST_MESSAGE(mode << ": handler calls " << first << " before the kill, " << second << " after; "
+                          << twice << " of " << total << " events handled more than once");
+  return static_cast<int>(twice);
+}
+
+}  // namespace
+
+// Issue 14's figure: without the store every event handled before the kill runs again
+// (and those redelivered while it ran, too); with it, only those whose record had
+// not been stored yet: at most the 16 handlers running at the kill.
+BOOST_FIXTURE_TEST_CASE(without_the_processed_id_store_a_killed_consumer_handles_again, ack_denied_fixture) {
+  BOOST_TEST(handled_twice_across_a_kill(*this, "norecord") >= 5000);
+}
+
+BOOST_FIXTURE_TEST_CASE(with_the_processed_id_store_recorded_events_are_not_handled_again, ack_denied_fixture) {
+  BOOST_TEST(handled_twice_across_a_kill(*this, "record") <= 16);
+}
