@@ -42,6 +42,7 @@ struct workload {
   /// H to K, the outbox: natscoro's outbox against its own direct publish; raw
   /// nats.c's pipelined publish of as many messages is shown beside it (none for K).
   bool outbox = false;
+  /// False where raw nats.c has nothing alike (K, L): natscoro is compared with itself.
   bool raw_baseline = true;
   std::size_t producers = 0;  ///< H, K: coroutines storing events at once
 };
@@ -79,7 +80,11 @@ inline workload workload_for(char id, bool quick) {
     case 'K':
       return {.id = 'K', .what = "events pending in the outbox (SQLite), broker down", .messages = n(1'000'000, 20'000),
               .outbox = true, .raw_baseline = false, .producers = 64};
-    default: throw std::invalid_argument(std::string("unknown workload '") + id + "' (A to K)");
+    case 'L':  // E's runner twice on the same backlog: without, then with the processed-id store
+      return {.id = 'L', .what = "runner with the processed-id store (vs without), 1,000 keys", .needs_fill = true,
+              .messages = n(50'000, 2'000), .batch = 500, .keys = n(1'000, 100), .concurrency = 64,
+              .raw_baseline = false};
+    default: throw std::invalid_argument(std::string("unknown workload '") + id + "' (A to L)");
   }
 }
 
@@ -87,7 +92,7 @@ inline std::string subject_for(const workload& w, std::uint64_t i) {
   return "bench." + std::string(1, static_cast<char>(w.id - 'A' + 'a')) + "." + std::to_string(i % w.keys);
 }
 
-/// `<program> fill|run <A-K> [--server URL] [--quick] [--dir DIR] [--postgres CONNINFO]`
+/// `<program> fill|run <A-L> [--server URL] [--quick] [--dir DIR] [--postgres CONNINFO]`
 struct command_line {
   bool fill = false;
   workload load;
@@ -99,7 +104,7 @@ struct command_line {
 
 inline command_line parse_command_line(int argc, char** argv) {
   const std::string usage =
-      std::string("usage: ") + argv[0] + " fill|run A-K [--server URL] [--quick] [--dir DIR] [--postgres CONNINFO]";
+      std::string("usage: ") + argv[0] + " fill|run A-L [--server URL] [--quick] [--dir DIR] [--postgres CONNINFO]";
   if (argc < 3) throw std::invalid_argument(usage);
   command_line cl;
   const std::string verb = argv[1], id = argv[2];
@@ -151,6 +156,7 @@ class result {
     json_["payload_bytes"] = payload_bytes;
   }
   void set(const std::string& key, boost::json::value v) { json_[key] = std::move(v); }
+  double value(const std::string& key) const { return json_.at(key).to_number<double>(); }
   void throughput(std::uint64_t messages, double seconds) {
     json_["messages"] = messages;
     json_["seconds"] = seconds;

@@ -2,7 +2,7 @@
 // is used; raw_nats_bench.cpp is the same workload on nats.c alone. scripts/bench.sh
 // alternates the two and then calls `summary`.
 //
-//   natscoro_bench fill|run A-K [--server URL] [--quick] [--dir DIR] [--postgres CONNINFO]
+//   natscoro_bench fill|run A-L [--server URL] [--quick] [--dir DIR] [--postgres CONNINFO]
 //   natscoro_bench summary RESULTS.jsonl OUT.json PLOT_DIR [MACHINE]
 #include "bench_common.hpp"
 #include "summary.hpp"
@@ -76,12 +76,14 @@ nc::consumer_config durable(std::string name, std::string filter, nc::deliver_po
 
 /// Runs the runner until `stop_after` messages were handled or `seconds` passed (if > 0).
 asio::awaitable<void> run_runner(nc::consumer cons, const workload& w, std::uint64_t stop_after, double seconds,
-                                 std::chrono::milliseconds handler_time, bench::result& r) {
+                                 std::chrono::milliseconds handler_time, bench::result& r,
+                                 std::optional<nc::processed_id_options> processed_ids = std::nullopt) {
   std::uint64_t handled = 0;
   auto end = bench::clock::time_point::max();
   nc::run_options ro;
   ro.concurrency = w.concurrency;
   ro.ordering_key = nc::key_by_subject_token(2);  // bench.<w>.<key>
+  ro.processed_ids = std::move(processed_ids);
   auto handler = [&](nc::message&) -> asio::awaitable<void> {
     if (handler_time.count() > 0) {
       asio::steady_timer t(co_await asio::this_coro::executor, handler_time);
@@ -370,6 +372,19 @@ asio::awaitable<void> run(nc::connection& conn, const workload& w, bench::result
       auto cons = co_await js.consumer(bench::stream_name, durable("bench", "bench.>", nc::deliver_policy::all),
                                        nc::consumer_options{.capacity = w.batch});
       co_await run_runner(cons, w, w.messages, 0, 0ms, r);
+      break;
+    }
+    case 'L': {
+      co_await stored(js, r);
+      const nc::consumer_options capacity{.capacity = w.batch};
+      auto plain = co_await js.consumer(bench::stream_name, durable("plain", "bench.>", nc::deliver_policy::all), capacity);
+      co_await run_runner(plain, w, w.messages, 0, 0ms, r);
+      const double without = r.value("msgs_per_s");
+      auto recorded =
+          co_await js.consumer(bench::stream_name, durable("recorded", "bench.>", nc::deliver_policy::all), capacity);
+      co_await run_runner(recorded, w, w.messages, 0, 0ms, r, nc::processed_id_options{.bucket = "bench_processed"});
+      r.set("without_store_msgs_per_s", without);
+      r.set("store_vs_none", r.value("msgs_per_s") / without);
       break;
     }
     case 'F': {

@@ -23,7 +23,8 @@ namespace json = boost::json;
 
 const std::vector<std::string> metrics = {"msgs_per_s",  "p50_us",  "p95_us",  "p99_us",
                                           "max_us",      "rss_peak_mb", "threads", "stored_bytes_per_msg",
-                                          "setup_s", "direct_msgs_per_s", "relay_vs_direct", "commits", "pending"};
+                                          "setup_s", "direct_msgs_per_s", "relay_vs_direct", "commits", "pending",
+                                          "without_store_msgs_per_s", "store_vs_none"};
 
 /// How a row's figure is judged.
 enum class rule {
@@ -73,6 +74,10 @@ const std::vector<row_spec> rows = {
     {'J', "relay_vs_direct", "relay / natscoro direct", rule::none, 0, "", false},
     {'K', "rss_peak_mb", "RSS MB", rule::natscoro_below, 64, "< 64", false},
     {'K', "msgs_per_s", "events/s stored", rule::none, 0, "", false},
+    // Idempotent handling: natscoro's runner with the processed-id store against itself without.
+    {'L', "msgs_per_s", "msgs/s with the store", rule::none, 0, "", false},
+    {'L', "without_store_msgs_per_s", "msgs/s without", rule::none, 0, "", false},
+    {'L', "store_vs_none", "with / without", rule::none, 0, "", false},
 };
 
 double median(std::vector<double> v) {

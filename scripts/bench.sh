@@ -3,7 +3,7 @@
 #
 #   scripts/bench.sh [--quick] [--rounds N] [WORKLOADS]     e.g. scripts/bench.sh --rounds 5 AB
 #
-# For each workload (default ABCDEFGHIJK) a fresh nats-server -js with its own file
+# For each workload (default ABCDEFGHIJKL) a fresh nats-server -js with its own file
 # store; the natscoro and raw nats.c programs alternate, N rounds each (default 3),
 # each run a process of its own (filling the stream first where the workload
 # needs a backlog). Prints one JSON line per run, one per workload and client
@@ -13,7 +13,8 @@
 # (SQLite, synchronous FULL), I and J drain a backlog (SQLite, PostgreSQL: a
 # PostgreSQL server is started for J), K holds 1,000,000 pending events with the
 # broker down; raw's figure beside them is nats.c's direct pipelined publish
-# of as many messages. --quick: small counts, one
+# of as many messages. L runs E's runner over one backlog without, then with the
+# processed-id store (raw nats.c has no runner: no raw run). --quick: small counts, one
 # round, results under the build directory; it proves the benchmark works and
 # asserts nothing about speed. NATSCORO_BENCH_SEND_ASAP=1 runs natscoro with
 # connect_options::send_asap on (the default is off, as in nats.c).
@@ -22,12 +23,12 @@ source "$(dirname "$0")/lib.sh"
 
 quick=()
 rounds=3
-workloads=ABCDEFGHIJK
+workloads=ABCDEFGHIJKL
 while (($#)); do
   case $1 in
     --quick) quick=(--quick); rounds=1 ;;
     --rounds) rounds=$2; shift ;;
-    [A-K]*) workloads=$1 ;;
+    [A-L]*) workloads=$1 ;;
     *) sed -n '4p' "$0" >&2; exit 2 ;;
   esac
   shift
@@ -42,7 +43,7 @@ raw_bench=$build/benchmarks/raw_nats_bench
 
 out=$root/benchmarks/results
 # Only a full run replaces the committed results.
-[[ $workloads != ABCDEFGHIJK ]] && out=$build/bench-$workloads
+[[ $workloads != ABCDEFGHIJKL ]] && out=$build/bench-$workloads
 ((${#quick[@]})) && out=$build/bench-quick
 mkdir -p "$out"
 runs=$out/latest.jsonl
