@@ -76,6 +76,8 @@ class consumer {
   /// by nak with the delay. After the last attempt, on permanent_error, or when the
   /// message does not decode with the consumer's envelope, it is published to the dead-letter stream
   /// and only after that PubAck terminated; if that publish fails it is nak'ed.
+  /// With opts.processed_ids, a message whose event id is recorded is acknowledged
+  /// without calling the handler, and a success is recorded before the ack.
   /// What the runner holds is bounded by concurrency plus the consumer's capacity.
   /// Waits for: drain() (or cancellation), then for the runner to settle: queued
   ///   messages given back once the unsubscribe is confirmed (behind a running
