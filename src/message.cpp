@@ -46,6 +46,9 @@ const message::header_list& message::headers() const { return state_->headers; }
 std::string_view message::data() const { return detail::message_data(state_->msg.get()); }
 const message_metadata& message::metadata() const { return state_->metadata; }
 bool message::acknowledged() const { return state_->acknowledged; }
+int message::attempt() const {
+  return static_cast<int>(state_->metadata.num_delivered) - 1 + state_->calls_this_delivery;
+}
 
 std::string message::header(std::string_view name) const {
   for (const auto& [k, v] : state_->headers)
@@ -80,6 +83,8 @@ natscoro::event message::event() const {
 }
 
 namespace detail {
+void set_calls_this_delivery(const message& m, int calls) { m.state_->calls_this_delivery = calls; }
+
 error_code acknowledge_now(const message& m, ack_kind kind, std::chrono::nanoseconds delay) {
   auto& state = *m.state_;
   const bool terminal = kind != ack_kind::in_progress;

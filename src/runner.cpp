@@ -124,9 +124,6 @@ class runner_core : public std::enable_shared_from_this<runner_core> {
   void check_alert();
   void check_settled();
   void update_gauges();
-  int attempt_of(const slot& s) const {
-    return static_cast<int>(s.msg.metadata().num_delivered) - 1 + s.attempts_here;
-  }
 
   consumer cons_;  // keeps the consumer alive while the run lasts
   std::shared_ptr<consumer_core> core_;
@@ -286,7 +283,7 @@ void runner_core::run_attempt(std::uint64_t id) {
   s.waiting_retry = false;
   if (s.decode_error) return on_failure(id, failure_kind::invalid_event, "invalid_event: " + s.decode_detail);
   if (!s.checked) return check_processed(id);
-  ++s.attempts_here;
+  set_calls_this_delivery(s.msg, ++s.attempts_here);
   s.running = true;
   auto& stats = core_->run_stats();
   ++stats.in_flight;
@@ -363,7 +360,7 @@ void runner_core::check_processed(std::uint64_t id) {
 void runner_core::on_failure(std::uint64_t id, failure_kind kind, const std::string& text) {
   slot& s = *slots_.at(id);
   const auto& md = s.msg.metadata();
-  const int attempt = std::max(attempt_of(s), 1);
+  const int attempt = std::max(s.msg.attempt(), 1);
   const auto decision =
       decide_after_failure(opts_.retry, kind, attempt, static_cast<int>(md.num_delivered), core_->max_deliver(),
                            !s.key.empty(), std::uniform_real_distribution<double>(0.0, 1.0)(random_));

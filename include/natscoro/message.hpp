@@ -29,6 +29,8 @@ namespace detail {
 /// Sends ack/nak/term/in-progress now and reports what nats.c said: the runner's
 /// way to acknowledge, which needs no completion through the executor.
 error_code acknowledge_now(const message& m, ack_kind kind, std::chrono::nanoseconds delay);
+/// The runner's count of handler calls on this delivery (retries in the key's lane).
+void set_calls_this_delivery(const message& m, int calls);
 }  // namespace detail
 
 /// A delivered message: cheap to copy (copies share the acknowledgement state).
@@ -51,6 +53,11 @@ class message {
   natscoro::event event() const;
   /// The same without throwing.
   error_code decode(natscoro::event& out, std::string& detail) const;
+
+  /// Which attempt at this message this is, from 1: the server's deliveries before
+  /// this one, plus the handler calls on this delivery (the runner retries in the
+  /// key's lane without a redelivery). metadata().num_delivered counts deliveries only.
+  int attempt() const;
 
   /// Whether ack(), nak() or term() was sent for this delivery.
   bool acknowledged() const;
@@ -108,6 +115,7 @@ class message {
                              boost::asio::any_completion_handler<void(error_code)> handler);
 
   friend error_code detail::acknowledge_now(const message& m, ack_kind kind, std::chrono::nanoseconds delay);
+  friend void detail::set_calls_this_delivery(const message& m, int calls);
 
   std::shared_ptr<detail::message_state> state_;
 };

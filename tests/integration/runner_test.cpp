@@ -847,3 +847,34 @@ BOOST_FIXTURE_TEST_CASE(without_the_processed_id_store_a_killed_consumer_handles
 BOOST_FIXTURE_TEST_CASE(with_the_processed_id_store_recorded_events_are_not_handled_again, ack_denied_fixture) {
   BOOST_TEST(handled_twice_across_a_kill(*this, "record") <= 16);
 }
+
+// message::attempt() counts the runner's retries in the key's lane, which the
+// server does not see (num_delivered stays 1), and redeliveries, which it does.
+BOOST_FIXTURE_TEST_CASE(handlers_know_their_attempt, server_fixture) {
+  std::map<std::string, std::vector<std::pair<int, std::uint64_t>>> calls;  // key -> (attempt, num_delivered)
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    co_await fill(conn, 2, 1);  // keys "0" and "1"
+    nc::jetstream js{conn};
+    auto cons = co_await js.consumer("AUTH_EVENTS", durable("attempts"));
+    nc::run_options opts;
+    opts.retry = nc::retry_policy{3, {10ms, 10ms}};
+    bool run_done = false;
+    // Key "0" is retried in its lane (it has an ordering key); key "1" by redelivery (none).
+    opts.ordering_key = [](const nc::message& m) { return subject_key(m) == "0" ? std::string("0") : std::string(); };
+    cons.run(
+        [&](nc::message& m) -> asio::awaitable<void> {
+          calls[subject_key(m)].emplace_back(m.attempt(), m.metadata().num_delivered);
+          if (m.attempt() < 3) throw std::runtime_error("not yet");
+          co_return;
+        },
+        opts, [&](nc::error_code) { run_done = true; });
+    BOOST_REQUIRE(co_await wait_until([&] { return cons.run_stats().handled == 2; }));
+    co_await cons.drain();
+    BOOST_REQUIRE(co_await wait_until([&] { return run_done; }));
+    co_await conn.drain();
+  });
+  using calls_t = std::vector<std::pair<int, std::uint64_t>>;
+  BOOST_TEST((calls["0"] == calls_t{{1, 1}, {2, 1}, {3, 1}}));
+  BOOST_TEST((calls["1"] == calls_t{{1, 1}, {2, 2}, {3, 3}}));
+}

@@ -20,6 +20,7 @@ struct message_state {
   nats_msg_ptr msg;                 // owns the data
   message_metadata metadata;
   bool acknowledged = false;
+  int calls_this_delivery = 1;                      // the runner's in-lane attempts on this delivery
   natscoro::envelope envelope = natscoro::envelope::cloudevents();  // the consumer's: how event() reads it
   std::shared_ptr<const natscoro::event> decoded;  // the first successful decode, for later calls
 
