@@ -1,3 +1,4 @@
+#include <natscoro/detail/log_text.hpp>
 #include <natscoro/detail/native_options.hpp>
 #include <natscoro/logging.hpp>
 
@@ -38,7 +39,54 @@ native_options_result invalid(std::string detail) {
   return r;
 }
 
+native_options_result invalid_url(std::string detail) {
+  native_options_result r;
+  r.error = make_error_code(errc::invalid_url);
+  r.detail = std::move(detail);
+  return r;
+}
+
 }  // namespace
+
+std::string check_server_url(std::string_view url) {
+  const auto quoted = [&] { return "server URL \"" + printable(redact_credentials(url)) + "\""; };
+  if (url.empty()) return "a server URL is empty";
+  if (std::any_of(url.begin(), url.end(), [](unsigned char c) { return c <= ' ' || c == 0x7f; }))
+    return quoted() + " has a space or a control character";
+  std::string_view rest = url;
+  if (const auto scheme_end = rest.find("://"); scheme_end != std::string_view::npos) {
+    const auto scheme = rest.substr(0, scheme_end);
+    if (scheme != "nats" && scheme != "tls")
+      return quoted() + ": the scheme \"" + printable(scheme) + "\" is not nats:// or tls://";
+    rest.remove_prefix(scheme_end + 3);
+  }
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) rest.remove_prefix(at + 1);
+  if (rest.find('/') != std::string_view::npos) return quoted() + " has a path; a server URL has none";
+  std::string_view host = rest, port;
+  if (!rest.empty() && rest.front() == '[') {  // [IPv6]:port
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos) return quoted() + ": '[' without ']'";
+    host = rest.substr(0, close + 1);
+    const auto after = rest.substr(close + 1);
+    if (!after.empty() && after.front() != ':') return quoted() + ": something after the IPv6 address";
+    if (!after.empty()) port = after.substr(1);
+    if (host.size() == 2) host = {};
+  } else if (const auto colon = rest.rfind(':'); colon != std::string_view::npos) {
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+    if (port.empty()) return quoted() + " ends in ':' without a port";
+  }
+  if (host.empty()) return quoted() + " has no host";
+  if (!port.empty()) {
+    unsigned value = 0;
+    for (char c : port) {
+      if (c < '0' || c > '9' || value > 65535) return quoted() + ": the port \"" + printable(port) + "\" is not 1 to 65535";
+      value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (value == 0 || value > 65535) return quoted() + ": the port " + std::string(port) + " is not 1 to 65535";
+  }
+  return {};
+}
 
 std::string last_nats_error_text() {
   natsStatus status = NATS_OK;
@@ -51,6 +99,8 @@ native_options_result make_native_options(const connect_options& opts, const nat
   if (opts.servers.empty()) return invalid("connect_options::servers is empty");
   if (std::any_of(opts.servers.begin(), opts.servers.end(), [](const auto& s) { return s.empty(); }))
     return invalid("connect_options::servers holds an empty URL");
+  for (const auto& url : opts.servers)
+    if (auto problem = check_server_url(url); !problem.empty()) return invalid_url("connect_options::servers: " + problem);
   if (opts.connect_timeout <= milliseconds::zero()) return invalid("connect_options::connect_timeout must be positive");
   if (opts.reconnect.wait < milliseconds::zero()) return invalid("connect_options::reconnect.wait is negative");
   if (opts.ping_interval <= milliseconds::zero()) return invalid("connect_options::ping_interval must be positive");

@@ -88,10 +88,21 @@ void bind_consumer(const jetstream& js, std::string stream, std::string name, co
                    const json::value& info, const std::shared_ptr<pending_operation<void(error_code, natscoro::consumer)>>& op);
 }
 
-void jetstream::async_consumer(std::string stream, consumer_config cfg, consumer_options opts,
+void jetstream::async_consumer(std::string stream, consumer_config cfg, consumer_options opts, bool ephemeral,
                                boost::asio::any_completion_handler<void(error_code, natscoro::consumer)> h) const {
   using consumer_operation = detail::pending_operation<void(error_code, natscoro::consumer)>;
   auto op = consumer_operation::create(std::move(h), conn_.get_executor());
+  if (cfg.durable.empty() != ephemeral) {
+    if (ephemeral)
+      logger()->error("ephemeral_consumer on {}: consumer_config::durable \"{}\" is set; a durable consumer is "
+                      "jetstream::consumer()",
+                      stream, detail::printable(cfg.durable));
+    else
+      logger()->error("consumer on {}: consumer_config::durable is empty; name the durable consumer (an ephemeral "
+                      "one is jetstream::ephemeral_consumer())",
+                      stream);
+    return void(op->complete(make_error_code(errc::invalid_argument), natscoro::consumer{}));
+  }
   if (opts.capacity == 0) {
     logger()->error("consumer {}/{}: consumer_options::capacity must be at least 1", stream, cfg.durable);
     return void(op->complete(make_error_code(errc::invalid_argument), natscoro::consumer{}));

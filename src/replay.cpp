@@ -87,7 +87,7 @@ class replay_core : public std::enable_shared_from_this<replay_core> {
     consumer_options o;
     o.capacity = opts_.capacity;
     o.envelope = opts_.envelope;
-    js_.consumer(stream_, cursor_.next_consumer(opts_.inactive_threshold), o,
+    js_.ephemeral_consumer(stream_, cursor_.next_consumer(opts_.inactive_threshold), o,
                  [self = shared_from_this(), done = std::move(done)](error_code ec, consumer c) {
                    self->starting_ = false;
                    if (!ec) self->consumer_ = std::move(c);

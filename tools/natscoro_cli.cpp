@@ -169,6 +169,20 @@ po::variables_map parse_command(const std::string& name, const std::vector<std::
   return vm;
 }
 
+// `natscoro GROUP --help` (streams, consumers, dlq): the group's lines of the overview.
+void group_help(const std::string& group, const std::vector<std::string>& args) {
+  if (args.empty() || (args[0] != "--help" && args[0] != "-h")) return;
+  std::cout << "usage: natscoro " << group << " SUBCOMMAND [ARGS] [--help]\n\n";
+  std::istringstream lines(overview);
+  bool in_group = false;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("  " + group + " ", 0) == 0) in_group = true;
+    else if (line.rfind("    ", 0) != 0) in_group = false;  // continuation lines are indented further
+    if (in_group) std::cout << line << "\n";
+  }
+  std::exit(ok);
+}
+
 std::string result_name(nc::ensure_result r) {
   switch (r) {
     case nc::ensure_result::created: return "created";
@@ -263,6 +277,7 @@ command apply_command(const std::vector<std::string>& args) {
 }
 
 command streams_command(const std::vector<std::string>& args) {
+  group_help("streams", args);
   if (args.empty()) throw usage_error("streams: ls, info, purge or rm?");
   const std::string verb = args[0];
   const std::vector<std::string> rest(args.begin() + 1, args.end());
@@ -327,6 +342,7 @@ command streams_command(const std::vector<std::string>& args) {
 }
 
 command consumers_command(const std::vector<std::string>& args) {
+  group_help("consumers", args);
   if (args.empty()) throw usage_error("consumers: ls, info or rm?");
   const std::string verb = args[0];
   const std::vector<std::string> rest(args.begin() + 1, args.end());
@@ -507,6 +523,7 @@ command sub_command(const std::vector<std::string>& args) {
 }
 
 command dlq_command(const std::vector<std::string>& args) {
+  group_help("dlq", args);
   if (args.empty()) throw usage_error("dlq: ls, show or replay?");
   const std::string verb = args[0];
   const std::vector<std::string> rest(args.begin() + 1, args.end());

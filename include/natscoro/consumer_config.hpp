@@ -27,7 +27,7 @@ enum class ack_policy {
 };
 
 struct consumer_config {
-  std::string durable{};         ///< the consumer's name; empty: an ephemeral consumer
+  std::string durable{};         ///< the consumer's name (empty only for jetstream::ephemeral_consumer())
   std::string description{};
   std::string filter_subject{};  ///< empty: every subject of the stream
   deliver_policy deliver = deliver_policy::all;

@@ -123,6 +123,7 @@ class jetstream {
   }
 
   /// Binds to the durable pull consumer `cfg.durable` on `stream`, creating it if missing.
+  /// An empty `cfg.durable` is refused (errc::invalid_argument): see ephemeral_consumer().
   ///
   /// Waits for: the consumer's info (and its creation or update), then the
   ///   subscription for its messages; pulling starts with the first next().
@@ -140,7 +141,7 @@ class jetstream {
                 CompletionToken&& token = {}) const {
     return boost::asio::async_initiate<CompletionToken, void(error_code, natscoro::consumer)>(
         [](auto handler, jetstream self, std::string s, consumer_config c, consumer_options o) {
-          self.async_consumer(std::move(s), std::move(c), std::move(o), std::move(handler));
+          self.async_consumer(std::move(s), std::move(c), std::move(o), false, std::move(handler));
         },
         token, *this, stream, cfg, opts);
   }
@@ -148,6 +149,25 @@ class jetstream {
                 boost::asio::deferred_t>
   auto consumer(const std::string& stream, const consumer_config& cfg, CompletionToken&& token = {}) const {
     return consumer(stream, cfg, consumer_options{}, std::forward<CompletionToken>(token));
+  }
+
+  /// Creates an ephemeral pull consumer on `stream` (the server names it; see
+  /// consumer::name()) and binds to it. `cfg.durable` must be empty. The server
+  /// removes it after `cfg.inactive_threshold` without a pull (set one), or when
+  /// deleted; the last handle going does not delete it.
+  /// Waits for: the creation, then the subscription. Completion: `void(error_code,
+  ///   natscoro::consumer)`. Errors: errc::invalid_argument (a durable name given, bad
+  ///   names), jetstream_errc::stream_not_found, nats_errc::timeout, errc::not_connected.
+  /// Cancellation: none (bounded by options::timeout per request).
+  template <boost::asio::completion_token_for<void(error_code, natscoro::consumer)> CompletionToken =
+                boost::asio::deferred_t>
+  auto ephemeral_consumer(const std::string& stream, const consumer_config& cfg, const consumer_options& opts,
+                          CompletionToken&& token = {}) const {
+    return boost::asio::async_initiate<CompletionToken, void(error_code, natscoro::consumer)>(
+        [](auto handler, jetstream self, std::string s, consumer_config c, consumer_options o) {
+          self.async_consumer(std::move(s), std::move(c), std::move(o), true, std::move(handler));
+        },
+        token, *this, stream, cfg, opts);
   }
 
   // Stream and consumer management. Each waits for the JetStream API's reply (bounded
@@ -242,7 +262,7 @@ class jetstream {
                             std::function<void(error_code, ensure_result, std::string, boost::json::value)> done) const;
   void async_ensure_stream(stream_config cfg,
                            boost::asio::any_completion_handler<void(error_code, ensure_result)> h) const;
-  void async_consumer(std::string stream, consumer_config cfg, consumer_options opts,
+  void async_consumer(std::string stream, consumer_config cfg, consumer_options opts, bool ephemeral,
                       boost::asio::any_completion_handler<void(error_code, natscoro::consumer)> h) const;
 
   connection conn_;

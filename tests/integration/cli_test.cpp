@@ -296,3 +296,16 @@ BOOST_FIXTURE_TEST_CASE(replay_prints_a_range_and_leaves_nothing_behind, server_
   BOOST_TEST(r.status == 1);
   BOOST_TEST(has_line(r, "stream not found"));
 }
+
+// --help works on every command word, and on each subcommand.
+BOOST_FIXTURE_TEST_CASE(help_on_every_command_word, server_fixture) {
+  const std::vector<std::vector<std::string>> words = {
+      {"--help"},           {"apply", "--help"},         {"streams", "--help"},     {"streams", "ls", "--help"},
+      {"consumers", "--help"}, {"consumers", "info", "--help"}, {"pub", "--help"},  {"sub", "--help"},
+      {"dlq", "--help"},    {"dlq", "replay", "--help"}, {"replay", "--help"}};
+  for (const auto& args : words) {
+    const auto r = run_tool(server, args);
+    BOOST_TEST(r.status == 0, args.front());
+    BOOST_TEST(has_line(r, "usage: natscoro"), args.front());
+  }
+}

@@ -456,6 +456,13 @@ BOOST_FIXTURE_TEST_CASE(bad_names_and_options_are_refused_before_any_request, se
     auto [ec4, c4] = co_await js.consumer("AUTH_EVENTS", durable("ok"), none, asio::as_tuple(asio::deferred));
     BOOST_TEST(ec4 == nc::errc::invalid_argument, ec4.message());
 
+    // An empty durable name is not silently an ephemeral consumer; ephemeral_consumer() takes no name.
+    auto [ec5, c5] = co_await js.consumer("AUTH_EVENTS", durable(""), asio::as_tuple(asio::deferred));
+    BOOST_TEST(ec5 == nc::errc::invalid_argument, ec5.message());
+    auto [ec6, c6] = co_await js.ephemeral_consumer("AUTH_EVENTS", durable("ok"), {}, asio::as_tuple(asio::deferred));
+    BOOST_TEST(ec6 == nc::errc::invalid_argument, ec6.message());
+    BOOST_TEST((co_await js.list_consumers("AUTH_EVENTS")).empty());
+
     // Nothing was created by the refused calls.
     stream_inspector inspect(server.url());
     BOOST_TEST(!inspect.consumer("AUTH_EVENTS", "ok").has_value());

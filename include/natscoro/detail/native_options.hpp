@@ -33,6 +33,12 @@ struct native_options_result {
   std::string detail;  ///< which option was refused, and nats.c's reason
 };
 
+/// What is wrong with a server URL, or empty: "[nats|tls://][user[:password]@]host[:port]"
+/// (IPv6 hosts in brackets), no spaces or control characters, port 1 to 65535. nats.c
+/// parses URLs only when connecting, and then says "invalid argument" or "no server".
+/// The text quotes the URL with its credentials removed.
+std::string check_server_url(std::string_view url);
+
 /// Checks `opts` and builds the nats.c options (reads TLS and credential files).
 native_options_result make_native_options(const connect_options& opts, const native_callbacks& callbacks);
 
