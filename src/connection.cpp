@@ -71,7 +71,7 @@ void connection_core::connect_blocking(const std::shared_ptr<connect_operation>&
   auto native = make_native_options(options_, callbacks);
   if (native.error) {
     logger()->error("connect: {}", native.detail);
-    op->complete(native.error, connection{});
+    op->fail(native.detail, native.error, connection{});
     return;
   }
 
@@ -88,8 +88,11 @@ void connection_core::connect_blocking(const std::shared_ptr<connect_operation>&
                               : nats_error(status);
     std::string servers;
     for (const auto& s : options_.servers) servers += (servers.empty() ? "" : ", ") + s;
-    logger()->error("connect to {} failed: {} ({})", servers, ec.message(), last_nats_error_text());
-    op->complete(ec, connection{});
+    std::string text = "connect to " + servers + " failed: " + ec.message();
+    if (const auto why = last_nats_error_text(); !why.empty()) text += " (" + why + ")";
+    text = redact_credentials(text);
+    logger()->error("{}", text);
+    op->fail(std::move(text), ec, connection{});
     return;
   }
 

@@ -21,6 +21,18 @@ std::string description_of(const json::value& reply) {
   return d;
 }
 
+// Logs `text` and fails `op` with it as the caller's diagnostics.
+template <class Op, class... Args>
+void report(const std::shared_ptr<Op>& op, spdlog::level::level_enum level, std::string text, Args&&... args) {
+  logger()->log(level, "{}", text);
+  op->fail(std::move(text), std::forward<Args>(args)...);
+}
+
+std::string reason(const std::string& what, error_code ec, const json::value& reply) {
+  const auto description = description_of(reply);
+  return what + ": " + ec.message() + (description.empty() ? "" : " (" + description + ")");
+}
+
 }  // namespace
 
 jetstream::jetstream(connection conn) : jetstream(std::move(conn), options{}) {}
@@ -36,8 +48,7 @@ void jetstream::async_ensure_stream(stream_config cfg,
   for (const auto& subject : cfg.subjects) {  // they travel in the request's body: the server's error would be vaguer
     std::string detail;
     if (auto ec = detail::check_filter_subject("stream " + detail::printable(cfg.name, 64) + ": subject", subject, detail)) {
-      logger()->error("{}", detail);
-      return void(op->complete(ec, ensure_result::unchanged));
+      return report(op, spdlog::level::err, detail, ec, ensure_result::unchanged);
     }
   }
   auto api = api_;
@@ -49,21 +60,19 @@ void jetstream::async_ensure_stream(stream_config cfg,
                   auto apply = [api, op, name = cfg.name, body](const char* request, const char* verb,
                                                                  ensure_result result, std::string changes) {
                     api->request(request, {name}, body, [op, name, verb, result, changes](error_code ec, json::value r) {
-                                   if (ec) {
-                                     logger()->error("stream {} not {}: {} ({})", name, verb, ec.message(),
-                                                     description_of(r));
-                                     return void(op->complete(ec, ensure_result::unchanged));
-                                   }
+                                   if (ec)
+                                     return report(op, spdlog::level::err,
+                                                   reason("stream " + name + " not " + verb, ec, r), ec,
+                                                   ensure_result::unchanged);
                                    logger()->info("{} stream {}{}{}", verb, name, changes.empty() ? "" : ": ",
                                                   changes);
                                    op->complete({}, result);
                                  });
                   };
                   if (ec == jetstream_errc::stream_not_found) return apply("STREAM.CREATE", "created", ensure_result::created, {});
-                  if (ec) {
-                    logger()->error("stream info for {} failed: {} ({})", cfg.name, ec.message(), description_of(info));
-                    return void(op->complete(ec, ensure_result::unchanged));
-                  }
+                  if (ec)
+                    return report(op, spdlog::level::err, reason("stream info for " + cfg.name, ec, info), ec,
+                                  ensure_result::unchanged);
                   const auto* server_cfg = info.as_object().if_contains("config");
                   const auto differences = server_cfg && server_cfg->is_object()
                                                ? detail::compare(cfg, server_cfg->as_object())
@@ -74,11 +83,11 @@ void jetstream::async_ensure_stream(stream_config cfg,
                   }
                   const bool updatable = std::all_of(differences.begin(), differences.end(),
                                                      [](const auto& d) { return d.updatable; });
-                  if (!updatable) {
-                    logger()->error("stream {} exists with a configuration the server cannot change to ours: {}",
-                                    cfg.name, detail::describe(differences));
-                    return void(op->complete(make_error_code(errc::config_mismatch), ensure_result::unchanged));
-                  }
+                  if (!updatable)
+                    return report(op, spdlog::level::err,
+                                  "stream " + cfg.name + " exists with a configuration the server cannot change to "
+                                  "ours: " + detail::describe(differences),
+                                  make_error_code(errc::config_mismatch), ensure_result::unchanged);
                   apply("STREAM.UPDATE", "updated", ensure_result::updated, detail::describe(differences));
                 });
 }
@@ -93,24 +102,22 @@ void jetstream::async_consumer(std::string stream, consumer_config cfg, consumer
   using consumer_operation = detail::pending_operation<void(error_code, natscoro::consumer)>;
   auto op = consumer_operation::create(std::move(h), conn_.get_executor());
   if (cfg.durable.empty() != ephemeral) {
-    if (ephemeral)
-      logger()->error("ephemeral_consumer on {}: consumer_config::durable \"{}\" is set; a durable consumer is "
-                      "jetstream::consumer()",
-                      stream, detail::printable(cfg.durable));
-    else
-      logger()->error("consumer on {}: consumer_config::durable is empty; name the durable consumer (an ephemeral "
-                      "one is jetstream::ephemeral_consumer())",
-                      stream);
-    return void(op->complete(make_error_code(errc::invalid_argument), natscoro::consumer{}));
+    return report(op, spdlog::level::err,
+                  ephemeral ? "ephemeral_consumer on " + stream + ": consumer_config::durable \"" +
+                                  detail::printable(cfg.durable) + "\" is set; a durable consumer is jetstream::consumer()"
+                            : "consumer on " + stream + ": consumer_config::durable is empty; name the durable "
+                                  "consumer (an ephemeral one is jetstream::ephemeral_consumer())",
+                  make_error_code(errc::invalid_argument), natscoro::consumer{});
   }
   if (opts.capacity == 0) {
-    logger()->error("consumer {}/{}: consumer_options::capacity must be at least 1", stream, cfg.durable);
-    return void(op->complete(make_error_code(errc::invalid_argument), natscoro::consumer{}));
+    return report(op, spdlog::level::err,
+                  "consumer " + stream + "/" + cfg.durable + ": consumer_options::capacity must be at least 1",
+                  make_error_code(errc::invalid_argument), natscoro::consumer{});
   }
   const jetstream self = *this;
   ensure_consumer_then(stream, cfg, opts.update,
                        [self, op, stream, opts](error_code ec, ensure_result, std::string name, json::value info) {
-                         if (ec) return void(op->complete(ec, natscoro::consumer{}));
+                         if (ec) return void(op->fail(std::move(name), ec, natscoro::consumer{}));  // the reason
                          detail::bind_consumer(self, stream, name, opts, info, op);
                        });
 }
@@ -121,7 +128,7 @@ void jetstream::ensure_consumer_then(
   if (std::string detail; !cfg.filter_subject.empty()) {
     if (auto ec = detail::check_filter_subject("consumer filter_subject", cfg.filter_subject, detail)) {
       logger()->error("{}", detail);
-      return done(ec, ensure_result::unchanged, {}, {});
+      return done(ec, ensure_result::unchanged, detail, {});
     }
   }
   // Creates (or updates) the consumer; the server's reply names it (ephemeral consumers).
@@ -131,8 +138,9 @@ void jetstream::ensure_consumer_then(
     body["config"] = detail::to_json(cfg);
     auto reply = [stream, verb, result, changes, done, durable = cfg.durable](error_code ec, json::value r) {
       if (ec) {
-        logger()->error("consumer {}/{} not {}: {} ({})", stream, durable, verb, ec.message(), description_of(r));
-        return done(ec, ensure_result::unchanged, {}, {});
+        auto text = reason("consumer " + stream + "/" + durable + " not " + verb, ec, r);
+        logger()->error("{}", text);
+        return done(ec, ensure_result::unchanged, std::move(text), {});
       }
       const auto* name = r.as_object().if_contains("name");
       std::string bound = name && name->is_string() ? std::string(name->as_string()) : durable;
@@ -148,9 +156,9 @@ void jetstream::ensure_consumer_then(
                 [stream, cfg, update, create, done](error_code ec, json::value info) {
                   if (ec == jetstream_errc::consumer_not_found) return create("created", ensure_result::created, {});
                   if (ec) {
-                    logger()->error("consumer info for {}/{} failed: {} ({})", stream, cfg.durable, ec.message(),
-                                    description_of(info));
-                    return done(ec, ensure_result::unchanged, {}, {});
+                    auto text = reason("consumer info for " + stream + "/" + cfg.durable, ec, info);
+                    logger()->error("{}", text);
+                    return done(ec, ensure_result::unchanged, std::move(text), {});
                   }
                   const auto* server_cfg = info.as_object().if_contains("config");
                   const auto differences =
@@ -161,10 +169,11 @@ void jetstream::ensure_consumer_then(
                                                      [](const auto& d) { return d.updatable; });
                   if (update && updatable)
                     return create("updated", ensure_result::updated, detail::describe(differences));
-                  logger()->error("consumer {}/{} exists with another configuration: {}{}", stream, cfg.durable,
-                                  detail::describe(differences),
-                                  update || !updatable ? "" : " (consumer_options::update allows changing what can change)");
-                  done(make_error_code(errc::config_mismatch), ensure_result::unchanged, {}, {});
+                  auto text = "consumer " + stream + "/" + cfg.durable + " exists with another configuration: " +
+                              detail::describe(differences) +
+                              (update || !updatable ? "" : " (consumer_options::update allows changing what can change)");
+                  logger()->error("{}", text);
+                  done(make_error_code(errc::config_mismatch), ensure_result::unchanged, std::move(text), {});
                 });
 }
 
@@ -184,9 +193,8 @@ bool failed(error_code ec, const json::value& reply, const std::string& what,
             const std::shared_ptr<detail::pending_operation<void(error_code, Args...)>>& op, Args... empty) {
   if (!ec) return false;
   const bool expected = ec == jetstream_errc::stream_not_found || ec == jetstream_errc::consumer_not_found;
-  logger()->log(expected ? spdlog::level::debug : spdlog::level::warn, "{} failed: {} ({})", what, ec.message(),
-                description_of(reply));
-  op->complete(ec, std::move(empty)...);
+  report(op, expected ? spdlog::level::debug : spdlog::level::warn, reason(what + " failed", ec, reply), ec,
+         std::move(empty)...);
   return true;
 }
 
@@ -225,8 +233,7 @@ void jetstream::async_purge_stream(const std::string& name, const purge_options&
   auto op = detail::pending_operation<void(error_code, std::uint64_t)>::create(std::move(h), conn_.get_executor());
   if (std::string detail; !what.subject.empty()) {
     if (auto ec = detail::check_filter_subject("purge_options::subject", what.subject, detail)) {
-      logger()->error("{}", detail);
-      return void(op->complete(ec, 0));
+      return report(op, spdlog::level::err, detail, ec, std::uint64_t{0});
     }
   }
   json::object body;
@@ -292,11 +299,13 @@ void jetstream::async_ensure_consumer(const std::string& stream, const consumer_
                                       boost::asio::any_completion_handler<void(error_code, ensure_result)> h) const {
   auto op = detail::pending_operation<void(error_code, ensure_result)>::create(std::move(h), conn_.get_executor());
   if (cfg.durable.empty()) {
-    logger()->error("ensure_consumer on {}: consumer_config::durable is empty", stream);
-    return void(op->complete(make_error_code(errc::invalid_argument), ensure_result::unchanged));
+    return report(op, spdlog::level::err, "ensure_consumer on " + stream + ": consumer_config::durable is empty",
+                  make_error_code(errc::invalid_argument), ensure_result::unchanged);
   }
-  ensure_consumer_then(stream, cfg, true,
-                       [op](error_code ec, ensure_result result, std::string, json::value) { op->complete(ec, result); });
+  ensure_consumer_then(stream, cfg, true, [op](error_code ec, ensure_result result, std::string why, json::value) {
+    if (ec) return void(op->fail(std::move(why), ec, result));
+    op->complete(ec, result);
+  });
 }
 
 void jetstream::async_consumer_info(

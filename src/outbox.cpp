@@ -122,7 +122,7 @@ void outbox_core::publish(std::string subject, event evt, done_operation::handle
 }
 
 std::shared_ptr<prepared_publish> outbox_core::prepare(std::string subject, event evt) {
-  return pub_.prepare(std::move(subject), std::move(evt), {}, false);
+  return pub_.prepare(std::move(subject), std::move(evt), {});
 }
 
 void outbox_core::close(done_operation::handler_type handler) {

@@ -49,7 +49,8 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
   prepared_publish prepare(std::string subject, event evt, const publish_expectations& expect);
   prepared_publish prepare_raw(raw_message msg);
   void publish(prepared_publish& prepared, publish_operation::handler_type handler);
-  void count_refusal(const prepared_publish& p);
+  /// Counts a publish refused before sending and logs it; returns the logged text.
+  std::string count_refusal(const prepared_publish& p);
   void flush(flush_operation::handler_type handler);
   void wait_for_room(flush_operation::handler_type handler);
   void shutdown();
@@ -72,7 +73,7 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
 
   bool check_subject(prepared_publish& p) const;
   void check_size(prepared_publish& p) const;
-  void log_failure(const std::string& subject, const std::string& id, error_code ec, const std::string& detail);
+  std::string log_failure(const std::string& subject, const std::string& id, error_code ec, const std::string& detail);
   void fail_now(const std::shared_ptr<publish_operation>& op, const std::string& subject, const std::string& id,
                 error_code ec, const std::string& detail);
   void send(entry& e);
@@ -120,17 +121,18 @@ bool publisher_core::ensure_inbox(error_code& ec) {
   return inbox_ != nullptr;
 }
 
-void publisher_core::log_failure(const std::string& subject, const std::string& id, error_code ec,
-                                 const std::string& detail) {
+std::string publisher_core::log_failure(const std::string& subject, const std::string& id, error_code ec,
+                                        const std::string& detail) {
   ++stats_.failed;
-  logger()->error("publish of event {} to {} failed: {}{}{}", id, subject, ec.message(), detail.empty() ? "" : ": ",
-                  detail);
+  std::string text = "publish of event " + id + " to " + subject + " failed: " + ec.message() +
+                     (detail.empty() ? "" : ": ") + detail;
+  logger()->error("{}", text);
+  return text;
 }
 
 void publisher_core::fail_now(const std::shared_ptr<publish_operation>& op, const std::string& subject,
                               const std::string& id, error_code ec, const std::string& detail) {
-  log_failure(subject, id, ec, detail);
-  op->complete(ec, pub_ack{});
+  op->fail(log_failure(subject, id, ec, detail), ec, pub_ack{});
 }
 
 prepared_publish publisher_core::prepare(std::string subject, event evt, const publish_expectations& expect) {
@@ -192,16 +194,15 @@ void publisher_core::check_size(prepared_publish& p) const {
   }
 }
 
-void publisher_core::count_refusal(const prepared_publish& p) {
+std::string publisher_core::count_refusal(const prepared_publish& p) {
   ++stats_.published;
-  log_failure(p.subject, p.event_id, p.error, p.detail);
+  return log_failure(p.subject, p.event_id, p.error, p.detail);
 }
 
 void publisher_core::publish(prepared_publish& prepared, publish_operation::handler_type handler) {
   auto op = publish_operation::create(std::move(handler), conn_.get_executor());
   if (prepared.error) {
-    count_refusal(prepared);
-    op->complete(prepared.error, pub_ack{});
+    op->fail(count_refusal(prepared), prepared.error, pub_ack{});
     return;
   }
   op->complete_on_cancel(boost::asio::error::operation_aborted, pub_ack{});
@@ -339,14 +340,14 @@ void publisher_core::complete(std::uint64_t token, error_code ec, const pub_ack&
   deadlines_.erase({e.due, e.token});
   stats_.in_flight = in_flight_.size();
   if (ec) {
-    log_failure(e.subject, e.event_id, ec, detail);
+    e.op->fail(log_failure(e.subject, e.event_id, ec, detail), ec, ack);
   } else {
     ++stats_.acknowledged;
     if (ack.duplicate) ++stats_.duplicates;
     logger()->debug("stored event {} on {} as {} #{}{}", e.event_id, e.subject, ack.stream, ack.sequence,
                     ack.duplicate ? " (duplicate)" : "");
   }
-  e.op->complete(ec, ack);
+  if (!ec) e.op->complete(ec, ack);
   pump_waiting();
   check_room();
   check_flushes();
@@ -488,21 +489,12 @@ publisher_stats publisher::stats() const { return core_->stats(); }
 bool publisher::has_room() const { return core_->has_room(); }
 
 std::shared_ptr<detail::prepared_publish> publisher::prepare(std::string subject, event evt,
-                                                            const publish_expectations& expect, bool throw_on_error) {
-  return checked(core_->prepare(std::move(subject), std::move(evt), expect), throw_on_error);
+                                                            const publish_expectations& expect) {
+  return std::make_shared<detail::prepared_publish>(core_->prepare(std::move(subject), std::move(evt), expect));
 }
 
-std::shared_ptr<detail::prepared_publish> publisher::prepare_raw(raw_message msg, bool throw_on_error) {
-  return checked(core_->prepare_raw(std::move(msg)), throw_on_error);
-}
-
-std::shared_ptr<detail::prepared_publish> publisher::checked(detail::prepared_publish prepared, bool throw_on_error) {
-  auto p = std::make_shared<detail::prepared_publish>(std::move(prepared));
-  if (p->error && throw_on_error) {
-    core_->count_refusal(*p);
-    throw error(p->error, p->detail);
-  }
-  return p;
+std::shared_ptr<detail::prepared_publish> publisher::prepare_raw(raw_message msg) {
+  return std::make_shared<detail::prepared_publish>(core_->prepare_raw(std::move(msg)));
 }
 
 void publisher::async_publish(const std::shared_ptr<detail::publisher_core>& core,

@@ -1,6 +1,7 @@
 // The connection to a NATS server or cluster.
 #pragma once
 
+#include <natscoro/diagnostics.hpp>
 #include <natscoro/connect_options.hpp>
 #include <natscoro/error.hpp>
 
@@ -75,7 +76,7 @@ class connection {
   ///   lost and could not be drained (it is closed). Draining a closed
   ///   connection succeeds at once.
   /// Cancellation: none; the drain goes on.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto drain(std::chrono::milliseconds timeout, CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code)>(
         [](auto handler, std::shared_ptr<detail::connection_core> core, std::chrono::milliseconds t) {
@@ -85,7 +86,7 @@ class connection {
   }
 
   /// drain() with a 30 s timeout.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto drain(CompletionToken&& token = {}) {
     return drain(std::chrono::seconds(30), std::forward<CompletionToken>(token));
   }
@@ -125,7 +126,7 @@ class connection {
 ///   the detail is logged at error level.
 /// Cancellation: any type; completes with operation_aborted at once, and a
 ///   connection established afterwards is closed.
-template <class CompletionToken = boost::asio::deferred_t>
+template <class CompletionToken = natscoro::default_token_t>
 auto connect(boost::asio::any_io_executor ex, const connect_options& opts, CompletionToken&& token = {}) {
   return boost::asio::async_initiate<CompletionToken, void(error_code, connection)>(
       [](auto handler, boost::asio::any_io_executor e, connect_options o) {

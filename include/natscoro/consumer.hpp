@@ -1,6 +1,7 @@
 // A durable pull consumer: `while (auto m = co_await c.next())`.
 #pragma once
 
+#include <natscoro/diagnostics.hpp>
 #include <natscoro/consumer_config.hpp>
 #include <natscoro/message.hpp>
 #include <natscoro/runner.hpp>
@@ -59,7 +60,7 @@ class consumer {
   ///   meanwhile), errc::not_connected (connection closed for good).
   /// Cancellation: any type; completes with operation_aborted; a message that
   ///   arrives afterwards stays for the next call (nothing is lost).
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto next(CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code, std::optional<message>)>(
         [](auto handler, std::shared_ptr<detail::consumer_core> c) { async_next(c, std::move(handler)); }, token,
@@ -90,7 +91,7 @@ class consumer {
   ///   (whatever ended next()).
   /// Cancellation: any type; drains with opts.drain_deadline, then completes with
   ///   operation_aborted.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto run(message_handler handler, run_options opts, CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code)>(
         [](auto h, consumer self, message_handler f, run_options o) {
@@ -110,7 +111,7 @@ class consumer {
   ///   With run() in progress, also for the runner to settle: its running handlers
   ///   get until `grace` has passed (see run()).
   /// Completion: `void(error_code)`; no error of its own. Cancellation: none.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto drain(std::chrono::milliseconds grace, CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code)>(
         [](auto handler, std::shared_ptr<detail::consumer_core> c, std::chrono::milliseconds g) {
@@ -119,7 +120,7 @@ class consumer {
         token, core_, grace);
   }
   /// drain() with a grace of 30 s.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto drain(CompletionToken&& token = {}) {
     return drain(std::chrono::seconds(30), std::forward<CompletionToken>(token));
   }

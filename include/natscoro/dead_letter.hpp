@@ -1,6 +1,7 @@
 // The dead-letter queue's tools: list what failed and why, replay it.
 #pragma once
 
+#include <natscoro/diagnostics.hpp>
 #include <natscoro/jetstream.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -46,7 +47,7 @@ class dead_letter_queue {
   /// Errors: jetstream_errc::stream_not_found, errc::invalid_argument (a stream name
   ///   that is not a valid name), nats_errc::timeout, errc::not_connected.
   /// Cancellation: none (each request is bounded by the JetStream timeout).
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto list(std::uint64_t from_sequence, std::size_t limit, CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code, std::vector<dead_letter_entry>)>(
         [](auto h, std::shared_ptr<detail::dead_letter_queue_core> c, std::uint64_t from, std::size_t n) {
@@ -76,7 +77,7 @@ class dead_letter_queue {
   ///   the publish's errors; a failed delete after the PubAck is its error too (the
   ///   entry stays, and replaying it again is safe only if handlers are idempotent).
   /// Cancellation: none.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto replay(std::uint64_t sequence, CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code, pub_ack)>(
         [](auto h, std::shared_ptr<detail::dead_letter_queue_core> c, std::uint64_t seq) {
@@ -92,7 +93,7 @@ class dead_letter_queue {
   /// Completion: `void(error_code, std::size_t replayed)`. Errors: errc::replay_refused
   ///   when every other entry was replayed but some were refused; otherwise as replay().
   /// Cancellation: none.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto replay_all(CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code, std::size_t)>(
         [](auto h, std::shared_ptr<detail::dead_letter_queue_core> c) { async_replay_all(c, std::move(h)); }, token,

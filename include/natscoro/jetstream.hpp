@@ -1,6 +1,7 @@
 // JetStream: the API of streams, and the handle publishers and consumers start from.
 #pragma once
 
+#include <natscoro/diagnostics.hpp>
 #include <natscoro/connection.hpp>
 #include <natscoro/consumer.hpp>
 #include <natscoro/consumer_config.hpp>
@@ -115,7 +116,7 @@ class jetstream {
   ///   errc::invalid_argument (bad name), nats_errc::timeout (no reply),
   ///   nats_errc::no_responders (JetStream not enabled on the server), errc::not_connected.
   /// Cancellation: none (bounded by options::timeout per request).
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto ensure_stream(const stream_config& cfg, CompletionToken&& token = {}) const {
     return boost::asio::async_initiate<CompletionToken, void(error_code, ensure_result)>(
         [](auto handler, jetstream self, stream_config c) { self.async_ensure_stream(std::move(c), std::move(handler)); },
@@ -136,7 +137,7 @@ class jetstream {
   /// Cancellation: none (bounded by options::timeout per request).
   /// Closing the client never deletes a durable consumer.
   template <boost::asio::completion_token_for<void(error_code, natscoro::consumer)> CompletionToken =
-                boost::asio::deferred_t>
+                natscoro::default_token_t>
   auto consumer(const std::string& stream, const consumer_config& cfg, const consumer_options& opts,
                 CompletionToken&& token = {}) const {
     return boost::asio::async_initiate<CompletionToken, void(error_code, natscoro::consumer)>(
@@ -146,7 +147,7 @@ class jetstream {
         token, *this, stream, cfg, opts);
   }
   template <boost::asio::completion_token_for<void(error_code, natscoro::consumer)> CompletionToken =
-                boost::asio::deferred_t>
+                natscoro::default_token_t>
   auto consumer(const std::string& stream, const consumer_config& cfg, CompletionToken&& token = {}) const {
     return consumer(stream, cfg, consumer_options{}, std::forward<CompletionToken>(token));
   }
@@ -160,7 +161,7 @@ class jetstream {
   ///   names), jetstream_errc::stream_not_found, nats_errc::timeout, errc::not_connected.
   /// Cancellation: none (bounded by options::timeout per request).
   template <boost::asio::completion_token_for<void(error_code, natscoro::consumer)> CompletionToken =
-                boost::asio::deferred_t>
+                natscoro::default_token_t>
   auto ephemeral_consumer(const std::string& stream, const consumer_config& cfg, const consumer_options& opts,
                           CompletionToken&& token = {}) const {
     return boost::asio::async_initiate<CompletionToken, void(error_code, natscoro::consumer)>(
@@ -176,26 +177,26 @@ class jetstream {
   // nats_errc::no_responders (JetStream not enabled) or errc::not_connected.
 
   /// Completion: `void(error_code, stream_info)`.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto stream_info(std::string name, CompletionToken&& token = {}) const {
     return initiate<void(error_code, natscoro::stream_info)>(
         token, [name](const jetstream& js, auto h) { js.async_stream_info(name, std::move(h)); });
   }
   /// Deletes the stream and its messages. Completion: `void(error_code)`.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto delete_stream(std::string name, CompletionToken&& token = {}) const {
     return initiate<void(error_code)>(token,
                                       [name](const jetstream& js, auto h) { js.async_delete_stream(name, std::move(h)); });
   }
   /// Removes messages (see purge_options). Completion: `void(error_code, std::uint64_t purged)`.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto purge_stream(std::string name, purge_options what = {}, CompletionToken&& token = {}) const {
     return initiate<void(error_code, std::uint64_t)>(token, [name, what](const jetstream& js, auto h) {
       js.async_purge_stream(name, what, std::move(h));
     });
   }
   /// The names of all streams, sorted. Completion: `void(error_code, std::vector<std::string>)`.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto list_streams(CompletionToken&& token = {}) const {
     return initiate<void(error_code, std::vector<std::string>)>(
         token, [](const jetstream& js, auto h) { js.async_list_names("STREAM.NAMES", std::nullopt, "streams", std::move(h)); });
@@ -203,28 +204,28 @@ class jetstream {
   /// Creates the durable consumer `cfg.durable` on `stream`, updates what the server
   /// can change, or leaves it. Completion: `void(error_code, ensure_result)`.
   /// Errors also: errc::config_mismatch when a field the server cannot change differs (logged).
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto ensure_consumer(std::string stream, consumer_config cfg, CompletionToken&& token = {}) const {
     return initiate<void(error_code, ensure_result)>(token, [stream, cfg](const jetstream& js, auto h) {
       js.async_ensure_consumer(stream, cfg, std::move(h));
     });
   }
   /// Completion: `void(error_code, consumer_info)`.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto consumer_info(std::string stream, std::string name, CompletionToken&& token = {}) const {
     return initiate<void(error_code, natscoro::consumer_info)>(token, [stream, name](const jetstream& js, auto h) {
       js.async_consumer_info(stream, name, std::move(h));
     });
   }
   /// Completion: `void(error_code)`.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto delete_consumer(std::string stream, std::string name, CompletionToken&& token = {}) const {
     return initiate<void(error_code)>(token, [stream, name](const jetstream& js, auto h) {
       js.async_delete_consumer(stream, name, std::move(h));
     });
   }
   /// The names of the consumers of `stream`, sorted. Completion: `void(error_code, std::vector<std::string>)`.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto list_consumers(std::string stream, CompletionToken&& token = {}) const {
     return initiate<void(error_code, std::vector<std::string>)>(token, [stream](const jetstream& js, auto h) {
       js.async_list_names("CONSUMER.NAMES", stream, "consumers", std::move(h));
@@ -257,7 +258,8 @@ class jetstream {
                            boost::asio::any_completion_handler<void(error_code, natscoro::consumer_info)> h) const;
   void async_delete_consumer(const std::string& stream, const std::string& name,
                              boost::asio::any_completion_handler<void(error_code)> h) const;
-  /// Info, then create or update as needed; `done(ec, result, bound name, server reply)`.
+  /// Info, then create or update as needed; `done(ec, result, bound name, server reply)`,
+  /// where on error the name is instead what went wrong (logged already).
   void ensure_consumer_then(const std::string& stream, const consumer_config& cfg, bool update,
                             std::function<void(error_code, ensure_result, std::string, boost::json::value)> done) const;
   void async_ensure_stream(stream_config cfg,

@@ -1,6 +1,7 @@
 // A message delivered by a JetStream consumer, and its acknowledgements.
 #pragma once
 
+#include <natscoro/diagnostics.hpp>
 #include <natscoro/connection.hpp>
 #include <natscoro/event.hpp>
 #include <natscoro/message_metadata.hpp>
@@ -67,22 +68,22 @@ class message {
   ///   confirmation; see ack_sync()). Completion: `void(error_code)`.
   /// Errors: errc::not_connected. Acknowledging twice is harmless: only the first
   ///   ack, nak or term is sent. Cancellation: none.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto ack(CompletionToken&& token = {}) {
     return send(ack_kind::ack, std::chrono::nanoseconds(0), std::forward<CompletionToken>(token));
   }
   /// Asks for redelivery, at once or after `delay`. Like ack() otherwise.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto nak(std::chrono::nanoseconds delay = std::chrono::nanoseconds(0), CompletionToken&& token = {}) {
     return send(ack_kind::nak, delay, std::forward<CompletionToken>(token));
   }
   /// Stops redelivery for good (on a work-queue stream the message is deleted). Like ack() otherwise.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto term(CompletionToken&& token = {}) {
     return send(ack_kind::term, std::chrono::nanoseconds(0), std::forward<CompletionToken>(token));
   }
   /// Resets the server's ack timer: still working on it. May be sent any number of times.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto in_progress(CompletionToken&& token = {}) {
     return send(ack_kind::in_progress, std::chrono::nanoseconds(0), std::forward<CompletionToken>(token));
   }
@@ -91,7 +92,7 @@ class message {
   /// Completion: `void(error_code)`. Errors: nats_errc::timeout (no confirmation within
   ///   the JetStream request timeout), nats_errc::no_responders (the consumer is gone),
   ///   errc::not_connected. Cancellation: none.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto ack_sync(CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code)>(
         [](auto handler, std::shared_ptr<detail::message_state> s) { async_ack_sync(std::move(s), std::move(handler)); },

@@ -3,6 +3,7 @@
 // dies, or when the service starts without a broker.
 #pragma once
 
+#include <natscoro/diagnostics.hpp>
 #include <natscoro/event.hpp>
 #include <natscoro/jetstream.hpp>
 #include <natscoro/publisher.hpp>
@@ -74,7 +75,7 @@ class outbox_handle {
   ///   SQLite: errc::outbox_full (the quota or the disk), errc::outbox_corrupt;
   ///   PostgreSQL: errc::database_unavailable, errc::database_error.
   /// Cancellation: none: a publish that was handed to the outbox is stored.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto publish(std::string subject, event evt, CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code)>(
         [](auto handler, std::shared_ptr<outbox_core> c, std::string s, event e) {
@@ -82,7 +83,7 @@ class outbox_handle {
         },
         token, core_, std::move(subject), std::move(evt));
   }
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto publish(event evt, CompletionToken&& token = {}) {
     return publish(std::string(), std::move(evt), std::forward<CompletionToken>(token));
   }
@@ -90,7 +91,7 @@ class outbox_handle {
   /// Stops relaying (publishes in flight finish; claimed events not sent are
   /// released), then closes the store. Completion: `void(error_code)`. What is not
   /// relayed stays for the next open.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto close(CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code)>(
         [](auto handler, std::shared_ptr<outbox_core> c) { async_close(c, std::move(handler)); }, token, core_);
@@ -128,7 +129,7 @@ class outbox : public detail::outbox_handle {
   /// Errors: errc::outbox_corrupt (not an SQLite database, or damaged),
   ///   errc::invalid_argument (the file cannot be opened or created; the log says why).
   /// Cancellation: none.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   static auto open(const jetstream& js, outbox_options opts, CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code, outbox)>(
         [](auto handler, jetstream j, outbox_options o) { async_open(j, std::move(o), std::move(handler)); }, token,

@@ -3,6 +3,7 @@
 // JetStream once that transaction commits. Link natscoro::postgres.
 #pragma once
 
+#include <natscoro/diagnostics.hpp>
 #include <natscoro/outbox.hpp>
 
 #include <string_view>
@@ -54,7 +55,7 @@ class postgres_outbox : public detail::outbox_handle {
   ///   errc::database_error (the schema cannot be applied, or has another version),
   ///   errc::invalid_argument (the connection string is not valid); the log says why.
   /// Cancellation: none.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   static auto open(const jetstream& js, postgres_outbox_options opts, CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code, postgres_outbox)>(
         [](auto handler, jetstream j, postgres_outbox_options o) { async_open(j, std::move(o), std::move(handler)); },

@@ -1,6 +1,7 @@
 // Publishing events to JetStream with a verified PubAck.
 #pragma once
 
+#include <natscoro/diagnostics.hpp>
 #include <natscoro/event.hpp>
 #include <natscoro/jetstream.hpp>
 #include <natscoro/retry_policy.hpp>
@@ -74,11 +75,6 @@ class publisher_core;
 class outbox_core;
 struct prepared_publish;
 
-// Tokens whose awaited form throws: with them a publish refused before sending
-// throws natscoro::error carrying the detail, at the call.
-template <class Token>
-inline constexpr bool throwing_token_v = std::is_same_v<std::decay_t<Token>, boost::asio::deferred_t> ||
-                                         std::is_same_v<std::decay_t<Token>, boost::asio::use_awaitable_t<>>;
 }  // namespace detail
 
 /// Publishes CloudEvents and completes each publish only on its PubAck.
@@ -115,20 +111,20 @@ class publisher {
   /// Cancellation: any type; the publish completes with operation_aborted at
   ///   once. A publish still waiting for room is then never sent; one already
   ///   sent may still be stored.
-  template <boost::asio::completion_token_for<void(error_code, pub_ack)> CompletionToken = boost::asio::deferred_t>
+  template <boost::asio::completion_token_for<void(error_code, pub_ack)> CompletionToken = natscoro::default_token_t>
   auto publish(std::string subject, event evt, const publish_expectations& expect, CompletionToken&& token = {}) {
-    auto prepared = prepare(std::move(subject), std::move(evt), expect, detail::throwing_token_v<CompletionToken>);
+    auto prepared = prepare(std::move(subject), std::move(evt), expect);
     return boost::asio::async_initiate<CompletionToken, void(error_code, pub_ack)>(
         [](auto handler, std::shared_ptr<detail::publisher_core> core, std::shared_ptr<detail::prepared_publish> p) {
           async_publish(core, std::move(p), std::move(handler));
         },
         token, core_, std::move(prepared));
   }
-  template <boost::asio::completion_token_for<void(error_code, pub_ack)> CompletionToken = boost::asio::deferred_t>
+  template <boost::asio::completion_token_for<void(error_code, pub_ack)> CompletionToken = natscoro::default_token_t>
   auto publish(std::string subject, event evt, CompletionToken&& token = {}) {
     return publish(std::move(subject), std::move(evt), publish_expectations{}, std::forward<CompletionToken>(token));
   }
-  template <boost::asio::completion_token_for<void(error_code, pub_ack)> CompletionToken = boost::asio::deferred_t>
+  template <boost::asio::completion_token_for<void(error_code, pub_ack)> CompletionToken = natscoro::default_token_t>
   auto publish(event evt, CompletionToken&& token = {}) {
     return publish(std::string(), std::move(evt), publish_expectations{}, std::forward<CompletionToken>(token));
   }
@@ -138,9 +134,9 @@ class publisher {
   /// Completion, errors and cancellation as publish(event): errc::invalid_subject
   ///   and errc::payload_too_large are decided in the call (thrown with deferred
   ///   and use_awaitable); no event validation.
-  template <boost::asio::completion_token_for<void(error_code, pub_ack)> CompletionToken = boost::asio::deferred_t>
+  template <boost::asio::completion_token_for<void(error_code, pub_ack)> CompletionToken = natscoro::default_token_t>
   auto publish_raw(raw_message msg, CompletionToken&& token = {}) {
-    auto prepared = prepare_raw(std::move(msg), detail::throwing_token_v<CompletionToken>);
+    auto prepared = prepare_raw(std::move(msg));
     return boost::asio::async_initiate<CompletionToken, void(error_code, pub_ack)>(
         [](auto handler, std::shared_ptr<detail::publisher_core> core, std::shared_ptr<detail::prepared_publish> p) {
           async_publish(core, std::move(p), std::move(handler));
@@ -167,7 +163,7 @@ class publisher {
   /// Completion: `void(error_code)`.
   /// Errors: errc::closing (the publisher was destroyed or its connection closed).
   /// Cancellation: any type; completes with operation_aborted.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto wait_for_room(CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code)>(
         [](auto handler, std::shared_ptr<detail::publisher_core> core) {
@@ -179,7 +175,7 @@ class publisher {
   /// Waits until every publish started before has completed.
   /// Completion: `void(error_code)`; no error of its own (each publish reports its own).
   /// Cancellation: none.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto flush(CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code)>(
         [](auto handler, std::shared_ptr<detail::publisher_core> core) { async_flush(core, std::move(handler)); },
@@ -195,11 +191,9 @@ class publisher {
 
  private:
   friend class detail::outbox_core;  // stores what prepare() makes, relays it with publish_raw()
-  /// Everything a publish does before sending; throws natscoro::error on failure if `throw_on_error`.
-  std::shared_ptr<detail::prepared_publish> prepare(std::string subject, event evt, const publish_expectations& expect,
-                                                    bool throw_on_error);
-  std::shared_ptr<detail::prepared_publish> prepare_raw(raw_message msg, bool throw_on_error);
-  std::shared_ptr<detail::prepared_publish> checked(detail::prepared_publish p, bool throw_on_error);
+  /// Everything a publish does before sending; a refusal is in the result's `error` and `detail`.
+  std::shared_ptr<detail::prepared_publish> prepare(std::string subject, event evt, const publish_expectations& expect);
+  std::shared_ptr<detail::prepared_publish> prepare_raw(raw_message msg);
   static void async_publish(const std::shared_ptr<detail::publisher_core>& core,
                             std::shared_ptr<detail::prepared_publish> prepared,
                             boost::asio::any_completion_handler<void(error_code, pub_ack)> handler);

@@ -3,6 +3,7 @@
 // the end. For rebuilding a projection, auditing a day, re-running an incident.
 #pragma once
 
+#include <natscoro/diagnostics.hpp>
 #include <natscoro/consumer_config.hpp>
 #include <natscoro/envelope.hpp>
 #include <natscoro/jetstream.hpp>
@@ -69,7 +70,7 @@ class replay {
   ///   after `to` when both are sequences or both times; logged),
   ///   jetstream_errc::stream_not_found, nats_errc::timeout, errc::not_connected.
   /// Cancellation: none (bounded by the JetStream request timeout).
-  template <boost::asio::completion_token_for<void(error_code, replay)> CompletionToken = boost::asio::deferred_t>
+  template <boost::asio::completion_token_for<void(error_code, replay)> CompletionToken = natscoro::default_token_t>
   static auto open(const jetstream& js, std::string stream, replay_range range, replay_options opts = {},
                    CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code, replay)>(
@@ -90,7 +91,7 @@ class replay {
   ///   errc::not_connected.
   /// Cancellation: any type; completes with operation_aborted; nothing is lost
   ///   (a message that arrives afterwards stays for the next call).
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto next(CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code, std::optional<message>)>(
         [](auto handler, std::shared_ptr<detail::replay_core> c) { async_next(c, std::move(handler)); }, token,
@@ -100,7 +101,7 @@ class replay {
   /// Ends the replay early: deletes the consumer.
   /// Waits for: the server's reply. Completion: `void(error_code)`; errors as for
   ///   the JetStream API (none if the replay had ended). Cancellation: none.
-  template <class CompletionToken = boost::asio::deferred_t>
+  template <class CompletionToken = natscoro::default_token_t>
   auto close(CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code)>(
         [](auto handler, std::shared_ptr<detail::replay_core> c) { async_close(c, std::move(handler)); }, token,

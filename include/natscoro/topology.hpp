@@ -2,6 +2,7 @@
 // the server and applied idempotently.
 #pragma once
 
+#include <natscoro/diagnostics.hpp>
 #include <natscoro/jetstream.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -79,7 +80,7 @@ void async_apply_topology(const jetstream& js, topology t, bool dry_run,
 ///   the file), nats_errc::timeout, errc::not_connected. The changes are returned up
 ///   to the one that failed.
 /// Cancellation: none.
-template <class CompletionToken = boost::asio::deferred_t>
+template <class CompletionToken = natscoro::default_token_t>
 auto apply_topology(const jetstream& js, topology t, bool dry_run, CompletionToken&& token = {}) {
   return boost::asio::async_initiate<CompletionToken, void(error_code, std::vector<topology_change>)>(
       [](auto handler, jetstream j, topology top, bool dry) {

@@ -100,6 +100,20 @@ BOOST_AUTO_TEST_CASE(a_malformed_url_is_a_clear_error) {
     opts.servers = {"nats://127.0.0.1:notaport"};
     auto [ec, conn] = co_await nc::connect(ex, opts, asio::as_tuple(asio::deferred));
     BOOST_TEST(ec == nc::errc::invalid_url, ec.message());
+    // The examples, each refused before nats.c sees it, the problem named in the exception.
+    for (const auto& [url, problem] : std::vector<std::pair<std::string, std::string>>{
+             {"foo://bar", "the scheme \"foo\" is not nats:// or tls://"},
+             {"not a url", "has a space or a control character"},
+             {"nats://:4222", "has no host"}}) {
+      opts.servers = {url};
+      try {
+        co_await nc::connect(ex, opts);
+        BOOST_FAIL(url << " was accepted");
+      } catch (const nc::error& e) {
+        BOOST_TEST(e.code() == nc::errc::invalid_url, url);
+        BOOST_TEST(e.detail().find(problem) != std::string::npos, e.detail());
+      }
+    }
   });
 }
 

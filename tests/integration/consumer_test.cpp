@@ -329,15 +329,47 @@ BOOST_FIXTURE_TEST_CASE(a_different_existing_configuration_is_refused_with_the_f
     co_await js.consumer("AUTH_EVENTS", durable("strict"));
     auto changed = durable("strict");
     changed.max_deliver = 9;
-    auto [ec, c] = co_await js.consumer("AUTH_EVENTS", changed, asio::as_tuple(asio::deferred));
+    // The differing fields travel with the error: thrown with the default token...
+    try {
+      co_await js.consumer("AUTH_EVENTS", changed);
+      BOOST_FAIL("a different configuration was accepted");
+    } catch (const nc::error& e) {
+      BOOST_TEST(e.code() == nc::errc::config_mismatch);
+      BOOST_TEST(e.detail().find("max_deliver: server 5, wanted 9") != std::string::npos, e.detail());
+      BOOST_TEST(std::string(e.what()).find("max_deliver") != std::string::npos, e.what());
+    }
+    // ...or handed over with any other token.
+    nc::diagnostics diag;
+    auto [ec, c] = co_await js.consumer("AUTH_EVENTS", changed, nc::with_diagnostics(diag, asio::as_tuple(asio::deferred)));
     BOOST_TEST(ec == nc::errc::config_mismatch, ec.message());
+    BOOST_TEST(diag.message.find("max_deliver: server 5, wanted 9") != std::string::npos, diag.message);
     nc::consumer_options update;
     update.update = true;
     auto updated = co_await js.consumer("AUTH_EVENTS", changed, update);
     auto [ec2, c2] = co_await js.consumer("AUTH_EVENTS", changed, asio::as_tuple(asio::deferred));
     BOOST_TEST(!ec2, ec2.message());  // now the same
-    auto [ec3, c3] = co_await js.consumer("NO_SUCH_STREAM", changed, asio::as_tuple(asio::deferred));
+    auto [ec3, c3] = co_await js.consumer("NO_SUCH_STREAM", changed,
+                                          nc::with_diagnostics(diag, asio::as_tuple(asio::deferred)));
     BOOST_TEST(ec3 == nc::jetstream_errc::stream_not_found, ec3.message());
+    BOOST_TEST(diag.message.find("consumer info for NO_SUCH_STREAM/strict") != std::string::npos, diag.message);
+    BOOST_TEST(diag.message.find("stream not found") != std::string::npos, diag.message);
+    // Callbacks too; and a refusal before sending says what was refused.
+    nc::publisher pub{js, nc::publisher_options{.source = "test"}};
+    bool called = false;
+    pub.publish("auth..x", nc::event::make("user.created", "org-1"),
+                nc::with_diagnostics(diag, [&](nc::error_code e, nc::pub_ack) {
+                  called = true;
+                  BOOST_TEST(e == nc::errc::invalid_subject);
+                }));
+    BOOST_REQUIRE(co_await wait_until([&] { return called; }));
+    BOOST_TEST(diag.message.find("\"auth..x\" is not a subject one can publish to") != std::string::npos, diag.message);
+    try {
+      co_await js.stream_info("NO_SUCH_STREAM");
+      BOOST_FAIL("a missing stream was found");
+    } catch (const nc::error& e) {
+      BOOST_TEST(e.code() == nc::jetstream_errc::stream_not_found);
+      BOOST_TEST(e.detail().find("stream info NO_SUCH_STREAM failed") != std::string::npos, e.detail());
+    }
     co_await conn.drain();
   });
 }

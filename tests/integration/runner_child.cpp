@@ -15,7 +15,7 @@
 // "strict" is "handle" on a consumer with max_ack_pending 1 and ack_wait 1 s: the
 // configuration README.md gives for order per key across crashes.
 // "record" and "norecord" print "handled <event id>" per handler call, on a consumer
-// with ack_wait 2 s and room for 20,000 unacknowledged messages; "record" skips the
+// with ack_wait 10 s and room for 20,000 unacknowledged messages; "record" skips the
 // ids recorded in the processed-id bucket "processed" (the idempotency test, which
 // runs the first process as a user that may not acknowledge).
 #include <natscoro/natscoro.hpp>
@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
         cfg.durable = durable;
         // "hang": the crash test runs the consumer out of deliveries quickly.
         const bool idempotency = mode == "record" || mode == "norecord";
-        cfg.ack_wait = mode == "hang" || mode == "strict" ? 1s : idempotency ? 2s : 30s;
+        cfg.ack_wait = mode == "hang" || mode == "strict" ? 1s : idempotency ? 10s : 30s;
         cfg.max_deliver = mode == "hang" ? 2 : idempotency ? -1 : 5;
         if (mode == "strict") cfg.max_ack_pending = 1;
         if (idempotency) cfg.max_ack_pending = 20000;

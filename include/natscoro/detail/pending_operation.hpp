@@ -9,6 +9,8 @@
 // operation first is delivered, the other is dropped.
 #pragma once
 
+#include <natscoro/diagnostics.hpp>
+
 #include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -81,6 +83,16 @@ class pending_operation<void(Args...)> : public std::enable_shared_from_this<pen
     return true;
   }
 
+  /// complete(), with `text` (what went wrong, in words) as the diagnostics of a
+  /// caller that asked for them (natscoro::with_diagnostics, the default token).
+  bool fail(std::string text, Args... args) {
+    if (sink_) {
+      std::lock_guard lock(mutex_);
+      if (handler_) sink_->message = std::move(text);
+    }
+    return complete(std::move(args)...);
+  }
+
   /// Whether the operation is still waiting for its result (e.g. not cancelled). Thread-safe.
   bool pending() const {
     std::lock_guard lock(mutex_);
@@ -93,12 +105,14 @@ class pending_operation<void(Args...)> : public std::enable_shared_from_this<pen
         handler_work_(boost::asio::prefer(
             boost::asio::get_associated_executor(handler, boost::asio::any_completion_executor(io_executor)),
             boost::asio::execution::outstanding_work.tracked)),
-        handler_(std::move(handler)) {}
+        handler_(std::move(handler)),
+        sink_(take_current_diagnostics_sink()) {}
 
   mutable std::mutex mutex_;
   boost::asio::any_io_executor io_work_;
   boost::asio::any_completion_executor handler_work_;
   std::optional<handler_type> handler_;
+  diagnostics_sink sink_;  // null unless the caller asked for diagnostics
 };
 
 /// Completes `handler` with a result known in the initiating call, as a
