@@ -28,9 +28,12 @@ void report(const std::shared_ptr<Op>& op, spdlog::level::level_enum level, std:
   op->fail(std::move(text), std::forward<Args>(args)...);
 }
 
+// "<what>: <code's message> (<server's description>, JetStream error <err_code>)".
 std::string reason(const std::string& what, error_code ec, const json::value& reply) {
-  const auto description = description_of(reply);
-  return what + ": " + ec.message() + (description.empty() ? "" : " (" + description + ")");
+  std::string said = description_of(reply);
+  if (ec.category() == jetstream_category())
+    said += (said.empty() ? "" : ", ") + std::string("JetStream error ") + std::to_string(ec.value());
+  return what + ": " + ec.message() + (said.empty() ? "" : " (" + said + ")");
 }
 
 }  // namespace

@@ -369,6 +369,7 @@ BOOST_FIXTURE_TEST_CASE(a_different_existing_configuration_is_refused_with_the_f
     } catch (const nc::error& e) {
       BOOST_TEST(e.code() == nc::jetstream_errc::stream_not_found);
       BOOST_TEST(e.detail().find("stream info NO_SUCH_STREAM failed") != std::string::npos, e.detail());
+      BOOST_TEST(e.detail().find("JetStream error 10059") != std::string::npos, e.detail());
     }
     co_await conn.drain();
   });
