@@ -51,6 +51,9 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
   void publish(prepared_publish& prepared, publish_operation::handler_type handler);
   /// Counts a publish refused before sending and logs it; returns the logged text.
   std::string count_refusal(const prepared_publish& p);
+  using cancellation_type = boost::asio::cancellation_type;
+  /// Which cancellation types a publish honours: all until it is sent, terminal after.
+  void honour_cancellation(const std::shared_ptr<publish_operation>& op, cancellation_type types);
   void flush(flush_operation::handler_type handler);
   void wait_for_room(flush_operation::handler_type handler);
   void shutdown();
@@ -205,7 +208,10 @@ void publisher_core::publish(prepared_publish& prepared, publish_operation::hand
     op->fail(count_refusal(prepared), prepared.error, pub_ack{});
     return;
   }
-  op->complete_on_cancel(boost::asio::error::operation_aborted, pub_ack{});
+  // Waiting for room, it has had no effect: any type of cancellation. Once on the
+  // wire the stream may store it whatever happens: the caller can stop waiting
+  // (terminal), nothing can make it as if it had not been sent (partial, total).
+  honour_cancellation(op, has_room() ? cancellation_type::terminal : cancellation_type::all);
   ++stats_.published;
 
   error_code ec;
@@ -353,6 +359,10 @@ void publisher_core::complete(std::uint64_t token, error_code ec, const pub_ack&
   check_flushes();
 }
 
+void publisher_core::honour_cancellation(const std::shared_ptr<publish_operation>& op, cancellation_type types) {
+  op->complete_on_cancel(types, boost::asio::error::operation_aborted, pub_ack{});
+}
+
 void publisher_core::pump_waiting() {
   while (!waiting_.empty() && in_flight_.size() < opts_.max_in_flight) {
     entry e = std::move(waiting_.front());
@@ -361,6 +371,7 @@ void publisher_core::pump_waiting() {
       ++stats_.failed;
       continue;
     }
+    honour_cancellation(e.op, cancellation_type::terminal);
     const auto token = e.token;
     send(in_flight_.emplace(token, std::move(e)).first->second);
   }

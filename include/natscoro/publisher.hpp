@@ -100,17 +100,18 @@ class publisher {
   ///   the stream stores it once. After a reconnect, what is in flight is sent again at once.
   /// Completion: `void(error_code, pub_ack)`.
   /// Errors, before sending: errc::invalid_event, errc::invalid_subject,
-  ///   errc::payload_too_large. With asio::deferred or use_awaitable these throw
-  ///   natscoro::error from the call, its what() naming the attribute or the size;
-  ///   other tokens receive them as the completion's error (the detail is logged).
+  ///   errc::payload_too_large, through the token like every failure; the
+  ///   diagnostics name the attribute or the size (docs/errors.md).
   /// Errors, from the server: nats_errc::not_permitted (publish permission denied),
   ///   jetstream_errc::wrong_last_sequence / wrong_last_msg_id / stream_not_match
   ///   (an expectation failed), errc::not_connected (connection closed), errc::closing
   ///   (publisher destroyed). After the retries: errc::no_stream (no stream bound to
   ///   the subject), errc::publish_timeout.
-  /// Cancellation: any type; the publish completes with operation_aborted at
-  ///   once. A publish still waiting for room is then never sent; one already
-  ///   sent may still be stored.
+  /// Cancellation: while waiting for room in the window, any type (terminal,
+  ///   partial, total): it completes with operation_aborted and is never sent.
+  ///   Once sent, terminal only: the caller stops waiting (operation_aborted) and
+  ///   the stream may still store it; partial and total are ignored, since nothing
+  ///   can make it as if it had not been sent.
   template <boost::asio::completion_token_for<void(error_code, pub_ack)> CompletionToken = natscoro::default_token_t>
   auto publish(std::string subject, event evt, const publish_expectations& expect, CompletionToken&& token = {}) {
     auto prepared = prepare(std::move(subject), std::move(evt), expect);
@@ -132,8 +133,7 @@ class publisher {
   /// Publishes `msg` as it is, with the same guarantees as an event: a verified
   /// PubAck, retries with the same Nats-Msg-Id, the window.
   /// Completion, errors and cancellation as publish(event): errc::invalid_subject
-  ///   and errc::payload_too_large are decided in the call (thrown with deferred
-  ///   and use_awaitable); no event validation.
+  ///   and errc::payload_too_large are decided before sending; no event validation.
   template <boost::asio::completion_token_for<void(error_code, pub_ack)> CompletionToken = natscoro::default_token_t>
   auto publish_raw(raw_message msg, CompletionToken&& token = {}) {
     auto prepared = prepare_raw(std::move(msg));

@@ -185,7 +185,7 @@ BOOST_FIXTURE_TEST_CASE(a_full_window_makes_publishers_wait, server_fixture) {
     server.kill();
     int completed = 0, ok = 0;
     std::size_t most_in_flight = 0;
-    asio::cancellation_signal cancel_last;
+    asio::cancellation_signal cancel_first, cancel_last;
     nc::error_code last_result;
     for (int i = 0; i < 10; ++i) {
       auto e = nc::event::make("user.created", "org-1", boost::json::object{{"n", i}});
@@ -194,7 +194,8 @@ BOOST_FIXTURE_TEST_CASE(a_full_window_makes_publishers_wait, server_fixture) {
         ok += !ec;
         most_in_flight = std::max(most_in_flight, pub.stats().in_flight);
       };
-      if (i < 9) pub.publish(e, on_done);
+      if (i == 0) pub.publish(e, asio::bind_cancellation_slot(cancel_first.slot(), on_done));
+      else if (i < 9) pub.publish(e, on_done);
       else pub.publish(e, asio::bind_cancellation_slot(cancel_last.slot(), [&](nc::error_code ec, nc::pub_ack) {
              last_result = ec;
            }));
@@ -202,17 +203,34 @@ BOOST_FIXTURE_TEST_CASE(a_full_window_makes_publishers_wait, server_fixture) {
     BOOST_TEST(pub.stats().in_flight == 8u);
     BOOST_TEST(pub.stats().waiting == 2u);  // the 9th and 10th wait, neither failed nor buffered
     BOOST_TEST(completed == 0);
-    cancel_last.emit(asio::cancellation_type::terminal);  // a waiting publish can be abandoned
+    // A waiting publish honours total cancellation: it has had no effect, and never will.
+    cancel_last.emit(asio::cancellation_type::total);
     BOOST_TEST(co_await wait_until([&] { return last_result == asio::error::operation_aborted; }));
+    // A sent one cannot be made unsent: total is ignored, it goes on to its PubAck.
+    cancel_first.emit(asio::cancellation_type::total);
 
     server.start();
     BOOST_TEST(co_await wait_until([&] { return completed == 9; }, 30s));
     BOOST_TEST(ok == 9);
     BOOST_TEST(most_in_flight <= 8u);
+
+    // Terminal cancellation of a sent publish: the caller stops waiting; the stream stores it all the same.
+    asio::cancellation_signal cancel_sent;
+    bool sent_done = false;
+    nc::error_code sent_result;
+    pub.publish(nc::event::make("user.created", "org-1"),
+                asio::bind_cancellation_slot(cancel_sent.slot(), [&](nc::error_code ec, nc::pub_ack) {
+                  sent_result = ec;
+                  sent_done = true;
+                }));
+    cancel_sent.emit(asio::cancellation_type::terminal);
+    BOOST_TEST(co_await wait_until([&] { return sent_done; }));
+    BOOST_TEST(sent_result == asio::error::operation_aborted);
+    co_await pub.flush();  // its PubAck still comes
     co_await conn.drain();
   });
   stream_inspector inspect(server.url());
-  BOOST_TEST(inspect.stream("AUTH_EVENTS")->messages == 9u);  // the abandoned one was never sent
+  BOOST_TEST(inspect.stream("AUTH_EVENTS")->messages == 10u);  // the abandoned one was never sent; the last one was
 }
 
 // A subject template puts the entity key in a token of its own, where the

@@ -17,6 +17,7 @@
 #include <boost/asio/append.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
@@ -42,14 +43,27 @@ class pending_operation<void(Args...)> : public std::enable_shared_from_this<pen
     return std::shared_ptr<pending_operation>(new pending_operation(std::move(handler), io_executor));
   }
 
-  /// Completes the operation with `args` when cancellation of any type is requested.
-  void complete_on_cancel(Args... args) {
+  /// Completes the operation with `args` when cancellation of a type in `honoured`
+  /// is requested (Asio's meaning: terminal, the caller stops waiting whatever state
+  /// is left; partial and total, the operation also had no effect). Requests of
+  /// other types are ignored. Calling it again replaces the previous rule (an
+  /// operation that can no longer be undone honours fewer types). Use it from the
+  /// thread that may emit the cancellation, as every Asio slot.
+  void complete_on_cancel(boost::asio::cancellation_type honoured, Args... args) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!handler_) return;
+    }
     auto slot = handler_->get_cancellation_slot();
     if (!slot.is_connected()) return;
-    slot.assign([weak = this->weak_from_this(), result = std::make_tuple(std::move(args)...)](auto) mutable {
+    slot.assign([weak = this->weak_from_this(), honoured,
+                 result = std::make_tuple(std::move(args)...)](boost::asio::cancellation_type requested) mutable {
+      if ((requested & honoured) == boost::asio::cancellation_type::none) return;
       if (auto self = weak.lock()) std::apply([&](auto&... a) { self->complete(std::move(a)...); }, result);
     });
   }
+  /// complete_on_cancel() for every type: the operation has had no effect yet.
+  void complete_on_cancel(Args... args) { complete_on_cancel(boost::asio::cancellation_type::all, std::move(args)...); }
 
   /// Runs `f` on the I/O executor when cancellation of any type is requested;
   /// the operation stays pending (its owner winds down, then completes it).
