@@ -246,11 +246,12 @@ void connection_core::on_error(natsConnection* nc, natsSubscription*, natsStatus
   auto* self = static_cast<connection_core*>(closure);
   auto ev = self->describe(nc, connection_event_kind::server_error);
   ev.error = nats_error(status);
-  // Not natsConnection_GetLastError(): it hands out the connection's error buffer,
-  // which nats.c rewrites (under a lock this side cannot take) when the next server
-  // error arrives: ThreadSanitizer caught the copy racing with that rewrite while a
-  // user without ack permission received -ERR after -ERR. The status names the kind.
-  ev.detail = natsStatus_GetText(status);
+  // The server's text ('Permissions Violation for Publish to "x"'; the publisher
+  // needs the subject). natsConnection_GetLastError() hands out the connection's
+  // error buffer, which nats.c rewrites under a lock this side cannot take when
+  // the next -ERR arrives: a burst of errors can tear the copied text (see tests/tsan.supp).
+  const char* text = nullptr;
+  if (natsConnection_GetLastError(nc, &text) != NATS_OK && text != nullptr) ev.detail = text;
   self->post_event(std::move(ev));
 }
 
