@@ -88,12 +88,12 @@ class replay_core : public std::enable_shared_from_this<replay_core> {
     o.capacity = opts_.capacity;
     o.envelope = opts_.envelope;
     js_.ephemeral_consumer(stream_, cursor_.next_consumer(opts_.inactive_threshold), o,
-                 [self = shared_from_this(), done = std::move(done)](error_code ec, consumer c) {
-                   self->starting_ = false;
-                   if (!ec) self->consumer_ = std::move(c);
-                   if (self->phase_ == phase::ending) self->delete_and_end();  // closed meanwhile
-                   done(ec);
-                 });
+                           [self = shared_from_this(), done = std::move(done)](error_code ec, consumer c) {
+                             self->starting_ = false;
+                             if (!ec) self->consumer_ = std::move(c);
+                             if (self->phase_ == phase::ending) self->delete_and_end();  // closed meanwhile
+                             done(ec);
+                           });
   }
 
   void pull() {
