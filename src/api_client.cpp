@@ -2,6 +2,7 @@
 #include <natscoro/detail/connection_core.hpp>
 #include <natscoro/detail/jetstream_api.hpp>
 #include <natscoro/detail/names.hpp>
+#include <natscoro/detail/on_strand.hpp>
 #include <natscoro/logging.hpp>
 
 #include <boost/json/parse.hpp>
@@ -42,6 +43,11 @@ void api_client::request_raw(const std::string& subject, std::string_view payloa
     logger()->error("request to \"{}\" refused: not a subject one can publish to", subject);
     return void(op->complete(make_error_code(errc::invalid_subject), {}));
   }
+  on_strand(conn_.get_executor(), [self = shared_from_this(), op = std::move(op), subject,
+                                   payload = std::string(payload)] { self->send(op, subject, payload); });
+}
+
+void api_client::send(const std::shared_ptr<raw_operation>& op, const std::string& subject, const std::string& payload) {
   if (!inbox_) {
     error_code ec;
     inbox_ = reply_inbox::open(

@@ -7,6 +7,8 @@
 #include <natscoro/logging.hpp>
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/system_executor.hpp>
 
 #include <cstdlib>
@@ -56,8 +58,21 @@ void async_connect(boost::asio::any_io_executor ex, connect_options opts,
   core->on_blocking_pool([op](connection_core& c) { c.connect_blocking(op); });
 }
 
+namespace {
+
+// The strand the connection's state lives on: `ex` itself when it is a strand
+// already (a second one would only add a scheduler pass to every call made on it).
+boost::asio::any_io_executor serialized(boost::asio::any_io_executor ex) {
+  using any_strand = boost::asio::strand<boost::asio::any_io_executor>;
+  using io_strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+  if (ex.target<any_strand>() != nullptr || ex.target<io_strand>() != nullptr) return ex;
+  return boost::asio::make_strand(std::move(ex));
+}
+
+}  // namespace
+
 connection_core::connection_core(boost::asio::any_io_executor ex, connect_options opts)
-    : executor_(std::move(ex)), options_(std::move(opts)) {}
+    : executor_(serialized(std::move(ex))), options_(std::move(opts)) {}
 
 connection_core::~connection_core() {
   // Reached after the closed callback (or a failed connect): nothing blocks here.
@@ -305,17 +320,25 @@ void connection_core::handle_event(const connection_event& ev) {
       break;
   }
   if (options_.on_event) options_.on_event(ev);
-  const auto listeners = listeners_;  // a listener may remove itself
+  std::map<std::uint64_t, listener> listeners;  // a copy: a listener may remove itself
+  {
+    std::lock_guard lock(listeners_mutex_);
+    listeners = listeners_;
+  }
   for (const auto& [id, l] : listeners) l(ev);
 }
 
 std::uint64_t connection_core::add_listener(listener l) {
+  std::lock_guard lock(listeners_mutex_);
   const auto id = next_listener_++;
   listeners_.emplace(id, std::move(l));
   return id;
 }
 
-void connection_core::remove_listener(std::uint64_t id) { listeners_.erase(id); }
+void connection_core::remove_listener(std::uint64_t id) {
+  std::lock_guard lock(listeners_mutex_);
+  listeners_.erase(id);
+}
 
 void connection_core::handle_closed(connection_event ev) {
   std::vector<std::shared_ptr<drain_operation>> drains;

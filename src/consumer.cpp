@@ -5,6 +5,7 @@
 #include <natscoro/detail/jetstream_api.hpp>
 #include <natscoro/detail/last_handle.hpp>
 #include <natscoro/detail/message_state.hpp>
+#include <natscoro/detail/on_strand.hpp>
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/detail/pull_credits.hpp>
 #include <natscoro/detail/reply_inbox.hpp>
@@ -39,7 +40,8 @@ consumer_core::consumer_core(const jetstream& js, std::string stream, std::strin
       opts_(opts),
       credits_(opts.capacity),
       watchdog_(opts.idle_heartbeat),
-      tick_(conn_.get_executor()) {
+      tick_(conn_.get_executor()),
+      executor_(conn_.get_executor()) {
   const auto* cfg = info.is_object() ? info.as_object().if_contains("config") : nullptr;
   if (cfg == nullptr || !cfg->is_object()) return;
   if (const auto* v = cfg->as_object().if_contains("ack_wait"); v && v->is_int64())
@@ -92,7 +94,10 @@ std::shared_ptr<message_state> consumer_core::pop_held() {
     auto state = message_state::from(std::move(held_.front()), conn_, api_, opts_.envelope);
     held_.pop_front();
     credits_.on_released();
-    if (state) return state;
+    if (state) {
+      publish_levels();
+      return state;
+    }
     logger()->error("consumer {}/{}: a delivered message has no JetStream ack subject; skipped", stream_, name_);
   }
   return nullptr;
@@ -119,6 +124,18 @@ void consumer_core::settle_waiters() {
 }
 
 void consumer_core::maybe_pull() {
+  pull();
+  publish_levels();
+}
+
+void consumer_core::publish_levels() {
+  stats_.update([this](auto& s) {
+    s.held = held_.size();
+    s.outstanding = credits_.outstanding();
+  });
+}
+
+void consumer_core::pull() {
   if (phase_ != phase::running || fatal_ || !pulling_ || !inbox_) return;
   const auto now = steady::now();
   if (now < paused_until_) return;  // the tick retries
@@ -140,7 +157,7 @@ void consumer_core::maybe_pull() {
     if (s == NATS_CONNECTION_CLOSED) fail(make_error_code(errc::not_connected), "the connection is closed");
     return;
   }
-  ++stats_.pulls;
+  stats_.update([](auto& s) { ++s.pulls; });
 }
 
 void consumer_core::on_inbox(std::uint64_t token, nats_msg_ptr msg) {
@@ -155,11 +172,11 @@ void consumer_core::on_inbox(std::uint64_t token, nats_msg_ptr msg) {
   if (const auto status = message_header(msg.get(), "Status"); !status.empty())
     return on_status(token, status, message_header(msg.get(), "Description"));
   if (!delivered) return;
-  ++stats_.delivered;
+  stats_.update([](auto& s) { ++s.delivered; });
   if (!credits_.on_message()) {  // from a request forgotten after a reconnect, with no room left
     // Later, not at once: at once, the forgotten request could take it again and again, each time a delivery.
     give_back(msg.get(), unrequested_give_back_delay);
-    ++stats_.given_back_unrequested;
+    stats_.update([](auto& s) { ++s.given_back_unrequested; });
     return;
   }
   held_.push_back(std::move(msg));  // while draining: given back once unsubscribed
@@ -200,7 +217,7 @@ void consumer_core::on_connection_event(const connection_event& ev) {
   if (ev.kind == connection_event_kind::reconnected) {
     // nats.c re-subscribes but does not resend pull requests: they are gone.
     credits_.reset();
-    ++stats_.repulls;
+    stats_.update([](auto& s) { ++s.repulls; });
     maybe_pull();
   } else if (ev.kind == connection_event_kind::closed) {
     fail(make_error_code(errc::not_connected), "the connection closed");
@@ -223,7 +240,7 @@ void consumer_core::on_tick() {
     logger()->warn("consumer {}/{}: no heartbeat for {} ms; pulling afresh", stream_, name_,
                    (2 * opts_.idle_heartbeat).count());
     credits_.reset();
-    ++stats_.repulls;
+    stats_.update([](auto& s) { ++s.repulls; });
   }
   maybe_pull();
   if (phase_ == phase::running) schedule_tick();
@@ -240,6 +257,7 @@ void consumer_core::give_back_held() {
     credits_.on_released();
   }
   held_.clear();
+  publish_levels();
 }
 
 void consumer_core::fail(error_code ec, const std::string& detail) {
@@ -256,8 +274,6 @@ void consumer_core::drain(std::chrono::milliseconds grace, drain_operation::hand
   start_draining(grace);
   finish_drain_if_done();
 }
-
-void consumer_core::stop() { close_now(); }
 
 void consumer_core::start_draining(std::chrono::milliseconds grace) {
   if (phase_ != phase::running) return;
@@ -348,13 +364,19 @@ void consumer::stop() {
   if (core_) core_->stop();
 }
 
+namespace detail {
+void consumer_core::stop() {
+  on_strand(executor_, [self = shared_from_this()] { self->close_now(); });
+}
+}  // namespace detail
+
 void consumer::async_next(const std::shared_ptr<detail::consumer_core>& core,
                           boost::asio::any_completion_handler<void(error_code, std::optional<message>)> handler) {
   if (!core) {
     auto op = detail::next_operation::create(std::move(handler), boost::asio::system_executor());
     return void(op->complete(make_error_code(errc::not_connected), std::nullopt));
   }
-  core->next(std::move(handler));
+  detail::on_strand(core->executor(), [core, handler = std::move(handler)]() mutable { core->next(std::move(handler)); });
 }
 
 void consumer::async_drain(const std::shared_ptr<detail::consumer_core>& core, std::chrono::milliseconds grace,
@@ -363,7 +385,8 @@ void consumer::async_drain(const std::shared_ptr<detail::consumer_core>& core, s
     auto op = detail::drain_operation::create(std::move(handler), boost::asio::system_executor());
     return void(op->complete({}));
   }
-  core->drain(grace, std::move(handler));
+  detail::on_strand(core->executor(),
+                    [core, grace, handler = std::move(handler)]() mutable { core->drain(grace, std::move(handler)); });
 }
 
 }  // namespace natscoro

@@ -2,6 +2,7 @@
 #include <natscoro/detail/api_client.hpp>
 #include <natscoro/detail/dead_letter_writer.hpp>
 #include <natscoro/detail/names.hpp>
+#include <natscoro/detail/on_strand.hpp>
 #include <natscoro/detail/stored_message.hpp>
 #include <natscoro/logging.hpp>
 
@@ -157,19 +158,23 @@ dead_letter_queue::dead_letter_queue(const jetstream& js, std::string stream)
 void dead_letter_queue::async_list(
     const std::shared_ptr<detail::dead_letter_queue_core>& core, std::uint64_t from, std::size_t limit,
     boost::asio::any_completion_handler<void(error_code, std::vector<dead_letter_entry>)> h) {
-  core->list(from, limit, detail::list_operation::create(std::move(h), core->executor()));
+  auto op = detail::list_operation::create(std::move(h), core->executor());
+  detail::on_strand(core->executor(), [core, from, limit, op] { core->list(from, limit, op); });
 }
 
 void dead_letter_queue::async_replay(const std::shared_ptr<detail::dead_letter_queue_core>& core,
                                      std::uint64_t sequence,
                                      boost::asio::any_completion_handler<void(error_code, pub_ack)> h) {
   auto op = detail::replay_operation::create(std::move(h), core->executor());
-  core->replay(sequence, [op](error_code ec, pub_ack ack) { op->complete(ec, ack); });
+  detail::on_strand(core->executor(), [core, sequence, op] {
+    core->replay(sequence, [op](error_code ec, pub_ack ack) { op->complete(ec, ack); });
+  });
 }
 
 void dead_letter_queue::async_replay_all(const std::shared_ptr<detail::dead_letter_queue_core>& core,
                                          boost::asio::any_completion_handler<void(error_code, std::size_t)> h) {
-  core->replay_all(detail::replay_all_operation::create(std::move(h), core->executor()));
+  auto op = detail::replay_all_operation::create(std::move(h), core->executor());
+  detail::on_strand(core->executor(), [core, op] { core->replay_all(op); });
 }
 
 }  // namespace natscoro

@@ -60,8 +60,13 @@ std::string message::header(std::string_view name) const {
 }
 
 error_code message::decode(natscoro::event& out, std::string& detail) const {
-  if (state_->decoded) {
-    out = *state_->decoded;
+  std::shared_ptr<const natscoro::event> decoded;
+  {
+    std::lock_guard lock(state_->decoded_mutex);
+    decoded = state_->decoded;
+  }
+  if (decoded) {
+    out = *decoded;
     return {};
   }
   const envelope_input in{state_->subject, state_->headers, data(), state_->metadata};
@@ -69,7 +74,9 @@ error_code message::decode(natscoro::event& out, std::string& detail) const {
     detail = "not a " + state_->envelope.name() + " event: " + detail;
     return ec;
   }
-  state_->decoded = std::make_shared<const natscoro::event>(out);
+  decoded = std::make_shared<const natscoro::event>(out);
+  std::lock_guard lock(state_->decoded_mutex);
+  state_->decoded = std::move(decoded);
   return {};
 }
 
@@ -88,13 +95,14 @@ void set_calls_this_delivery(const message& m, int calls) { m.state_->calls_this
 error_code acknowledge_now(const message& m, ack_kind kind, std::chrono::nanoseconds delay) {
   auto& state = *m.state_;
   const bool terminal = kind != ack_kind::in_progress;
-  if (terminal && state.acknowledged) return {};  // settled already: harmless
+  // Claimed before sending: of two threads settling one message, one sends.
+  if (terminal && state.acknowledged.exchange(true)) return {};  // settled already: harmless
   const std::string payload = ack_payload(kind, delay);
   const natsStatus s = natsConnection_Publish(state.conn.native_handle(), state.ack_subject.c_str(), payload.data(),
                                               static_cast<int>(payload.size()));
-  if (s != NATS_OK) return s == NATS_CONNECTION_CLOSED ? make_error_code(errc::not_connected) : nats_error(s);
-  if (terminal) state.acknowledged = true;
-  return {};
+  if (s == NATS_OK) return {};
+  if (terminal) state.acknowledged = false;  // not sent: it may be settled again
+  return s == NATS_CONNECTION_CLOSED ? make_error_code(errc::not_connected) : nats_error(s);
 }
 }  // namespace detail
 

@@ -1,5 +1,6 @@
 #include <natscoro/detail/last_handle.hpp>
 #include <natscoro/detail/names.hpp>
+#include <natscoro/detail/on_strand.hpp>
 #include <natscoro/detail/outbox_core.hpp>
 #include <natscoro/detail/prepared_publish.hpp>
 #include <natscoro/detail/sqlite_spool.hpp>
@@ -86,9 +87,11 @@ void outbox_core::open(std::function<void(error_code)> done) {
           return done(result.ec);
         }
         self->store_ = std::move(result.store);
-        self->stats_.pending = result.summary.count;
-        self->stats_.pending_bytes = result.summary.bytes;
-        self->oldest_created_ns_ = result.summary.oldest_created_ns;
+        self->counters_.update([&](auto& c) {
+          c.stats.pending = result.summary.count;
+          c.stats.pending_bytes = result.summary.bytes;
+          c.oldest_created_ns = result.summary.oldest_created_ns;
+        });
         logger()->info("outbox {} opened: {} events pending", self->name(), result.summary.count);
         asio::co_spawn(self->executor_, self->relay(), asio::detached);
         self->watch_age();
@@ -111,9 +114,10 @@ void outbox_core::publish(std::string subject, event evt, done_operation::handle
   r.body = prepared->encoded.body;
   r.created_ns = now_ns();
   const auto size = r.size();
-  if (settings_.max_bytes != 0 && stats_.pending_bytes + queued_bytes_ + size > settings_.max_bytes) {
+  const auto pending_bytes = counters_.snapshot().stats.pending_bytes;
+  if (settings_.max_bytes != 0 && pending_bytes + queued_bytes_ + size > settings_.max_bytes) {
     logger()->error("outbox {}: full ({} of {} bytes pending); event {} not stored", name(),
-                    stats_.pending_bytes + queued_bytes_, settings_.max_bytes, r.id);
+                    pending_bytes + queued_bytes_, settings_.max_bytes, r.id);
     return void(op->complete(make_error_code(errc::outbox_full)));
   }
   queued_bytes_ += size;
@@ -132,13 +136,16 @@ void outbox_core::close(done_operation::handler_type handler) {
   stop();
 }
 
-// The last handle went: stop relaying and close the store; nobody waits for it.
-void outbox_core::close_in_background() { stop(); }
+// The last handle went, on whatever thread: stop relaying and close the store; nobody waits for it.
+void outbox_core::close_in_background() {
+  on_strand(executor_, [self = shared_from_this()] { self->stop(); });
+}
 
 outbox_stats outbox_core::stats() const {
-  auto s = stats_;
-  if (oldest_created_ns_ != 0)
-    s.oldest_pending_age = std::chrono::milliseconds(std::max<std::int64_t>(0, now_ns() - oldest_created_ns_) / 1'000'000);
+  const auto c = counters_.snapshot();
+  auto s = c.stats;
+  if (c.oldest_created_ns != 0)
+    s.oldest_pending_age = std::chrono::milliseconds(std::max<std::int64_t>(0, now_ns() - c.oldest_created_ns) / 1'000'000);
   return s;
 }
 
@@ -179,11 +186,13 @@ void outbox_core::on_committed(std::vector<waiting> batch, error_code ec, const 
   if (ec) {
     logger()->error("outbox {}: {} events not stored: {}", name(), batch.size(), detail);
   } else {
-    ++stats_.commits;
-    stats_.stored += batch.size();
-    stats_.pending += batch.size();
-    stats_.pending_bytes += bytes;
-    if (oldest_created_ns_ == 0 && !batch.empty()) oldest_created_ns_ = batch.front().record.created_ns;
+    counters_.update([&](auto& c) {
+      ++c.stats.commits;
+      c.stats.stored += batch.size();
+      c.stats.pending += batch.size();
+      c.stats.pending_bytes += bytes;
+      if (c.oldest_created_ns == 0 && !batch.empty()) c.oldest_created_ns = batch.front().record.created_ns;
+    });
     wake();
   }
   for (auto& w : batch) w.op->complete(ec);
@@ -211,7 +220,7 @@ void outbox_core::finish_close() {
       },
       [self = shared_from_this()](int) {
         self->closed_ = true;
-        logger()->info("outbox {} closed: {} events pending", self->name(), self->stats_.pending);
+        logger()->info("outbox {} closed: {} events pending", self->name(), self->counters_.snapshot().stats.pending);
         for (auto& op : std::exchange(self->close_waiters_, {})) op->complete({});
       });
 }
@@ -274,13 +283,15 @@ std::shared_ptr<outbox_core::store_future<bool>> outbox_core::settle(std::shared
           // Relayed but still in the store: they go again (the stream drops them as duplicates).
           logger()->error("outbox {}: relayed events not removed: {}", self->name(), s.detail);
         } else {
-          auto& stats = self->stats_;
-          const auto gone = results->acknowledged.size() + results->refused.size();
-          stats.relayed += results->acknowledged.size();
-          stats.refused += results->refused.size();
-          stats.pending -= std::min<std::uint64_t>(stats.pending, gone);
-          stats.pending_bytes -= std::min(stats.pending_bytes, results->acknowledged_bytes);
-          self->oldest_created_ns_ = s.oldest_created_ns;
+          self->counters_.update([&](auto& c) {
+            auto& stats = c.stats;
+            const auto gone = results->acknowledged.size() + results->refused.size();
+            stats.relayed += results->acknowledged.size();
+            stats.refused += results->refused.size();
+            stats.pending -= std::min<std::uint64_t>(stats.pending, gone);
+            stats.pending_bytes -= std::min(stats.pending_bytes, results->acknowledged_bytes);
+            c.oldest_created_ns = s.oldest_created_ns;
+          });
         }
         done->set(true);
       });
@@ -365,7 +376,7 @@ asio::awaitable<void> outbox_core::relay() {
     if (ahead) co_await ahead->get();  // read past a failure: dropped, claimed again after it
     ahead.reset();
     co_await settle(results)->get();
-    stats_.failed += results->failed.size();
+    counters_.update([&](auto& c) { c.stats.failed += results->failed.size(); });
     backoff = next_backoff(backoff);
     logger()->warn("outbox {}: {} events not relayed (NATS unreachable?); again in {} ms", name(),
                    results->failed.size(), backoff.count());
@@ -412,9 +423,11 @@ void outbox_core::refresh_summary() {
         self->next_summary_ = std::chrono::steady_clock::now() + std::max<std::chrono::steady_clock::duration>(
                                                                       self->settings_.shared_store_poll, 50 * s.took);
         if (s.ec) return;  // the relay reports the store's failures
-        self->stats_.pending = s.summary.count;
-        self->stats_.pending_bytes = s.summary.bytes;
-        self->oldest_created_ns_ = s.summary.oldest_created_ns;
+        self->counters_.update([&](auto& c) {
+          c.stats.pending = s.summary.count;
+          c.stats.pending_bytes = s.summary.bytes;
+          c.oldest_created_ns = s.summary.oldest_created_ns;
+        });
       });
 }
 
@@ -430,8 +443,9 @@ void outbox_core::watch_age() {
   if (shared && std::chrono::steady_clock::now() >= next_summary_) refresh_summary();
   auto every = std::chrono::milliseconds(1000);
   if (alerting) {
-    const auto age = stats().oldest_pending_age;
-    const bool over = stats_.pending > 0 && age > alert_age;
+    const auto now = stats();
+    const auto age = now.oldest_pending_age;
+    const bool over = now.pending > 0 && age > alert_age;
     if (over && !alerted_) settings_.relay.on_alert(age);
     alerted_ = over;
     every = std::min(every, alert_age / 4 + std::chrono::milliseconds(1));
@@ -455,12 +469,15 @@ outbox_handle::outbox_handle(std::shared_ptr<outbox_core> core)
 
 void outbox_handle::async_publish(const std::shared_ptr<outbox_core>& core, std::string subject, event evt,
                                   boost::asio::any_completion_handler<void(error_code)> handler) {
-  core->publish(std::move(subject), std::move(evt), std::move(handler));
+  on_strand(core->get_executor(), [core, subject = std::move(subject), evt = std::move(evt),
+                               handler = std::move(handler)]() mutable {
+    core->publish(std::move(subject), std::move(evt), std::move(handler));
+  });
 }
 
 void outbox_handle::async_close(const std::shared_ptr<outbox_core>& core,
                                 boost::asio::any_completion_handler<void(error_code)> handler) {
-  core->close(std::move(handler));
+  on_strand(core->get_executor(), [core, handler = std::move(handler)]() mutable { core->close(std::move(handler)); });
 }
 
 outbox_stats outbox_handle::stats() const { return core_->stats(); }

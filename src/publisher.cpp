@@ -3,9 +3,11 @@
 #include <natscoro/detail/jetstream_api.hpp>
 #include <natscoro/detail/nats_message.hpp>
 #include <natscoro/detail/names.hpp>
+#include <natscoro/detail/on_strand.hpp>
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/detail/prepared_publish.hpp>
 #include <natscoro/detail/reply_inbox.hpp>
+#include <natscoro/detail/shared_stats.hpp>
 #include <natscoro/detail/subject_template.hpp>
 #include <natscoro/logging.hpp>
 #include <natscoro/publisher.hpp>
@@ -16,6 +18,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <deque>
 #include <random>
 #include <set>
@@ -28,7 +31,8 @@ using publish_operation = pending_operation<void(error_code, pub_ack)>;
 using flush_operation = pending_operation<void(error_code)>;  // also waits for room
 using steady = std::chrono::steady_clock;
 
-/// The publisher's state; lives on the connection's executor.
+/// The publisher's state; lives on the connection's strand. prepare() and
+/// prepare_raw() read only what the constructor set, and run on the caller's thread.
 class publisher_core : public std::enable_shared_from_this<publisher_core> {
  public:
   publisher_core(const jetstream& js, publisher_options opts)
@@ -57,8 +61,10 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
   void flush(flush_operation::handler_type handler);
   void wait_for_room(flush_operation::handler_type handler);
   void shutdown();
-  const publisher_stats& stats() const { return stats_; }
+  publisher_stats stats() const { return stats_.snapshot(); }
   bool has_room() const { return in_flight_.size() < opts_.max_in_flight && waiting_.empty(); }
+  /// has_room() as of the last change, for any thread.
+  bool had_room() const { return had_room_.load(std::memory_order_relaxed); }
   boost::asio::any_io_executor executor() const { return conn_.get_executor(); }
 
  private:
@@ -91,6 +97,8 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
   void check_room();
   void on_connection_event(const connection_event& ev);
   bool ensure_inbox(error_code& ec);
+  /// Publishes the window's new levels to stats() and had_room().
+  void levels_changed();
 
   connection conn_;
   publisher_options opts_;
@@ -110,7 +118,8 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
   boost::asio::steady_timer timer_;
   steady::time_point timer_due_ = steady::time_point::max();
   std::mt19937_64 random_;
-  publisher_stats stats_;
+  shared_stats<publisher_stats> stats_;
+  std::atomic<bool> had_room_{true};
 };
 
 bool publisher_core::ensure_inbox(error_code& ec) {
@@ -126,7 +135,7 @@ bool publisher_core::ensure_inbox(error_code& ec) {
 
 std::string publisher_core::log_failure(const std::string& subject, const std::string& id, error_code ec,
                                         const std::string& detail) {
-  ++stats_.failed;
+  stats_.update([](auto& s) { ++s.failed; });
   std::string text = "publish of event " + id + " to " + subject + " failed: " + ec.message() +
                      (detail.empty() ? "" : ": ") + detail;
   logger()->error("{}", text);
@@ -198,7 +207,7 @@ void publisher_core::check_size(prepared_publish& p) const {
 }
 
 std::string publisher_core::count_refusal(const prepared_publish& p) {
-  ++stats_.published;
+  stats_.update([](auto& s) { ++s.published; });
   return log_failure(p.subject, p.event_id, p.error, p.detail);
 }
 
@@ -212,7 +221,7 @@ void publisher_core::publish(prepared_publish& prepared, publish_operation::hand
   // wire the stream may store it whatever happens: the caller can stop waiting
   // (terminal), nothing can make it as if it had not been sent (partial, total).
   honour_cancellation(op, has_room() ? cancellation_type::terminal : cancellation_type::all);
-  ++stats_.published;
+  stats_.update([](auto& s) { ++s.published; });
 
   error_code ec;
   if (!ensure_inbox(ec)) return fail_now(op, prepared.subject, prepared.event_id, ec, "cannot subscribe to the reply inbox");
@@ -232,12 +241,19 @@ void publisher_core::publish(prepared_publish& prepared, publish_operation::hand
     send(in_flight_.emplace(token, std::move(e)).first->second);
   } else {
     waiting_.push_back(std::move(e));  // the caller waits: backpressure, bounded by the callers themselves
-    stats_.waiting = waiting_.size();
   }
+  levels_changed();
+}
+
+void publisher_core::levels_changed() {
+  stats_.update([this](auto& s) {
+    s.in_flight = in_flight_.size();
+    s.waiting = waiting_.size();
+  });
+  had_room_.store(has_room(), std::memory_order_relaxed);
 }
 
 void publisher_core::send(entry& e) {
-  stats_.in_flight = in_flight_.size();
   e.resend_pending = false;
   const natsStatus s = natsConnection_PublishMsg(conn_.native_handle(), e.msg.get());
   switch (s) {
@@ -313,7 +329,7 @@ void publisher_core::retry_or_fail(entry& e, error_code ec, const std::string& d
   }
   const auto delay = opts_.retry.delay(e.attempt, std::uniform_real_distribution<double>(0.0, 1.0)(random_));
   ++e.attempt;
-  ++stats_.retried;
+  stats_.update([](auto& s) { ++s.retried; });
   logger()->warn("publish of event {} to {}: {} ({}); attempt {} in {} ms", e.event_id, e.subject, ec.message(),
                  detail, e.attempt, delay.count());
   e.resend_pending = true;
@@ -344,17 +360,19 @@ void publisher_core::complete(std::uint64_t token, error_code ec, const pub_ack&
   entry e = std::move(it->second);
   in_flight_.erase(it);
   deadlines_.erase({e.due, e.token});
-  stats_.in_flight = in_flight_.size();
   if (ec) {
     e.op->fail(log_failure(e.subject, e.event_id, ec, detail), ec, ack);
   } else {
-    ++stats_.acknowledged;
-    if (ack.duplicate) ++stats_.duplicates;
+    stats_.update([&](auto& s) {
+      ++s.acknowledged;
+      if (ack.duplicate) ++s.duplicates;
+    });
     logger()->debug("stored event {} on {} as {} #{}{}", e.event_id, e.subject, ack.stream, ack.sequence,
                     ack.duplicate ? " (duplicate)" : "");
   }
   if (!ec) e.op->complete(ec, ack);
   pump_waiting();
+  levels_changed();
   check_room();
   check_flushes();
 }
@@ -368,14 +386,13 @@ void publisher_core::pump_waiting() {
     entry e = std::move(waiting_.front());
     waiting_.pop_front();
     if (!e.op->pending()) {  // cancelled while waiting: never sent
-      ++stats_.failed;
+      stats_.update([](auto& s) { ++s.failed; });
       continue;
     }
     honour_cancellation(e.op, cancellation_type::terminal);
     const auto token = e.token;
     send(in_flight_.emplace(token, std::move(e)).first->second);
   }
-  stats_.waiting = waiting_.size();
 }
 
 void publisher_core::check_flushes() {
@@ -468,7 +485,7 @@ void publisher_core::shutdown() {
     waiting_.pop_front();
     fail_now(e.op, e.subject, e.event_id, make_error_code(errc::closing), "closed before it was sent");
   }
-  stats_.waiting = 0;
+  levels_changed();
   check_flushes();
 }
 
@@ -479,16 +496,17 @@ publisher::publisher(const jetstream& js, publisher_options opts)
   core_->start_listening();
 }
 
-publisher::~publisher() {
-  if (core_) core_->shutdown();
+publisher::~publisher() { shut_down(std::move(core_)); }
+
+void publisher::shut_down(std::shared_ptr<detail::publisher_core> core) {
+  if (core) detail::on_strand(core->executor(), [core] { core->shutdown(); });
 }
 
 publisher::publisher(publisher&&) noexcept = default;
 
 publisher& publisher::operator=(publisher&& other) noexcept {
   if (this != &other) {
-    if (core_) core_->shutdown();
-    core_ = std::move(other.core_);
+    shut_down(std::exchange(core_, std::move(other.core_)));
   }
   return *this;
 }
@@ -497,7 +515,7 @@ boost::asio::any_io_executor publisher::get_executor() const { return core_->exe
 
 publisher_stats publisher::stats() const { return core_->stats(); }
 
-bool publisher::has_room() const { return core_->has_room(); }
+bool publisher::has_room() const { return core_->had_room(); }
 
 std::shared_ptr<detail::prepared_publish> publisher::prepare(std::string subject, event evt,
                                                             const publish_expectations& expect) {
@@ -511,17 +529,23 @@ std::shared_ptr<detail::prepared_publish> publisher::prepare_raw(raw_message msg
 void publisher::async_publish(const std::shared_ptr<detail::publisher_core>& core,
                               std::shared_ptr<detail::prepared_publish> prepared,
                               boost::asio::any_completion_handler<void(error_code, pub_ack)> handler) {
-  core->publish(*prepared, std::move(handler));
+  detail::on_strand(core->executor(), [core, prepared = std::move(prepared), handler = std::move(handler)]() mutable {
+    core->publish(*prepared, std::move(handler));
+  });
 }
 
 void publisher::async_wait_for_room(const std::shared_ptr<detail::publisher_core>& core,
                                     boost::asio::any_completion_handler<void(error_code)> handler) {
-  core->wait_for_room(std::move(handler));
+  detail::on_strand(core->executor(), [core, handler = std::move(handler)]() mutable {
+    core->wait_for_room(std::move(handler));
+  });
 }
 
 void publisher::async_flush(const std::shared_ptr<detail::publisher_core>& core,
                             boost::asio::any_completion_handler<void(error_code)> handler) {
-  core->flush(std::move(handler));
+  detail::on_strand(core->executor(), [core, handler = std::move(handler)]() mutable {
+    core->flush(std::move(handler));
+  });
 }
 
 }  // namespace natscoro

@@ -1,6 +1,8 @@
 #include <natscoro/detail/last_handle.hpp>
+#include <natscoro/detail/on_strand.hpp>
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/detail/replay_cursor.hpp>
+#include <natscoro/detail/shared_stats.hpp>
 #include <natscoro/logging.hpp>
 #include <natscoro/replay.hpp>
 
@@ -35,7 +37,7 @@ class replay_core : public std::enable_shared_from_this<replay_core> {
         opts_(std::move(opts)),
         cursor_(std::move(cursor)),
         quiet_(js_.get_executor()) {
-    stats_.end_sequence = cursor_.end_sequence();
+    stats_.update([this](auto& s) { s.end_sequence = cursor_.end_sequence(); });
   }
 
   /// Creates the first consumer; `done` runs once it exists (or failed).
@@ -77,7 +79,8 @@ class replay_core : public std::enable_shared_from_this<replay_core> {
     boost::asio::post(js_.get_executor(), [self = shared_from_this()] { self->finish(); });
   }
 
-  replay_stats stats() const { return stats_; }
+  replay_stats stats() const { return stats_.snapshot(); }
+  boost::asio::any_io_executor executor() const { return js_.get_executor(); }
 
  private:
   enum class phase { running, ending, ended };
@@ -126,10 +129,10 @@ class replay_core : public std::enable_shared_from_this<replay_core> {
       case replay_cursor::verdict::past_end:
         return finish();
       case replay_cursor::verdict::hand_out:
-        ++stats_.delivered;
+        stats_.update([](auto& s) { ++s.delivered; });
         return complete({}, std::move(m));
       case replay_cursor::verdict::hand_out_last:
-        ++stats_.delivered;
+        stats_.update([](auto& s) { ++s.delivered; });
         complete({}, std::move(m));
         return finish();
     }
@@ -163,7 +166,7 @@ class replay_core : public std::enable_shared_from_this<replay_core> {
   void restart(const char* why) {
     logger()->warn("replay of {}: {}; going on from sequence {} with a new consumer", stream_, why,
                    cursor_.last_handed_out() + 1);
-    ++stats_.restarts;
+    stats_.update([](auto& s) { ++s.restarts; });
     if (const auto name = drop_consumer(); !name.empty())
       js_.delete_consumer(stream_, name, [](error_code) {});  // else the inactive threshold removes it
     cursor_.restarted();
@@ -200,7 +203,7 @@ class replay_core : public std::enable_shared_from_this<replay_core> {
 
   void ended() {
     phase_ = phase::ended;
-    logger()->info("replay of {} ended: {} messages, up to sequence {}", stream_, stats_.delivered,
+    logger()->info("replay of {} ended: {} messages, up to sequence {}", stream_, stats_.snapshot().delivered,
                    cursor_.last_handed_out());
     if (waiter_) complete({}, std::nullopt);
     for (auto& c : std::exchange(closers_, {})) c->complete({});
@@ -222,7 +225,7 @@ class replay_core : public std::enable_shared_from_this<replay_core> {
   phase phase_ = phase::running;
   bool pulling_ = false;
   bool starting_ = false;
-  replay_stats stats_;
+  shared_stats<replay_stats> stats_;
 };
 
 }  // namespace detail
@@ -258,7 +261,7 @@ void replay::async_next(const std::shared_ptr<detail::replay_core>& core,
     auto op = detail::replay_next_operation::create(std::move(handler), boost::asio::system_executor());
     return void(op->complete(make_error_code(errc::not_connected), std::nullopt));
   }
-  core->next(std::move(handler));
+  detail::on_strand(core->executor(), [core, handler = std::move(handler)]() mutable { core->next(std::move(handler)); });
 }
 
 void replay::async_close(const std::shared_ptr<detail::replay_core>& core,
@@ -267,7 +270,7 @@ void replay::async_close(const std::shared_ptr<detail::replay_core>& core,
     auto op = detail::replay_close_operation::create(std::move(handler), boost::asio::system_executor());
     return void(op->complete({}));
   }
-  core->close(std::move(handler));
+  detail::on_strand(core->executor(), [core, handler = std::move(handler)]() mutable { core->close(std::move(handler)); });
 }
 
 replay_stats replay::stats() const { return core_ ? core_->stats() : replay_stats{}; }

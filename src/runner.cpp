@@ -7,6 +7,7 @@
 #include <natscoro/detail/lane_scheduler.hpp>
 #include <natscoro/detail/names.hpp>
 #include <natscoro/detail/nats_message.hpp>
+#include <natscoro/detail/on_strand.hpp>
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/detail/processed_id_store.hpp>
 #include <natscoro/detail/log_text.hpp>
@@ -66,9 +67,10 @@ std::pair<failure_kind, std::string> classify(const std::exception_ptr& e) {
 }  // namespace
 
 /// One run(): takes messages from the consumer core, schedules them on lanes,
-/// runs handlers and settles each message. Lives on the consumer's executor.
+/// runs handlers and settles each message. Lives on the connection's strand.
 class runner_core : public std::enable_shared_from_this<runner_core> {
  public:
+  const boost::asio::any_io_executor& executor() const { return ex_; }
   runner_core(consumer cons, std::shared_ptr<consumer_core> core, message_handler handler, run_options opts,
               std::shared_ptr<run_operation> op)
       : cons_(std::move(cons)),
@@ -179,7 +181,7 @@ void runner_core::start() {
     logger()->error("run {}/{}: run() is in progress already on this consumer", core_->stream(), core_->name());
     return void(op_->complete(make_error_code(errc::invalid_argument)));
   }
-  core_->run_stats() = runner_stats{};
+  core_->run_stats().update([](auto& s) { s = runner_stats{}; });
   self_ = shared_from_this();  // the run lasts until it settles, whoever else lets go of it
   queue_limit_ = core_->capacity();
   op_->on_cancel([weak = weak_from_this()] {
@@ -203,7 +205,7 @@ void runner_core::start() {
                                                       dlq_, [weak = weak_from_this()] {
                                                         auto self = weak.lock();
                                                         if (!self) return;
-                                                        ++self->core_->run_stats().moved_by_advisory;
+                                                        self->core_->run_stats().update([](auto& s) { ++s.moved_by_advisory; });
                                                         self->check_alert();
                                                       });
       mover_running_ = true;
@@ -285,9 +287,10 @@ void runner_core::run_attempt(std::uint64_t id) {
   if (!s.checked) return check_processed(id);
   set_calls_this_delivery(s.msg, ++s.attempts_here);
   s.running = true;
-  auto& stats = core_->run_stats();
-  ++stats.in_flight;
-  stats.in_flight_high_water = std::max(stats.in_flight_high_water, stats.in_flight);
+  core_->run_stats().update([](auto& stats) {
+    ++stats.in_flight;
+    stats.in_flight_high_water = std::max(stats.in_flight_high_water, stats.in_flight);
+  });
   boost::asio::co_spawn(
       boost::asio::make_strand(handler_ex_), call_handler(handler_, s.msg),
       boost::asio::bind_cancellation_slot(
@@ -299,20 +302,20 @@ void runner_core::run_attempt(std::uint64_t id) {
 void runner_core::on_attempt_done(std::uint64_t id, const std::exception_ptr& e) {
   slot& s = *slots_.at(id);
   s.running = false;
-  --core_->run_stats().in_flight;
+  core_->run_stats().update([](auto& stats) { --stats.in_flight; });
   if (s.abandoned) {  // nak'ed at the deadline already
     slots_.erase(id);
     return check_settled();
   }
   if (!e) {
-    ++core_->run_stats().handled;
+    core_->run_stats().update([](auto& stats) { ++stats.handled; });
     if (!processed_) return acknowledge_handled(id);
     // Recorded first, acknowledged after: a crash in between leaves it recorded, and skipped when it comes again.
     const auto& md = s.msg.metadata();
     return processed_->record(s.event_id, md.stream + "/" + std::to_string(md.stream_sequence),
                               [self = shared_from_this(), id](error_code ec) {
                                 if (ec) {
-                                  ++self->core_->run_stats().processed_id_failures;
+                                  self->core_->run_stats().update([](auto& stats) { ++stats.processed_id_failures; });
                                   logger()->warn("run {}/{}: recording event {} as processed failed: {}; acknowledged "
                                                  "all the same (a redelivery would run its handler again)",
                                                  self->core_->stream(), self->core_->name(),
@@ -321,7 +324,7 @@ void runner_core::on_attempt_done(std::uint64_t id, const std::exception_ptr& e)
                                 self->acknowledge_handled(id);
                               });
   }
-  ++core_->run_stats().failed_attempts;
+  core_->run_stats().update([](auto& stats) { ++stats.failed_attempts; });
   const auto [kind, text] = classify(e);
   on_failure(id, kind, text);
 }
@@ -340,11 +343,11 @@ void runner_core::check_processed(std::uint64_t id) {
     s.checked = true;
     auto& stats = self->core_->run_stats();
     if (ec) {
-      ++stats.processed_id_failures;
+      stats.update([](auto& c) { ++c.processed_id_failures; });
       logger()->warn("run {}/{}: looking up event {} in the processed-id store failed: {}; handled as without it",
                      self->core_->stream(), self->core_->name(), printable(s.event_id), ec.message());
     } else if (seen) {
-      ++stats.already_processed;
+      stats.update([](auto& c) { ++c.already_processed; });
       logger()->debug("run {}/{}: event {} (message {}) was processed before: acknowledged", self->core_->stream(),
                       self->core_->name(), printable(s.event_id), s.msg.metadata().stream_sequence);
       return self->acknowledge_handled(id);
@@ -370,7 +373,7 @@ void runner_core::on_failure(std::uint64_t id, failure_kind kind, const std::str
       logger()->warn("run {}/{}: message {} ({}) failed attempt {} of {}: {}; again in {} ms", core_->stream(),
                      core_->name(), md.stream_sequence, s.msg.subject(), attempt, opts_.retry.max_attempts, text,
                      decision.delay.count());
-      ++stats.retried;
+      stats.update([](auto& c) { ++c.retried; });
       if (stopping_) {  // draining: hand it over now, ahead of the rest of its lane
         give_back(s);
         return release(id);
@@ -390,7 +393,7 @@ void runner_core::on_failure(std::uint64_t id, failure_kind kind, const std::str
       logger()->warn("run {}/{}: message {} ({}) failed attempt {} of {}: {}; redelivery in {} ms", core_->stream(),
                      core_->name(), md.stream_sequence, s.msg.subject(), attempt, opts_.retry.max_attempts, text,
                      decision.delay.count());
-      ++stats.retried;
+      stats.update([](auto& c) { ++c.retried; });
       s.msg.nak(std::chrono::duration_cast<std::chrono::nanoseconds>(decision.delay), [](error_code) {});
       return release(id);
     case failure_action::dead_letter:
@@ -398,7 +401,7 @@ void runner_core::on_failure(std::uint64_t id, failure_kind kind, const std::str
       logger()->error("run {}/{}: message {} ({}) failed for good and no dead-letter stream is set: terminated. "
                       "Last failure: {}",
                       core_->stream(), core_->name(), md.stream_sequence, s.msg.subject(), text);
-      ++stats.terminated;
+      stats.update([](auto& c) { ++c.terminated; });
       s.msg.term([](error_code) {});
       return release(id);
   }
@@ -439,20 +442,20 @@ void runner_core::publish_dead_letter(std::uint64_t id, const std::string& text,
     --self->dead_letters_pending_;
     s.settling = false;
     if (too_large) {
-      ++stats.terminated;
+      stats.update([](auto& c) { ++c.terminated; });
       logger()->error("run {}/{}: message {} ({}) cannot be dead-lettered even truncated ({}): terminated. "
                       "Last failure: {}",
                       self->core_->stream(), self->core_->name(), seq, s.msg.subject(), ec.message(), text);
       s.msg.term([](error_code) {});
     } else if (ec) {
       // Never terminated without the DLQ's PubAck: redelivered later, and dead-lettered then.
-      ++stats.dead_letter_failures;
+      stats.update([](auto& c) { ++c.dead_letter_failures; });
       const auto delay = std::max(self->opts_.retry.nominal_delay(1), std::chrono::milliseconds(1000));
       logger()->error("run {}/{}: dead-lettering message {} failed: {}; nak'ed, redelivery in {} ms",
                       self->core_->stream(), self->core_->name(), seq, ec.message(), delay.count());
       s.msg.nak(std::chrono::duration_cast<std::chrono::nanoseconds>(delay), [](error_code) {});
     } else {
-      ++stats.dead_lettered;
+      stats.update([](auto& c) { ++c.dead_lettered; });
       logger()->warn("run {}/{}: message {} ({}) dead-lettered as {} #{}: {}", self->core_->stream(),
                      self->core_->name(), seq, s.msg.subject(), ack.stream, ack.sequence, text);
       s.msg.term([](error_code) {});
@@ -507,7 +510,7 @@ void runner_core::on_unsubscribed() {
 
 void runner_core::give_back(slot& s) {
   s.msg.nak(std::chrono::nanoseconds(0), [](error_code) {});
-  ++core_->run_stats().given_back;
+  core_->run_stats().update([](auto& stats) { ++stats.given_back; });
 }
 
 // Once the server can deliver nothing more to this instance: what waits for a
@@ -587,9 +590,10 @@ void runner_core::check_alert() {
 }
 
 void runner_core::update_gauges() {
-  auto& stats = core_->run_stats();
-  stats.queued = lanes_.queued();
-  stats.lane_high_water = lanes_.lane_high_water();
+  core_->run_stats().update([this](auto& stats) {
+    stats.queued = lanes_.queued();
+    stats.lane_high_water = lanes_.lane_high_water();
+  });
 }
 
 void runner_core::check_settled() {
@@ -601,7 +605,7 @@ void runner_core::check_settled() {
   deadline_.cancel();
   dlq_.reset();
   processed_.reset();
-  const auto& stats = core_->run_stats();
+  const auto stats = core_->run_stats().snapshot();
   logger()->info("run {}/{}: settled: {} handled, {} retried, {} dead-lettered, {} given back", core_->stream(),
                  core_->name(), stats.handled, stats.retried, stats.dead_lettered, stats.given_back);
   core_->detach_runner();
@@ -611,7 +615,7 @@ void runner_core::check_settled() {
 
 }  // namespace detail
 
-runner_stats consumer::run_stats() const { return core_ ? core_->run_stats() : runner_stats{}; }
+runner_stats consumer::run_stats() const { return core_ ? core_->run_stats().snapshot() : runner_stats{}; }
 
 void consumer::async_run(consumer self, message_handler handler, run_options opts,
                          boost::asio::any_completion_handler<void(error_code)> h) {
@@ -623,7 +627,7 @@ void consumer::async_run(consumer self, message_handler handler, run_options opt
   auto core = self.core_;
   auto runner = std::make_shared<detail::runner_core>(std::move(self), std::move(core), std::move(handler),
                                                       std::move(opts), op);
-  runner->start();
+  detail::on_strand(runner->executor(), [runner] { runner->start(); });
 }
 
 }  // namespace natscoro

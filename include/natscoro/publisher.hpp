@@ -78,8 +78,9 @@ struct prepared_publish;
 }  // namespace detail
 
 /// Publishes CloudEvents and completes each publish only on its PubAck.
-/// Use it from the connection's strand. Destroying it fails what is still
-/// pending with errc::closing (those events may still have been stored).
+/// Thread safety: every member may be called from any thread, on one publisher
+/// concurrently (docs/threading.md). Destroying it fails what is still pending
+/// with errc::closing (those events may still have been stored).
 class publisher {
  public:
   publisher(const jetstream& js, publisher_options opts);
@@ -184,7 +185,9 @@ class publisher {
 
   /// Whether a publish started now is sent at once (or, on a closed connection,
   /// fails at once): fewer than max_in_flight publishes in flight and none
-  /// waiting for room.
+  /// waiting for room. On the connection's strand it is exact; from another
+  /// thread it is the state as of the window's last change (a hint: the
+  /// publish itself still waits if the window filled meanwhile).
   bool has_room() const;
 
   publisher_stats stats() const;
@@ -199,6 +202,7 @@ class publisher {
                             boost::asio::any_completion_handler<void(error_code, pub_ack)> handler);
   static void async_flush(const std::shared_ptr<detail::publisher_core>& core,
                           boost::asio::any_completion_handler<void(error_code)> handler);
+  static void shut_down(std::shared_ptr<detail::publisher_core> core);
   static void async_wait_for_room(const std::shared_ptr<detail::publisher_core>& core,
                                   boost::asio::any_completion_handler<void(error_code)> handler);
 

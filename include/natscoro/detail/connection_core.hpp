@@ -29,6 +29,7 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   connection_core(const connection_core&) = delete;
   connection_core& operator=(const connection_core&) = delete;
 
+  /// The strand every object built on the connection keeps its state on.
   const boost::asio::any_io_executor& executor() const noexcept { return executor_; }
   natsConnection* native() const noexcept { return nc_; }
   connection_status status() const;
@@ -54,6 +55,8 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
 
   /// Objects built on the connection (publishers, consumers) follow its events
   /// through listeners, called on the executor after connect_options::on_event.
+  /// Added and removed from any thread; a listener removed while an event is
+  /// being reported may still receive that event.
   using listener = std::function<void(const connection_event&)>;
   std::uint64_t add_listener(listener l);
   void remove_listener(std::uint64_t id);
@@ -89,7 +92,8 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   // Keeps this object alive for nats.c's callbacks until the closed callback.
   std::shared_ptr<connection_core> self_;
 
-  std::map<std::uint64_t, listener> listeners_;  // executor only
+  std::mutex listeners_mutex_;  // handles add and remove listeners from any thread
+  std::map<std::uint64_t, listener> listeners_;
   std::uint64_t next_listener_ = 1;
 
   std::atomic<std::uint64_t> flush_requests_{0};  // since the running flush task last flushed

@@ -6,6 +6,7 @@
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/detail/pull_credits.hpp>
 #include <natscoro/detail/reply_inbox.hpp>
+#include <natscoro/detail/shared_stats.hpp>
 #include <natscoro/jetstream.hpp>
 
 #include <boost/asio/steady_timer.hpp>
@@ -24,7 +25,7 @@ using next_operation = pending_operation<void(error_code, std::optional<message>
 using drain_operation = pending_operation<void(error_code)>;
 using steady = std::chrono::steady_clock;
 
-/// Lives on the connection's executor.
+/// Lives on the connection's strand; consumer handles dispatch onto it.
 ///
 /// Draining: pulling stops and next() hands out nothing more; the inbox is
 /// unsubscribed with a server round trip (what arrives meanwhile is held); only
@@ -67,13 +68,9 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
   int max_deliver() const { return max_deliver_; }
   std::size_t capacity() const { return opts_.capacity; }
   /// The counters of the current or last run(), kept by the runner.
-  runner_stats& run_stats() { return run_stats_; }
-  consumer_stats stats() const {
-    auto s = stats_;
-    s.held = held_.size();
-    s.outstanding = credits_.outstanding();
-    return s;
-  }
+  shared_stats<runner_stats>& run_stats() { return run_stats_; }
+  consumer_stats stats() const { return stats_.snapshot(); }
+  const boost::asio::any_io_executor& executor() const { return executor_; }
 
  private:
   enum class phase { running, draining, stopped };
@@ -82,7 +79,11 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
   void on_status(std::uint64_t token, const std::string& status, const std::string& description);
   void on_connection_event(const connection_event& ev);
   void on_unsubscribed();
+  /// Sends a pull request if credits allow, then publish_levels().
   void maybe_pull();
+  void pull();
+  /// What is held and outstanding, to stats().
+  void publish_levels();
   void hand_out();
   /// The oldest held message that can be acknowledged (others are logged and dropped); null if none.
   std::shared_ptr<message_state> pop_held();
@@ -121,8 +122,9 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
   std::function<void()> runner_unsubscribed_;
   steady::time_point paused_until_{};
   error_code fatal_;
-  consumer_stats stats_;
-  runner_stats run_stats_;
+  shared_stats<consumer_stats> stats_;
+  shared_stats<runner_stats> run_stats_;
+  boost::asio::any_io_executor executor_;  // the connection's strand
 };
 
 }  // namespace natscoro::detail

@@ -6,7 +6,9 @@
 #include <natscoro/envelope.hpp>
 #include <natscoro/message.hpp>
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace natscoro::detail {
@@ -19,9 +21,11 @@ struct message_state {
   header_list headers;
   nats_msg_ptr msg;                 // owns the data
   message_metadata metadata;
-  bool acknowledged = false;
-  int calls_this_delivery = 1;                      // the runner's in-lane attempts on this delivery
+  // Copies of a message may be acknowledged and decoded on several threads at once.
+  std::atomic<bool> acknowledged{false};
+  std::atomic<int> calls_this_delivery{1};  // the runner's in-lane attempts on this delivery
   natscoro::envelope envelope = natscoro::envelope::cloudevents();  // the consumer's: how event() reads it
+  std::mutex decoded_mutex;
   std::shared_ptr<const natscoro::event> decoded;  // the first successful decode, for later calls
 
   /// Builds the state of a delivered message; null if it has no valid ack subject.

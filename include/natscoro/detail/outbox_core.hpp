@@ -5,6 +5,7 @@
 #pragma once
 
 #include <natscoro/detail/outbox_store.hpp>
+#include <natscoro/detail/shared_stats.hpp>
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/detail/prepared_publish.hpp>
 #include <natscoro/outbox.hpp>
@@ -111,8 +112,11 @@ class outbox_core : public std::enable_shared_from_this<outbox_core> {
   std::chrono::steady_clock::time_point next_summary_{};  // refresh_summary() not before
   std::vector<waiting> queue_;
   std::uint64_t queued_bytes_ = 0;
-  std::int64_t oldest_created_ns_ = 0;
-  outbox_stats stats_;
+  struct counters {
+    outbox_stats stats;
+    std::int64_t oldest_created_ns = 0;  // of the oldest pending event; 0: none
+  };
+  shared_stats<counters> counters_;
   std::vector<std::shared_ptr<done_operation>> close_waiters_;
 
   // The outbox's own thread, and the store it alone touches.
