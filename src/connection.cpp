@@ -64,7 +64,7 @@ namespace {
 // already (a second one would only add a scheduler pass to every call made on it).
 boost::asio::any_io_executor serialized(boost::asio::any_io_executor ex) {
   using any_strand = boost::asio::strand<boost::asio::any_io_executor>;
-  using io_strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+  using io_strand = boost::asio::strand<boost::asio::io_context::executor_type>;  // see running_on()
   if (ex.target<any_strand>() != nullptr || ex.target<io_strand>() != nullptr) return ex;
   return boost::asio::make_strand(std::move(ex));
 }
@@ -378,7 +378,9 @@ void connection::async_drain(std::shared_ptr<detail::connection_core> core, std:
     op->complete(make_error_code(errc::not_connected));
     return;
   }
-  core->drain(timeout, detail::connection_core::drain_operation::create(std::move(handler), core->executor()));
+  auto op = detail::connection_core::drain_operation::create(std::move(handler), core->executor());
+  op->complete_on_terminal_cancel();
+  core->drain(timeout, std::move(op));
 }
 
 }  // namespace natscoro

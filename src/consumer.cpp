@@ -71,10 +71,19 @@ void consumer_core::next(next_operation::handler_type handler) {
   if (auto m = try_next())  // the common case under load: no need to wait
     return detail::complete_now(conn_.get_executor(), std::move(handler), error_code{}, std::move(m));
   auto op = next_operation::create(std::move(handler), conn_.get_executor());
+  op->complete_on_cancel(boost::asio::error::operation_aborted, std::nullopt);
+  wait_next(op);
+}
+
+void consumer_core::next(const std::shared_ptr<next_operation>& op) {
+  if (auto m = try_next()) return void(op->complete({}, std::move(m)));
+  wait_next(op);
+}
+
+void consumer_core::wait_next(const std::shared_ptr<next_operation>& op) {
   if (fatal_) return void(op->complete(fatal_, std::nullopt));
   if (phase_ != phase::running) return void(op->complete({}, std::nullopt));
-  op->complete_on_cancel(boost::asio::error::operation_aborted, std::nullopt);
-  waiters_.push_back(std::move(op));
+  waiters_.push_back(op);
   pulling_ = true;
   hand_out();
   maybe_pull();
@@ -269,8 +278,8 @@ void consumer_core::fail(error_code ec, const std::string& detail) {
   close_now();
 }
 
-void consumer_core::drain(std::chrono::milliseconds grace, drain_operation::handler_type handler) {
-  drains_.push_back(drain_operation::create(std::move(handler), conn_.get_executor()));
+void consumer_core::drain(std::chrono::milliseconds grace, const std::shared_ptr<drain_operation>& op) {
+  drains_.push_back(op);
   start_draining(grace);
   finish_drain_if_done();
 }
@@ -376,7 +385,11 @@ void consumer::async_next(const std::shared_ptr<detail::consumer_core>& core,
     auto op = detail::next_operation::create(std::move(handler), boost::asio::system_executor());
     return void(op->complete(make_error_code(errc::not_connected), std::nullopt));
   }
-  detail::on_strand(core->executor(), [core, handler = std::move(handler)]() mutable { core->next(std::move(handler)); });
+  if (detail::running_on(core->executor())) return core->next(std::move(handler));  // no allocation when a message is held
+  // From another thread: the cancellation slot is connected here, where it may be emitted.
+  auto op = detail::next_operation::create(std::move(handler), core->executor());
+  op->complete_on_cancel(boost::asio::error::operation_aborted, std::nullopt);
+  detail::on_strand(core->executor(), [core, op] { core->next(op); });
 }
 
 void consumer::async_drain(const std::shared_ptr<detail::consumer_core>& core, std::chrono::milliseconds grace,
@@ -385,8 +398,9 @@ void consumer::async_drain(const std::shared_ptr<detail::consumer_core>& core, s
     auto op = detail::drain_operation::create(std::move(handler), boost::asio::system_executor());
     return void(op->complete({}));
   }
-  detail::on_strand(core->executor(),
-                    [core, grace, handler = std::move(handler)]() mutable { core->drain(grace, std::move(handler)); });
+  auto op = detail::drain_operation::create(std::move(handler), core->executor());
+  op->complete_on_terminal_cancel();
+  detail::on_strand(core->executor(), [core, grace, op] { core->drain(grace, op); });
 }
 
 }  // namespace natscoro

@@ -159,6 +159,7 @@ void dead_letter_queue::async_list(
     const std::shared_ptr<detail::dead_letter_queue_core>& core, std::uint64_t from, std::size_t limit,
     boost::asio::any_completion_handler<void(error_code, std::vector<dead_letter_entry>)> h) {
   auto op = detail::list_operation::create(std::move(h), core->executor());
+  op->complete_on_terminal_cancel();
   detail::on_strand(core->executor(), [core, from, limit, op] { core->list(from, limit, op); });
 }
 
@@ -166,6 +167,7 @@ void dead_letter_queue::async_replay(const std::shared_ptr<detail::dead_letter_q
                                      std::uint64_t sequence,
                                      boost::asio::any_completion_handler<void(error_code, pub_ack)> h) {
   auto op = detail::replay_operation::create(std::move(h), core->executor());
+  op->complete_on_terminal_cancel();
   detail::on_strand(core->executor(), [core, sequence, op] {
     core->replay(sequence, [op](error_code ec, pub_ack ack) { op->complete(ec, ack); });
   });
@@ -174,6 +176,7 @@ void dead_letter_queue::async_replay(const std::shared_ptr<detail::dead_letter_q
 void dead_letter_queue::async_replay_all(const std::shared_ptr<detail::dead_letter_queue_core>& core,
                                          boost::asio::any_completion_handler<void(error_code, std::size_t)> h) {
   auto op = detail::replay_all_operation::create(std::move(h), core->executor());
+  op->complete_on_terminal_cancel();
   detail::on_strand(core->executor(), [core, op] { core->replay_all(op); });
 }
 

@@ -48,6 +48,7 @@ jetstream::jetstream(connection conn, options opts)
 void jetstream::async_ensure_stream(stream_config cfg,
                                     boost::asio::any_completion_handler<void(error_code, ensure_result)> h) const {
   auto op = ensure_operation::create(std::move(h), conn_.get_executor());
+  op->complete_on_terminal_cancel();
   for (const auto& subject : cfg.subjects) {  // they travel in the request's body: the server's error would be vaguer
     std::string detail;
     if (auto ec = detail::check_filter_subject("stream " + detail::printable(cfg.name, 64) + ": subject", subject, detail)) {
@@ -104,6 +105,7 @@ void jetstream::async_consumer(std::string stream, consumer_config cfg, consumer
                                boost::asio::any_completion_handler<void(error_code, natscoro::consumer)> h) const {
   using consumer_operation = detail::pending_operation<void(error_code, natscoro::consumer)>;
   auto op = consumer_operation::create(std::move(h), conn_.get_executor());
+  op->complete_on_terminal_cancel();
   if (cfg.durable.empty() != ephemeral) {
     return report(op, spdlog::level::err,
                   ephemeral ? "ephemeral_consumer on " + stream + ": consumer_config::durable \"" +
@@ -207,6 +209,7 @@ void jetstream::async_stream_info(const std::string& name,
                                   boost::asio::any_completion_handler<void(error_code, natscoro::stream_info)> h) const {
   using operation = detail::pending_operation<void(error_code, natscoro::stream_info)>;
   auto op = operation::create(std::move(h), conn_.get_executor());
+  op->complete_on_terminal_cancel();
   api_->request("STREAM.INFO", {name}, "", [op, name](error_code ec, json::value r) {
     if (failed(ec, r, "stream info " + name, op, natscoro::stream_info{})) return;
     natscoro::stream_info info;
@@ -224,6 +227,7 @@ void jetstream::async_stream_info(const std::string& name,
 void jetstream::async_delete_stream(const std::string& name,
                                     boost::asio::any_completion_handler<void(error_code)> h) const {
   auto op = detail::pending_operation<void(error_code)>::create(std::move(h), conn_.get_executor());
+  op->complete_on_terminal_cancel();
   api_->request("STREAM.DELETE", {name}, "", [op, name](error_code ec, json::value r) {
     if (failed(ec, r, "deleting stream " + name, op)) return;
     logger()->info("deleted stream {}", name);
@@ -234,6 +238,7 @@ void jetstream::async_delete_stream(const std::string& name,
 void jetstream::async_purge_stream(const std::string& name, const purge_options& what,
                                    boost::asio::any_completion_handler<void(error_code, std::uint64_t)> h) const {
   auto op = detail::pending_operation<void(error_code, std::uint64_t)>::create(std::move(h), conn_.get_executor());
+  op->complete_on_terminal_cancel();
   if (std::string detail; !what.subject.empty()) {
     if (auto ec = detail::check_filter_subject("purge_options::subject", what.subject, detail)) {
       return report(op, spdlog::level::err, detail, ec, std::uint64_t{0});
@@ -295,12 +300,14 @@ void jetstream::async_list_names(
   pager->stream = std::move(stream);
   pager->field = field;
   pager->op = name_pager::operation::create(std::move(h), conn_.get_executor());
+  pager->op->complete_on_terminal_cancel();
   pager->next_page();
 }
 
 void jetstream::async_ensure_consumer(const std::string& stream, const consumer_config& cfg,
                                       boost::asio::any_completion_handler<void(error_code, ensure_result)> h) const {
   auto op = detail::pending_operation<void(error_code, ensure_result)>::create(std::move(h), conn_.get_executor());
+  op->complete_on_terminal_cancel();
   if (cfg.durable.empty()) {
     return report(op, spdlog::level::err, "ensure_consumer on " + stream + ": consumer_config::durable is empty",
                   make_error_code(errc::invalid_argument), ensure_result::unchanged);
@@ -316,6 +323,7 @@ void jetstream::async_consumer_info(
     boost::asio::any_completion_handler<void(error_code, natscoro::consumer_info)> h) const {
   using operation = detail::pending_operation<void(error_code, natscoro::consumer_info)>;
   auto op = operation::create(std::move(h), conn_.get_executor());
+  op->complete_on_terminal_cancel();
   api_->request("CONSUMER.INFO", {stream, name}, "", [op, stream, name](error_code ec, json::value r) {
     if (failed(ec, r, "consumer info " + stream + "/" + name, op, natscoro::consumer_info{})) return;
     const auto& o = r.as_object();
@@ -339,6 +347,7 @@ void jetstream::async_consumer_info(
 void jetstream::async_delete_consumer(const std::string& stream, const std::string& name,
                                       boost::asio::any_completion_handler<void(error_code)> h) const {
   auto op = detail::pending_operation<void(error_code)>::create(std::move(h), conn_.get_executor());
+  op->complete_on_terminal_cancel();
   api_->request("CONSUMER.DELETE", {stream, name}, "", [op, stream, name](error_code ec, json::value r) {
     if (failed(ec, r, "deleting consumer " + stream + "/" + name, op)) return;
     logger()->info("deleted consumer {}/{}", stream, name);

@@ -115,6 +115,7 @@ void message::async_send(std::shared_ptr<detail::message_state> state, ack_kind 
 void message::async_ack_sync(std::shared_ptr<detail::message_state> state,
                              boost::asio::any_completion_handler<void(error_code)> handler) {
   auto op = detail::pending_operation<void(error_code)>::create(std::move(handler), state->conn.get_executor());
+  op->complete_on_terminal_cancel();
   if (state->acknowledged) return void(op->complete({}));
   state->api->request_raw(state->ack_subject, "+ACK", [state, op](error_code ec, std::string) {
     if (!ec) state->acknowledged = true;

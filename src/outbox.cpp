@@ -99,8 +99,7 @@ void outbox_core::open(std::function<void(error_code)> done) {
       });
 }
 
-void outbox_core::publish(std::string subject, event evt, done_operation::handler_type handler) {
-  auto op = done_operation::create(std::move(handler), executor_);
+void outbox_core::publish(std::string subject, event evt, const std::shared_ptr<done_operation>& op) {
   if (stopping_) return void(op->complete(make_error_code(errc::closing)));
   const auto prepared = prepare(std::move(subject), std::move(evt));
   if (prepared->error) {
@@ -129,8 +128,7 @@ std::shared_ptr<prepared_publish> outbox_core::prepare(std::string subject, even
   return pub_.prepare(std::move(subject), std::move(evt), {});
 }
 
-void outbox_core::close(done_operation::handler_type handler) {
-  auto op = done_operation::create(std::move(handler), executor_);
+void outbox_core::close(const std::shared_ptr<done_operation>& op) {
   if (closed_) return void(op->complete({}));
   close_waiters_.push_back(op);
   stop();
@@ -469,15 +467,17 @@ outbox_handle::outbox_handle(std::shared_ptr<outbox_core> core)
 
 void outbox_handle::async_publish(const std::shared_ptr<outbox_core>& core, std::string subject, event evt,
                                   boost::asio::any_completion_handler<void(error_code)> handler) {
-  on_strand(core->get_executor(), [core, subject = std::move(subject), evt = std::move(evt),
-                               handler = std::move(handler)]() mutable {
-    core->publish(std::move(subject), std::move(evt), std::move(handler));
-  });
+  auto op = outbox_core::done_operation::create(std::move(handler), core->get_executor());
+  op->complete_on_terminal_cancel();
+  on_strand(core->get_executor(),
+            [core, subject = std::move(subject), evt = std::move(evt), op]() mutable { core->publish(std::move(subject), std::move(evt), op); });
 }
 
 void outbox_handle::async_close(const std::shared_ptr<outbox_core>& core,
                                 boost::asio::any_completion_handler<void(error_code)> handler) {
-  on_strand(core->get_executor(), [core, handler = std::move(handler)]() mutable { core->close(std::move(handler)); });
+  auto op = outbox_core::done_operation::create(std::move(handler), core->get_executor());
+  op->complete_on_terminal_cancel();
+  on_strand(core->get_executor(), [core, op] { core->close(op); });
 }
 
 outbox_stats outbox_handle::stats() const { return core_->stats(); }
@@ -487,6 +487,7 @@ outbox_stats outbox_handle::stats() const { return core_->stats(); }
 void outbox::async_open(const jetstream& js, outbox_options opts,
                         boost::asio::any_completion_handler<void(error_code, outbox)> handler) {
   auto op = detail::pending_operation<void(error_code, outbox)>::create(std::move(handler), js.get_executor());
+  op->complete_on_terminal_cancel();
   detail::outbox_core::settings s{opts.path, opts, opts.max_bytes, {}};
   auto core = std::make_shared<detail::outbox_core>(
       js, std::move(s), [path = opts.path, full = opts.synchronous_full](error_code& ec, std::string& detail) {

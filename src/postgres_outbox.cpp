@@ -122,6 +122,7 @@ std::string_view postgres_outbox::schema_sql() { return detail::postgres_outbox_
 void postgres_outbox::async_open(const jetstream& js, postgres_outbox_options opts,
                                  boost::asio::any_completion_handler<void(error_code, postgres_outbox)> handler) {
   auto op = detail::pending_operation<void(error_code, postgres_outbox)>::create(std::move(handler), js.get_executor());
+  op->complete_on_terminal_cancel();
   if (opts.poll_interval.count() <= 0) {
     logger()->error("postgres_outbox: poll_interval must be positive");
     return void(op->complete(make_error_code(errc::invalid_argument), {}));

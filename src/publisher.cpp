@@ -13,7 +13,6 @@
 #include <natscoro/publisher.hpp>
 
 #include <boost/algorithm/string/predicate.hpp>
-#include <boost/asio/append.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -52,14 +51,13 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
 
   prepared_publish prepare(std::string subject, event evt, const publish_expectations& expect);
   prepared_publish prepare_raw(raw_message msg);
-  void publish(prepared_publish& prepared, publish_operation::handler_type handler);
+  /// `op` honours every cancellation type (publisher::async_publish connected it).
+  void publish(prepared_publish& prepared, const std::shared_ptr<publish_operation>& op);
   /// Counts a publish refused before sending and logs it; returns the logged text.
   std::string count_refusal(const prepared_publish& p);
-  using cancellation_type = boost::asio::cancellation_type;
-  /// Which cancellation types a publish honours: all until it is sent, terminal after.
-  void honour_cancellation(const std::shared_ptr<publish_operation>& op, cancellation_type types);
-  void flush(flush_operation::handler_type handler);
-  void wait_for_room(flush_operation::handler_type handler);
+  void flush(const std::shared_ptr<flush_operation>& op);
+  /// `op` honours every cancellation type (publisher::async_wait_for_room connected it).
+  void wait_for_room(const std::shared_ptr<flush_operation>& op);
   void shutdown();
   publisher_stats stats() const { return stats_.snapshot(); }
   bool has_room() const { return in_flight_.size() < opts_.max_in_flight && waiting_.empty(); }
@@ -85,6 +83,8 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
   std::string log_failure(const std::string& subject, const std::string& id, error_code ec, const std::string& detail);
   void fail_now(const std::shared_ptr<publish_operation>& op, const std::string& subject, const std::string& id,
                 error_code ec, const std::string& detail);
+  /// Sends `e` unless it was cancelled meanwhile; false if it was.
+  bool send_first(entry& e);
   void send(entry& e);
   void on_reply(std::uint64_t token, nats_msg_ptr msg);
   void retry_or_fail(entry& e, error_code ec, const std::string& detail);
@@ -211,16 +211,11 @@ std::string publisher_core::count_refusal(const prepared_publish& p) {
   return log_failure(p.subject, p.event_id, p.error, p.detail);
 }
 
-void publisher_core::publish(prepared_publish& prepared, publish_operation::handler_type handler) {
-  auto op = publish_operation::create(std::move(handler), conn_.get_executor());
+void publisher_core::publish(prepared_publish& prepared, const std::shared_ptr<publish_operation>& op) {
   if (prepared.error) {
     op->fail(count_refusal(prepared), prepared.error, pub_ack{});
     return;
   }
-  // Waiting for room, it has had no effect: any type of cancellation. Once on the
-  // wire the stream may store it whatever happens: the caller can stop waiting
-  // (terminal), nothing can make it as if it had not been sent (partial, total).
-  honour_cancellation(op, has_room() ? cancellation_type::terminal : cancellation_type::all);
   stats_.update([](auto& s) { ++s.published; });
 
   error_code ec;
@@ -230,19 +225,33 @@ void publisher_core::publish(prepared_publish& prepared, publish_operation::hand
   e.token = next_token_++;
   e.subject = std::move(prepared.subject);
   e.event_id = std::move(prepared.event_id);
-  e.op = std::move(op);
+  e.op = op;
   natsStatus status = NATS_OK;
   const std::string reply = inbox_->reply_subject(e.token);
   e.msg = make_message(e.subject, reply.c_str(), prepared.encoded.body, prepared.encoded.headers, status);
   if (!e.msg) return fail_now(e.op, e.subject, e.event_id, nats_error(status), "cannot build the message");
 
   if (has_room()) {
-    const auto token = e.token;
-    send(in_flight_.emplace(token, std::move(e)).first->second);
+    send_first(e);
   } else {
     waiting_.push_back(std::move(e));  // the caller waits: backpressure, bounded by the callers themselves
   }
   levels_changed();
+}
+
+bool publisher_core::send_first(entry& e) {
+  // Waiting for room, it has had no effect: any type of cancellation. Once on the
+  // wire the stream may store it whatever happens: the caller can stop waiting
+  // (terminal), nothing can make it as if it had not been sent (partial, total).
+  // Narrowed first: a cancellation that came before still finds it unsent.
+  e.op->honour(boost::asio::cancellation_type::terminal);
+  if (!e.op->pending()) {  // cancelled: never sent
+    stats_.update([](auto& s) { ++s.failed; });
+    return false;
+  }
+  const auto token = e.token;
+  send(in_flight_.emplace(token, std::move(e)).first->second);
+  return true;
 }
 
 void publisher_core::levels_changed() {
@@ -377,21 +386,11 @@ void publisher_core::complete(std::uint64_t token, error_code ec, const pub_ack&
   check_flushes();
 }
 
-void publisher_core::honour_cancellation(const std::shared_ptr<publish_operation>& op, cancellation_type types) {
-  op->complete_on_cancel(types, boost::asio::error::operation_aborted, pub_ack{});
-}
-
 void publisher_core::pump_waiting() {
   while (!waiting_.empty() && in_flight_.size() < opts_.max_in_flight) {
     entry e = std::move(waiting_.front());
     waiting_.pop_front();
-    if (!e.op->pending()) {  // cancelled while waiting: never sent
-      stats_.update([](auto& s) { ++s.failed; });
-      continue;
-    }
-    honour_cancellation(e.op, cancellation_type::terminal);
-    const auto token = e.token;
-    send(in_flight_.emplace(token, std::move(e)).first->second);
+    send_first(e);
   }
 }
 
@@ -402,24 +401,15 @@ void publisher_core::check_flushes() {
   for (auto& f : done) f->complete({});
 }
 
-void publisher_core::flush(flush_operation::handler_type handler) {
-  flushes_.push_back(flush_operation::create(std::move(handler), conn_.get_executor()));
+void publisher_core::flush(const std::shared_ptr<flush_operation>& op) {
+  flushes_.push_back(op);
   check_flushes();
 }
 
-void publisher_core::wait_for_room(flush_operation::handler_type handler) {
-  if (room_waiters_.empty() && !window_was_full_ && has_room() && !shut_down_) {
-    // The common case of a pipelining producer: room already, nothing to wait for.
-    boost::asio::post(conn_.get_executor(), boost::asio::append(std::move(handler), error_code{}));
-    return;
-  }
-  auto op = flush_operation::create(std::move(handler), conn_.get_executor());
-  if (shut_down_) {  // no PubAck will ever free a place
-    op->complete(make_error_code(errc::closing));
-    return;
-  }
-  op->complete_on_cancel(boost::asio::error::operation_aborted);
-  room_waiters_.push_back(std::move(op));
+void publisher_core::wait_for_room(const std::shared_ptr<flush_operation>& op) {
+  if (shut_down_) return void(op->complete(make_error_code(errc::closing)));  // no PubAck will ever free a place
+  if (room_waiters_.empty() && !window_was_full_ && has_room()) return void(op->complete({}));  // room already
+  room_waiters_.push_back(op);
   check_room();
 }
 
@@ -529,23 +519,23 @@ std::shared_ptr<detail::prepared_publish> publisher::prepare_raw(raw_message msg
 void publisher::async_publish(const std::shared_ptr<detail::publisher_core>& core,
                               std::shared_ptr<detail::prepared_publish> prepared,
                               boost::asio::any_completion_handler<void(error_code, pub_ack)> handler) {
-  detail::on_strand(core->executor(), [core, prepared = std::move(prepared), handler = std::move(handler)]() mutable {
-    core->publish(*prepared, std::move(handler));
-  });
+  auto op = detail::publish_operation::create(std::move(handler), core->executor());
+  op->complete_on_cancel(boost::asio::error::operation_aborted, pub_ack{});  // until it is sent
+  detail::on_strand(core->executor(), [core, prepared = std::move(prepared), op] { core->publish(*prepared, op); });
 }
 
 void publisher::async_wait_for_room(const std::shared_ptr<detail::publisher_core>& core,
                                     boost::asio::any_completion_handler<void(error_code)> handler) {
-  detail::on_strand(core->executor(), [core, handler = std::move(handler)]() mutable {
-    core->wait_for_room(std::move(handler));
-  });
+  auto op = detail::flush_operation::create(std::move(handler), core->executor());
+  op->complete_on_cancel(boost::asio::error::operation_aborted);
+  detail::on_strand(core->executor(), [core, op] { core->wait_for_room(op); });
 }
 
 void publisher::async_flush(const std::shared_ptr<detail::publisher_core>& core,
                             boost::asio::any_completion_handler<void(error_code)> handler) {
-  detail::on_strand(core->executor(), [core, handler = std::move(handler)]() mutable {
-    core->flush(std::move(handler));
-  });
+  auto op = detail::flush_operation::create(std::move(handler), core->executor());
+  op->complete_on_terminal_cancel();
+  detail::on_strand(core->executor(), [core, op] { core->flush(op); });
 }
 
 }  // namespace natscoro

@@ -49,14 +49,8 @@ class replay_core : public std::enable_shared_from_this<replay_core> {
     start_consumer(std::move(done));
   }
 
-  void next(replay_next_operation::handler_type handler) {
-    auto op = replay_next_operation::create(std::move(handler), js_.get_executor());
-    if (waiter_) {
-      logger()->error("replay of {}: next() called while another next() is pending", stream_);
-      return void(op->complete(make_error_code(errc::invalid_argument), std::nullopt));
-    }
-    if (phase_ == phase::ended) return void(op->complete({}, std::nullopt));
-    waiter_ = op;
+  /// In the initiating call: any type of cancellation completes `op` (on the strand).
+  void connect_cancellation(const std::shared_ptr<replay_next_operation>& op) {
     op->on_cancel([weak = weak_from_this(), op] {
       auto self = weak.lock();
       if (!self || self->waiter_ != op) return;
@@ -64,11 +58,20 @@ class replay_core : public std::enable_shared_from_this<replay_core> {
       op->complete(boost::asio::error::operation_aborted, std::nullopt);
       if (self->pulling_) self->pull_cancel_.emit(boost::asio::cancellation_type::terminal);
     });
+  }
+
+  void next(const std::shared_ptr<replay_next_operation>& op) {
+    if (!op->pending()) return;  // cancelled before it reached the strand
+    if (waiter_) {
+      logger()->error("replay of {}: next() called while another next() is pending", stream_);
+      return void(op->complete(make_error_code(errc::invalid_argument), std::nullopt));
+    }
+    if (phase_ == phase::ended) return void(op->complete({}, std::nullopt));
+    waiter_ = op;
     pull();
   }
 
-  void close(replay_close_operation::handler_type handler) {
-    auto op = replay_close_operation::create(std::move(handler), js_.get_executor());
+  void close(const std::shared_ptr<replay_close_operation>& op) {
     if (phase_ == phase::ended) return void(op->complete({}));
     closers_.push_back(std::move(op));
     finish();
@@ -234,6 +237,7 @@ void replay::async_open(jetstream js, std::string stream, replay_range range, re
                         boost::asio::any_completion_handler<void(error_code, replay)> handler) {
   using open_operation = detail::pending_operation<void(error_code, replay)>;
   auto op = open_operation::create(std::move(handler), js.get_executor());
+  op->complete_on_terminal_cancel();
   if (opts.capacity == 0) {
     logger()->error("replay of {}: replay_options::capacity must be at least 1", stream);
     return void(op->complete(make_error_code(errc::invalid_argument), replay{}));
@@ -261,7 +265,9 @@ void replay::async_next(const std::shared_ptr<detail::replay_core>& core,
     auto op = detail::replay_next_operation::create(std::move(handler), boost::asio::system_executor());
     return void(op->complete(make_error_code(errc::not_connected), std::nullopt));
   }
-  detail::on_strand(core->executor(), [core, handler = std::move(handler)]() mutable { core->next(std::move(handler)); });
+  auto op = detail::replay_next_operation::create(std::move(handler), core->executor());
+  core->connect_cancellation(op);
+  detail::on_strand(core->executor(), [core, op] { core->next(op); });
 }
 
 void replay::async_close(const std::shared_ptr<detail::replay_core>& core,
@@ -270,7 +276,9 @@ void replay::async_close(const std::shared_ptr<detail::replay_core>& core,
     auto op = detail::replay_close_operation::create(std::move(handler), boost::asio::system_executor());
     return void(op->complete({}));
   }
-  detail::on_strand(core->executor(), [core, handler = std::move(handler)]() mutable { core->close(std::move(handler)); });
+  auto op = detail::replay_close_operation::create(std::move(handler), core->executor());
+  op->complete_on_terminal_cancel();
+  detail::on_strand(core->executor(), [core, op] { core->close(op); });
 }
 
 replay_stats replay::stats() const { return core_ ? core_->stats() : replay_stats{}; }

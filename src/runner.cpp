@@ -71,6 +71,8 @@ std::pair<failure_kind, std::string> classify(const std::exception_ptr& e) {
 class runner_core : public std::enable_shared_from_this<runner_core> {
  public:
   const boost::asio::any_io_executor& executor() const { return ex_; }
+  /// In the initiating call (cancellation slots are used from the thread that emits): any type drains.
+  void connect_cancellation();
   runner_core(consumer cons, std::shared_ptr<consumer_core> core, message_handler handler, run_options opts,
               std::shared_ptr<run_operation> op)
       : cons_(std::move(cons)),
@@ -156,6 +158,15 @@ class runner_core : public std::enable_shared_from_this<runner_core> {
   std::shared_ptr<runner_core> self_;  // from start() until the run completes
 };
 
+void runner_core::connect_cancellation() {
+  op_->on_cancel([weak = weak_from_this()] {  // posted to the strand, after start()
+    auto self = weak.lock();
+    if (!self || self->finished_) return;
+    self->cancelled_ = true;
+    self->core_->start_draining(self->opts_.drain_deadline);
+  });
+}
+
 void runner_core::start() {
   if (opts_.concurrency == 0) {
     logger()->error("run {}/{}: run_options::concurrency must be at least 1", core_->stream(), core_->name());
@@ -184,12 +195,6 @@ void runner_core::start() {
   core_->run_stats().update([](auto& s) { s = runner_stats{}; });
   self_ = shared_from_this();  // the run lasts until it settles, whoever else lets go of it
   queue_limit_ = core_->capacity();
-  op_->on_cancel([weak = weak_from_this()] {
-    auto self = weak.lock();
-    if (!self || self->finished_) return;
-    self->cancelled_ = true;
-    self->core_->start_draining(self->opts_.drain_deadline);
-  });
 
   if (opts_.dead_letter) {
     dlq_ = std::make_shared<publisher>(core_->js(), dead_letter_publisher_options());
@@ -627,6 +632,7 @@ void consumer::async_run(consumer self, message_handler handler, run_options opt
   auto core = self.core_;
   auto runner = std::make_shared<detail::runner_core>(std::move(self), std::move(core), std::move(handler),
                                                       std::move(opts), op);
+  runner->connect_cancellation();
   detail::on_strand(runner->executor(), [runner] { runner->start(); });
 }
 

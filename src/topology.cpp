@@ -430,6 +430,7 @@ class topology_applier : public std::enable_shared_from_this<topology_applier> {
 void async_apply_topology(const jetstream& js, topology t, bool dry_run,
                           boost::asio::any_completion_handler<void(error_code, std::vector<topology_change>)> handler) {
   auto op = apply_operation::create(std::move(handler), js.get_executor());
+  op->complete_on_terminal_cancel();
   std::make_shared<topology_applier>(js, std::move(t), dry_run, std::move(op))->plan(0);
 }
 

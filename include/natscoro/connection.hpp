@@ -40,9 +40,10 @@ struct server_info {
 
 /// A connection to NATS: a cheap, copyable handle to shared state.
 ///
-/// Thread safety: use a connection (and what is built on it) from one strand,
-/// as with Boost.Redis and Boost.MySQL. The connection reports its state
-/// changes on its executor, through connect_options::on_event and the log.
+/// Thread safety: a connection and everything built on it may be used from any
+/// thread. Their state lives on one strand, get_executor(): the executor given to
+/// connect() if it is a strand, else a strand over it (docs/threading.md). The
+/// connection reports its state changes there, through connect_options::on_event and the log.
 ///
 /// Lifetime: an open connection is outstanding work on its executor, so
 /// `io_context::run()` returns only once it is closed. Destroying the last

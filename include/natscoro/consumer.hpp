@@ -35,7 +35,7 @@ struct consumer_stats {
 
 /// One instance of a durable pull consumer. Several instances (in one process or
 /// many) on the same durable form a consumer group: the server shares the
-/// messages between them. Cheap to copy; use it from the connection's strand.
+/// messages between them. Cheap to copy; safe from any thread.
 /// Destroying the last handle stops it (held messages are nak'ed); the durable
 /// consumer stays on the server.
 class consumer {

@@ -36,7 +36,7 @@ namespace detail {
 class dead_letter_queue_core;
 }
 
-/// One dead-letter stream. Use it from the connection's strand.
+/// One dead-letter stream. Safe from any thread.
 class dead_letter_queue {
  public:
   dead_letter_queue(const jetstream& js, std::string stream);

@@ -91,7 +91,7 @@ namespace detail {
 class api_client;
 }
 
-/// The JetStream context of a connection. Cheap to copy; use it from the connection's strand.
+/// The JetStream context of a connection. Cheap to copy; safe from any thread.
 class jetstream {
  public:
   struct options {

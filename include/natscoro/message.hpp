@@ -35,7 +35,7 @@ void set_calls_this_delivery(const message& m, int calls);
 }  // namespace detail
 
 /// A delivered message: cheap to copy (copies share the acknowledgement state).
-/// Use it from the consumer's strand.
+/// Safe from any thread: of two threads settling one message, one sends (docs/threading.md).
 class message {
  public:
   using header_list = std::vector<std::pair<std::string, std::string>>;

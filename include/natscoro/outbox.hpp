@@ -118,7 +118,7 @@ class outbox_handle {
 }  // namespace detail
 
 /// An outbox on one SQLite file, relaying through its own publisher on `js`.
-/// Use it from the connection's strand. Events are relayed with Nats-Msg-Id =
+/// Safe from any thread. Events are relayed with Nats-Msg-Id =
 /// event id, so a crash between a PubAck and the removal from the file stores the
 /// event once (within the stream's duplicate window).
 class outbox : public detail::outbox_handle {

@@ -54,7 +54,7 @@ struct replay_stats {
   std::uint64_t end_sequence = 0;  ///< the last stream sequence the replay may reach
 };
 
-/// One replay. Cheap to copy; use it from the connection's strand. Messages need
+/// One replay. Cheap to copy; safe from any thread. Messages need
 /// no acknowledgement (the consumer acknowledges nothing). Destroying the last
 /// handle before the end deletes the consumer in the background.
 class replay {

@@ -40,10 +40,14 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
                 const boost::json::value& info);
 
   error_code start();
+  /// On the strand, from the initiating call: completes at once when a message is held.
   void next(next_operation::handler_type handler);
+  /// On the strand, for a call made elsewhere: `op` has its cancellation connected.
+  void next(const std::shared_ptr<next_operation>& op);
+  void wait_next(const std::shared_ptr<next_operation>& op);
   /// The next held message, when one can be handed out now without waiting.
   std::optional<message> try_next();
-  void drain(std::chrono::milliseconds grace, drain_operation::handler_type handler);
+  void drain(std::chrono::milliseconds grace, const std::shared_ptr<drain_operation>& op);
   /// Stops pulling and unsubscribes; `grace` bounds the unsubscribe round trip.
   void start_draining(std::chrono::milliseconds grace);
   /// At once: gives back what is held and unsubscribes.

@@ -44,8 +44,8 @@ class outbox_core : public std::enable_shared_from_this<outbox_core> {
   /// Opens the store on the outbox's thread, then starts the relay.
   void open(std::function<void(error_code)> done);
   /// Stores an event (group commit); completes once it is durable.
-  void publish(std::string subject, event evt, done_operation::handler_type handler);
-  void close(done_operation::handler_type handler);
+  void publish(std::string subject, event evt, const std::shared_ptr<done_operation>& op);
+  void close(const std::shared_ptr<done_operation>& op);
   void close_in_background();
   outbox_stats stats() const;
   /// New records may be in the store (PostgreSQL NOTIFY): the relay looks now.

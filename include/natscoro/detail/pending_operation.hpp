@@ -18,14 +18,17 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 namespace natscoro::detail {
@@ -46,27 +49,43 @@ class pending_operation<void(Args...)> : public std::enable_shared_from_this<pen
   /// Completes the operation with `args` when cancellation of a type in `honoured`
   /// is requested (Asio's meaning: terminal, the caller stops waiting whatever state
   /// is left; partial and total, the operation also had no effect). Requests of
-  /// other types are ignored. Calling it again replaces the previous rule (an
-  /// operation that can no longer be undone honours fewer types). Use it from the
-  /// thread that may emit the cancellation, as every Asio slot.
+  /// other types are ignored. Call it once, in the initiating call: the slot is
+  /// connected on the thread that may emit the cancellation, as every Asio slot
+  /// must be. The operation may then run on another thread and change the rule with honour().
   void complete_on_cancel(boost::asio::cancellation_type honoured, Args... args) {
+    honoured_.store(honoured, std::memory_order_relaxed);
     {
       std::lock_guard lock(mutex_);
       if (!handler_) return;
     }
     auto slot = handler_->get_cancellation_slot();
     if (!slot.is_connected()) return;
-    slot.assign([weak = this->weak_from_this(), honoured,
+    slot.assign([weak = this->weak_from_this(),
                  result = std::make_tuple(std::move(args)...)](boost::asio::cancellation_type requested) mutable {
-      if ((requested & honoured) == boost::asio::cancellation_type::none) return;
-      if (auto self = weak.lock()) std::apply([&](auto&... a) { self->complete(std::move(a)...); }, result);
+      auto self = weak.lock();
+      if (!self || (requested & self->honoured_.load(std::memory_order_acquire)) == boost::asio::cancellation_type::none)
+        return;
+      std::apply([&](auto&... a) { self->complete(std::move(a)...); }, result);
     });
   }
   /// complete_on_cancel() for every type: the operation has had no effect yet.
   void complete_on_cancel(Args... args) { complete_on_cancel(boost::asio::cancellation_type::all, std::move(args)...); }
 
+  /// complete_on_cancel() for terminal cancellation only, with operation_aborted and
+  /// empty values: for an operation whose effect cannot be withdrawn once started
+  /// (a request sent, a drain begun). The caller stops waiting; the effect may still happen.
+  void complete_on_terminal_cancel() {
+    complete_on_cancel(boost::asio::cancellation_type::terminal, cancelled_value<Args>()...);
+  }
+
+  /// Changes which types complete_on_cancel() honours from now on; any thread. An
+  /// operation about to take an effect it cannot undo narrows them first, then
+  /// checks pending(): a cancellation that came before still had no effect.
+  void honour(boost::asio::cancellation_type honoured) { honoured_.store(honoured, std::memory_order_release); }
+
   /// Runs `f` on the I/O executor when cancellation of any type is requested;
-  /// the operation stays pending (its owner winds down, then completes it).
+  /// the operation stays pending (its owner winds down, then completes it). Call it
+  /// in the initiating call, like complete_on_cancel().
   template <class F>
   void on_cancel(F f) {
     auto slot = handler_->get_cancellation_slot();
@@ -114,6 +133,15 @@ class pending_operation<void(Args...)> : public std::enable_shared_from_this<pen
   }
 
  private:
+  template <class T>
+  static T cancelled_value() {
+    if constexpr (std::is_same_v<T, error_code>) {
+      return boost::asio::error::operation_aborted;
+    } else {
+      return T{};
+    }
+  }
+
   pending_operation(handler_type handler, const boost::asio::any_io_executor& io_executor)
       : io_work_(boost::asio::prefer(io_executor, boost::asio::execution::outstanding_work.tracked)),
         handler_work_(boost::asio::prefer(
@@ -127,6 +155,7 @@ class pending_operation<void(Args...)> : public std::enable_shared_from_this<pen
   boost::asio::any_completion_executor handler_work_;
   std::optional<handler_type> handler_;
   diagnostics_sink sink_;  // null unless the caller asked for diagnostics
+  std::atomic<boost::asio::cancellation_type> honoured_{boost::asio::cancellation_type::none};
 };
 
 /// Completes `handler` with a result known in the initiating call, as a
