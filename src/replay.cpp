@@ -51,7 +51,7 @@ class replay_core : public std::enable_shared_from_this<replay_core> {
 
   /// In the initiating call: any type of cancellation completes `op` (on the strand).
   void connect_cancellation(const std::shared_ptr<replay_next_operation>& op) {
-    op->on_cancel([weak = weak_from_this(), op] {
+    op->on_cancel(boost::asio::cancellation_type::all, [weak = weak_from_this(), op] {
       auto self = weak.lock();
       if (!self || self->waiter_ != op) return;
       self->waiter_.reset();

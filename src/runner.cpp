@@ -159,7 +159,9 @@ class runner_core : public std::enable_shared_from_this<runner_core> {
 };
 
 void runner_core::connect_cancellation() {
-  op_->on_cancel([weak = weak_from_this()] {  // posted to the strand, after start()
+  // Terminal and partial: what was handled stays handled (total would need it undone).
+  op_->on_cancel(boost::asio::cancellation_type::terminal | boost::asio::cancellation_type::partial,
+                 [weak = weak_from_this()] {  // posted to the strand, after start()
     auto self = weak.lock();
     if (!self || self->finished_) return;
     self->cancelled_ = true;

@@ -76,7 +76,7 @@ class connection {
   ///   (the connection is closed anyway); not_connected when the connection was
   ///   lost and could not be drained (it is closed). Draining a closed
   ///   connection succeeds at once.
-  /// Cancellation: none; the drain goes on.
+  /// Cancellation: terminal only: completes with operation_aborted at once; the drain goes on.
   template <class CompletionToken = natscoro::default_token_t>
   auto drain(std::chrono::milliseconds timeout, CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code)>(

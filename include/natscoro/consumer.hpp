@@ -89,8 +89,9 @@ class consumer {
   ///   is not valid, or run() already in progress on this consumer),
   ///   jetstream_errc::consumer_not_found / stream_not_found, errc::not_connected
   ///   (whatever ended next()).
-  /// Cancellation: any type; drains with opts.drain_deadline, then completes with
-  ///   operation_aborted.
+  /// Cancellation: terminal and partial: drains with opts.drain_deadline (what was
+  ///   handled stays handled, the rest is given back), then completes with
+  ///   operation_aborted. Total is ignored: handled messages cannot be unhandled.
   template <class CompletionToken = natscoro::default_token_t>
   auto run(message_handler handler, run_options opts, CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code)>(
@@ -110,7 +111,8 @@ class consumer {
   ///   the server). Messages already handed out stay the caller's to acknowledge.
   ///   With run() in progress, also for the runner to settle: its running handlers
   ///   get until `grace` has passed (see run()).
-  /// Completion: `void(error_code)`; no error of its own. Cancellation: none.
+  /// Completion: `void(error_code)`; no error of its own.
+  /// Cancellation: terminal only: completes with operation_aborted at once; the drain goes on.
   template <class CompletionToken = natscoro::default_token_t>
   auto drain(std::chrono::milliseconds grace, CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code)>(

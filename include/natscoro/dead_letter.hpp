@@ -46,7 +46,7 @@ class dead_letter_queue {
   /// Completion: `void(error_code, std::vector<dead_letter_entry>)`.
   /// Errors: jetstream_errc::stream_not_found, errc::invalid_argument (a stream name
   ///   that is not a valid name), nats_errc::timeout, errc::not_connected.
-  /// Cancellation: none (each request is bounded by the JetStream timeout).
+  /// Cancellation: terminal only: completes with operation_aborted at once. Partial and total are ignored.
   template <class CompletionToken = natscoro::default_token_t>
   auto list(std::uint64_t from_sequence, std::size_t limit, CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code, std::vector<dead_letter_entry>)>(
@@ -76,7 +76,8 @@ class dead_letter_queue {
   ///   (no such entry), jetstream_errc::stream_not_found (its original stream is gone),
   ///   the publish's errors; a failed delete after the PubAck is its error too (the
   ///   entry stays, and replaying it again is safe only if handlers are idempotent).
-  /// Cancellation: none.
+  /// Cancellation: terminal only: completes with operation_aborted at once; what was
+  ///   replayed stays replayed. Partial and total are ignored.
   template <class CompletionToken = natscoro::default_token_t>
   auto replay(std::uint64_t sequence, CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code, pub_ack)>(
@@ -92,7 +93,8 @@ class dead_letter_queue {
   /// any other failure.
   /// Completion: `void(error_code, std::size_t replayed)`. Errors: errc::replay_refused
   ///   when every other entry was replayed but some were refused; otherwise as replay().
-  /// Cancellation: none.
+  /// Cancellation: terminal only: completes with operation_aborted at once; what was
+  ///   replayed stays replayed. Partial and total are ignored.
   template <class CompletionToken = natscoro::default_token_t>
   auto replay_all(CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code, std::size_t)>(

@@ -115,7 +115,8 @@ class jetstream {
   ///   differing field with the server's value and ours), jetstream_errc::subjects_overlap,
   ///   errc::invalid_argument (bad name), nats_errc::timeout (no reply),
   ///   nats_errc::no_responders (JetStream not enabled on the server), errc::not_connected.
-  /// Cancellation: none (bounded by options::timeout per request).
+  /// Cancellation: terminal only: completes with operation_aborted at once; what
+  ///   was sent may still take effect on the server. Partial and total are ignored.
   template <class CompletionToken = natscoro::default_token_t>
   auto ensure_stream(const stream_config& cfg, CompletionToken&& token = {}) const {
     return boost::asio::async_initiate<CompletionToken, void(error_code, ensure_result)>(
@@ -134,7 +135,8 @@ class jetstream {
   ///   opts.update the fields the server can change are updated instead),
   ///   jetstream_errc::stream_not_found, errc::invalid_argument (bad names),
   ///   nats_errc::timeout, errc::not_connected.
-  /// Cancellation: none (bounded by options::timeout per request).
+  /// Cancellation: terminal only: completes with operation_aborted at once; the
+  ///   consumer may still be created (a handle that arrives later is dropped).
   /// Closing the client never deletes a durable consumer.
   template <boost::asio::completion_token_for<void(error_code, natscoro::consumer)> CompletionToken =
                 natscoro::default_token_t>
@@ -159,7 +161,7 @@ class jetstream {
   /// Waits for: the creation, then the subscription. Completion: `void(error_code,
   ///   natscoro::consumer)`. Errors: errc::invalid_argument (a durable name given, bad
   ///   names), jetstream_errc::stream_not_found, nats_errc::timeout, errc::not_connected.
-  /// Cancellation: none (bounded by options::timeout per request).
+  /// Cancellation: terminal only, as consumer().
   template <boost::asio::completion_token_for<void(error_code, natscoro::consumer)> CompletionToken =
                 natscoro::default_token_t>
   auto ephemeral_consumer(const std::string& stream, const consumer_config& cfg, const consumer_options& opts,
@@ -172,9 +174,10 @@ class jetstream {
   }
 
   // Stream and consumer management. Each waits for the JetStream API's reply (bounded
-  // by options::timeout), has no cancellation, and fails with the server's error
-  // (jetstream_errc::stream_not_found, consumer_not_found, ...), nats_errc::timeout,
-  // nats_errc::no_responders (JetStream not enabled) or errc::not_connected.
+  // by options::timeout), and fails with the server's error (jetstream_errc::stream_not_found,
+  // consumer_not_found, ...), nats_errc::timeout, nats_errc::no_responders (JetStream
+  // not enabled) or errc::not_connected. Cancellation: terminal only (operation_aborted
+  // at once; the request was sent and may still take effect); partial and total are ignored.
 
   /// Completion: `void(error_code, stream_info)`.
   template <class CompletionToken = natscoro::default_token_t>

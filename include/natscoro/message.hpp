@@ -67,7 +67,8 @@ class message {
   /// Waits for: the ack to be written to the connection (not for the server's
   ///   confirmation; see ack_sync()). Completion: `void(error_code)`.
   /// Errors: errc::not_connected. Acknowledging twice is harmless: only the first
-  ///   ack, nak or term is sent. Cancellation: none.
+  ///   ack, nak or term is sent.
+  /// Cancellation: none: it completes without waiting for anything.
   template <class CompletionToken = natscoro::default_token_t>
   auto ack(CompletionToken&& token = {}) {
     return send(ack_kind::ack, std::chrono::nanoseconds(0), std::forward<CompletionToken>(token));
@@ -91,7 +92,9 @@ class message {
   /// Acknowledges and waits for the server to confirm it (double ack).
   /// Completion: `void(error_code)`. Errors: nats_errc::timeout (no confirmation within
   ///   the JetStream request timeout), nats_errc::no_responders (the consumer is gone),
-  ///   errc::not_connected. Cancellation: none.
+  ///   errc::not_connected.
+  /// Cancellation: terminal only: completes with operation_aborted at once; the ack was
+  ///   sent and may still be applied. Partial and total are ignored.
   template <class CompletionToken = natscoro::default_token_t>
   auto ack_sync(CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code)>(

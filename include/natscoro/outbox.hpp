@@ -74,7 +74,8 @@ class outbox_handle {
   ///   (refused, nothing stored); errc::closing (the outbox is closing);
   ///   SQLite: errc::outbox_full (the quota or the disk), errc::outbox_corrupt;
   ///   PostgreSQL: errc::database_unavailable, errc::database_error.
-  /// Cancellation: none: a publish that was handed to the outbox is stored.
+  /// Cancellation: terminal only: completes with operation_aborted at once; an event
+  ///   handed to the outbox may still be stored (and relayed). Partial and total are ignored.
   template <class CompletionToken = natscoro::default_token_t>
   auto publish(std::string subject, event evt, CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code)>(
@@ -91,6 +92,7 @@ class outbox_handle {
   /// Stops relaying (publishes in flight finish; claimed events not sent are
   /// released), then closes the store. Completion: `void(error_code)`. What is not
   /// relayed stays for the next open.
+  /// Cancellation: terminal only: completes with operation_aborted at once; the close goes on.
   template <class CompletionToken = natscoro::default_token_t>
   auto close(CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code)>(
@@ -128,7 +130,8 @@ class outbox : public detail::outbox_handle {
   /// Completion: `void(error_code, outbox)`.
   /// Errors: errc::outbox_corrupt (not an SQLite database, or damaged),
   ///   errc::invalid_argument (the file cannot be opened or created; the log says why).
-  /// Cancellation: none.
+  /// Cancellation: terminal only: completes with operation_aborted at once; an outbox
+  ///   opened afterwards is closed. Partial and total are ignored.
   template <class CompletionToken = natscoro::default_token_t>
   static auto open(const jetstream& js, outbox_options opts, CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code, outbox)>(

@@ -54,7 +54,8 @@ class postgres_outbox : public detail::outbox_handle {
   /// Errors: errc::database_unavailable (PostgreSQL cannot be reached),
   ///   errc::database_error (the schema cannot be applied, or has another version),
   ///   errc::invalid_argument (the connection string is not valid); the log says why.
-  /// Cancellation: none.
+  /// Cancellation: terminal only: completes with operation_aborted at once; an outbox
+  ///   opened afterwards is closed. Partial and total are ignored.
   template <class CompletionToken = natscoro::default_token_t>
   static auto open(const jetstream& js, postgres_outbox_options opts, CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code, postgres_outbox)>(

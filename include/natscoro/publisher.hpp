@@ -175,7 +175,7 @@ class publisher {
 
   /// Waits until every publish started before has completed.
   /// Completion: `void(error_code)`; no error of its own (each publish reports its own).
-  /// Cancellation: none.
+  /// Cancellation: terminal only: completes with operation_aborted at once; the publishes go on.
   template <class CompletionToken = natscoro::default_token_t>
   auto flush(CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code)>(

@@ -69,7 +69,8 @@ class replay {
   /// Errors: errc::invalid_argument (an invalid stream name or filter, or `from`
   ///   after `to` when both are sequences or both times; logged),
   ///   jetstream_errc::stream_not_found, nats_errc::timeout, errc::not_connected.
-  /// Cancellation: none (bounded by the JetStream request timeout).
+  /// Cancellation: terminal only: completes with operation_aborted at once; a replay opened
+  ///   afterwards is closed (its consumer deleted). Partial and total are ignored.
   template <boost::asio::completion_token_for<void(error_code, replay)> CompletionToken = natscoro::default_token_t>
   static auto open(const jetstream& js, std::string stream, replay_range range, replay_options opts = {},
                    CompletionToken&& token = {}) {
@@ -100,7 +101,8 @@ class replay {
 
   /// Ends the replay early: deletes the consumer.
   /// Waits for: the server's reply. Completion: `void(error_code)`; errors as for
-  ///   the JetStream API (none if the replay had ended). Cancellation: none.
+  ///   the JetStream API (none if the replay had ended).
+  /// Cancellation: terminal only: completes with operation_aborted at once; the close goes on.
   template <class CompletionToken = natscoro::default_token_t>
   auto close(CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code)>(

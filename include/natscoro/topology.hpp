@@ -79,7 +79,8 @@ void async_apply_topology(const jetstream& js, topology t, bool dry_run,
 ///   the server's errors (e.g. jetstream_errc::subjects_overlap with a stream not in
 ///   the file), nats_errc::timeout, errc::not_connected. The changes are returned up
 ///   to the one that failed.
-/// Cancellation: none.
+/// Cancellation: terminal only: completes with operation_aborted at once; what was
+///   applied stays applied, and the request in flight may still take effect.
 template <class CompletionToken = natscoro::default_token_t>
 auto apply_topology(const jetstream& js, topology t, bool dry_run, CompletionToken&& token = {}) {
   return boost::asio::async_initiate<CompletionToken, void(error_code, std::vector<topology_change>)>(

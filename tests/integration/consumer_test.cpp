@@ -15,6 +15,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <map>
+#include <optional>
 #include <set>
 
 namespace nc = natscoro;
@@ -499,6 +500,65 @@ BOOST_FIXTURE_TEST_CASE(bad_names_and_options_are_refused_before_any_request, se
     // Nothing was created by the refused calls.
     stream_inspector inspect(server.url());
     BOOST_TEST(!inspect.consumer("AUTH_EVENTS", "ok").has_value());
+    co_await conn.drain();
+  });
+}
+
+// run() honours terminal and partial cancellation (it drains and completes with
+// operation_aborted) and ignores total: handled messages cannot be unhandled.
+BOOST_FIXTURE_TEST_CASE(run_honours_partial_cancellation_and_ignores_total, server_fixture) {
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    co_await fill_stream(conn, 3);
+    nc::jetstream js{conn};
+    auto c = co_await js.consumer("AUTH_EVENTS", durable("cancelled-run"));
+    int handled = 0;
+    bool done = false;
+    nc::error_code result;
+    asio::cancellation_signal cancel;
+    c.run([&](nc::message&) -> asio::awaitable<void> {
+            ++handled;
+            co_return;
+          },
+          {}, asio::bind_cancellation_slot(cancel.slot(), [&](nc::error_code ec) {
+            result = ec;
+            done = true;
+          }));
+    BOOST_TEST(co_await wait_until([&] { return handled == 3; }));
+    cancel.emit(asio::cancellation_type::total);
+    co_await fill_stream(conn, 1, 3);  // still running: it handles what comes after
+    BOOST_TEST(co_await wait_until([&] { return handled == 4; }));
+    BOOST_TEST(!done);
+    cancel.emit(asio::cancellation_type::partial);
+    BOOST_TEST(co_await wait_until([&] { return done; }));
+    BOOST_TEST(result == asio::error::operation_aborted);
+    BOOST_TEST(c.run_stats().handled == 4u);
+    co_await conn.drain();
+  });
+}
+
+// A JetStream request cannot be unsent: total cancellation is ignored (the reply
+// completes it), terminal completes it at once with operation_aborted.
+BOOST_FIXTURE_TEST_CASE(jetstream_requests_honour_terminal_cancellation_only, server_fixture) {
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    co_await fill_stream(conn, 1);
+    nc::jetstream js{conn};
+    std::optional<nc::error_code> info_result, delete_result;
+    asio::cancellation_signal total, terminal;
+    js.list_streams(asio::bind_cancellation_slot(total.slot(), [&](nc::error_code ec, std::vector<std::string>) {
+      info_result = ec;  // succeeds before or after the delete below
+    }));
+    total.emit(asio::cancellation_type::total | asio::cancellation_type::partial);
+    js.delete_stream("AUTH_EVENTS", asio::bind_cancellation_slot(terminal.slot(), [&](nc::error_code ec) {
+      delete_result = ec;
+    }));
+    terminal.emit(asio::cancellation_type::terminal);
+    BOOST_TEST(co_await wait_until([&] { return info_result && delete_result; }));
+    BOOST_TEST(!*info_result);  // answered
+    BOOST_TEST(*delete_result == asio::error::operation_aborted);
+    // The delete was sent all the same: the caller only stopped waiting.
+    BOOST_TEST(co_await wait_until([&] { return stream_inspector(server.url()).stream("AUTH_EVENTS") == std::nullopt; }));
     co_await conn.drain();
   });
 }

@@ -75,6 +75,51 @@ BOOST_AUTO_TEST_CASE(cancellation_completes_with_the_given_result_and_the_late_r
   BOOST_TEST(result == asio::error::operation_aborted);
 }
 
+// An operation that took an effect it cannot undo narrows what it honours from
+// another thread; the slot, connected in the initiating call, applies the new rule.
+BOOST_AUTO_TEST_CASE(honour_narrows_the_cancellation_types_from_any_thread) {
+  asio::io_context ioc;
+  asio::cancellation_signal signal;
+  error_code result;
+  int calls = 0;
+  auto op = op_type::create(asio::bind_cancellation_slot(signal.slot(),
+                                                         [&](error_code ec, int) {
+                                                           result = ec;
+                                                           ++calls;
+                                                         }),
+                            ioc.get_executor());
+  op->complete_on_cancel(asio::error::operation_aborted, 0);  // every type, in the initiating call
+  std::thread([&] { op->honour(asio::cancellation_type::terminal); }).join();
+  signal.emit(asio::cancellation_type::total);  // ignored now
+  signal.emit(asio::cancellation_type::partial);
+  BOOST_TEST(op->pending());
+  signal.emit(asio::cancellation_type::terminal);
+  BOOST_TEST(!op->pending());
+  ioc.run();
+  BOOST_TEST(calls == 1);
+  BOOST_TEST(result == asio::error::operation_aborted);
+}
+
+BOOST_AUTO_TEST_CASE(terminal_only_operations_complete_with_empty_values) {
+  asio::io_context ioc;
+  asio::cancellation_signal signal;
+  error_code result;
+  int value = -1;
+  auto op = op_type::create(asio::bind_cancellation_slot(signal.slot(),
+                                                         [&](error_code ec, int v) {
+                                                           result = ec;
+                                                           value = v;
+                                                         }),
+                            ioc.get_executor());
+  op->complete_on_terminal_cancel();
+  signal.emit(asio::cancellation_type::total | asio::cancellation_type::partial);
+  BOOST_TEST(op->pending());
+  signal.emit(asio::cancellation_type::terminal);
+  ioc.run();
+  BOOST_TEST(result == asio::error::operation_aborted);
+  BOOST_TEST(value == 0);
+}
+
 BOOST_AUTO_TEST_CASE(results_from_many_threads_deliver_exactly_one) {
   asio::io_context ioc;
   std::atomic<int> calls{0};

@@ -83,15 +83,17 @@ class pending_operation<void(Args...)> : public std::enable_shared_from_this<pen
   /// checks pending(): a cancellation that came before still had no effect.
   void honour(boost::asio::cancellation_type honoured) { honoured_.store(honoured, std::memory_order_release); }
 
-  /// Runs `f` on the I/O executor when cancellation of any type is requested;
-  /// the operation stays pending (its owner winds down, then completes it). Call it
-  /// in the initiating call, like complete_on_cancel().
+  /// Runs `f` on the I/O executor when cancellation of a type in `honoured` is
+  /// requested; the operation stays pending (its owner winds down, then completes
+  /// it). Call it in the initiating call, like complete_on_cancel().
   template <class F>
-  void on_cancel(F f) {
+  void on_cancel(boost::asio::cancellation_type honoured, F f) {
     auto slot = handler_->get_cancellation_slot();
     if (!slot.is_connected()) return;
-    slot.assign([ex = boost::asio::prefer(io_work_, boost::asio::execution::outstanding_work.untracked),
-                 f = std::move(f)](auto) mutable { boost::asio::post(ex, std::move(f)); });
+    slot.assign([ex = boost::asio::prefer(io_work_, boost::asio::execution::outstanding_work.untracked), honoured,
+                 f = std::move(f)](boost::asio::cancellation_type requested) mutable {
+      if ((requested & honoured) != boost::asio::cancellation_type::none) boost::asio::post(ex, std::move(f));
+    });
   }
 
   /// Delivers the result, unless the operation was already completed. Thread-safe.
