@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <random>
 
 namespace natscoro {
@@ -48,9 +49,6 @@ using run_operation = pending_operation<void(error_code)>;
 
 namespace {
 
-// The handler's coroutine; a handler that throws before returning its awaitable fails the attempt the same way.
-boost::asio::awaitable<void> call_handler(message_handler& handler, message& msg) { co_await handler(msg); }
-
 // Some text for what a failed attempt threw.
 std::pair<failure_kind, std::string> classify(const std::exception_ptr& e) {
   try {
@@ -62,6 +60,22 @@ std::pair<failure_kind, std::string> classify(const std::exception_ptr& e) {
   } catch (...) {
     return {failure_kind::failed, "an exception that is not a std::exception"};
   }
+}
+
+/// How an attempt failed; empty when it succeeded.
+using attempt_failure = std::optional<std::pair<failure_kind, std::string>>;
+
+// The handler's coroutine; a handler that throws before returning its awaitable fails the
+// attempt the same way. What it threw is classified here, on the handler's thread: no
+// exception object crosses threads (libstdc++ counts their references in code that
+// ThreadSanitizer does not see, and reports the last release as a race).
+boost::asio::awaitable<attempt_failure> call_handler(message_handler& handler, message& msg) {
+  try {
+    co_await handler(msg);
+  } catch (...) {
+    co_return classify(std::current_exception());
+  }
+  co_return std::nullopt;
 }
 
 }  // namespace
@@ -112,7 +126,7 @@ class runner_core : public std::enable_shared_from_this<runner_core> {
   void accept(message m);
   void schedule();
   void run_attempt(std::uint64_t id);
-  void on_attempt_done(std::uint64_t id, const std::exception_ptr& e);
+  void on_attempt_done(std::uint64_t id, const attempt_failure& failure);
   void check_processed(std::uint64_t id);
   void acknowledge_handled(std::uint64_t id);
   void on_failure(std::uint64_t id, failure_kind kind, const std::string& text);
@@ -301,12 +315,14 @@ void runner_core::run_attempt(std::uint64_t id) {
   boost::asio::co_spawn(
       boost::asio::make_strand(handler_ex_), call_handler(handler_, s.msg),
       boost::asio::bind_cancellation_slot(
-          s.cancel.slot(), boost::asio::bind_executor(ex_, [self = shared_from_this(), id](std::exception_ptr e) {
-            self->on_attempt_done(id, e);
+          s.cancel.slot(), boost::asio::bind_executor(ex_, [self = shared_from_this(), id](std::exception_ptr e,
+                                                                                        attempt_failure failure) {
+            if (e) failure = classify(e);  // call_handler() catches all; this would be its own failure
+            self->on_attempt_done(id, failure);
           })));
 }
 
-void runner_core::on_attempt_done(std::uint64_t id, const std::exception_ptr& e) {
+void runner_core::on_attempt_done(std::uint64_t id, const attempt_failure& failure) {
   slot& s = *slots_.at(id);
   s.running = false;
   core_->run_stats().update([](auto& stats) { --stats.in_flight; });
@@ -314,7 +330,7 @@ void runner_core::on_attempt_done(std::uint64_t id, const std::exception_ptr& e)
     slots_.erase(id);
     return check_settled();
   }
-  if (!e) {
+  if (!failure) {
     core_->run_stats().update([](auto& stats) { ++stats.handled; });
     if (!processed_) return acknowledge_handled(id);
     // Recorded first, acknowledged after: a crash in between leaves it recorded, and skipped when it comes again.
@@ -332,8 +348,7 @@ void runner_core::on_attempt_done(std::uint64_t id, const std::exception_ptr& e)
                               });
   }
   core_->run_stats().update([](auto& stats) { ++stats.failed_attempts; });
-  const auto [kind, text] = classify(e);
-  on_failure(id, kind, text);
+  on_failure(id, failure->first, failure->second);
 }
 
 void runner_core::acknowledge_handled(std::uint64_t id) {
