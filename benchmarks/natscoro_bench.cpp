@@ -15,6 +15,7 @@
 #endif
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -439,7 +440,9 @@ asio::awaitable<void> fill(nc::connection& conn, const workload& w) {
 int run_client(const bench::command_line& cl) {
   asio::io_context io;
   int status = 1;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+  // On a strand, which connect() then keeps as the connection's: every call runs
+  // inline, the cheapest setup (docs/threading.md).
+  asio::co_spawn(asio::make_strand(io), [&]() -> asio::awaitable<void> {
     if (cl.fill && cl.load.outbox) {
       co_await fill_outbox(cl);
       status = 0;
