@@ -1,3 +1,4 @@
+#include <natscoro/detail/access.hpp>
 #include <natscoro/detail/api_client.hpp>
 #include <natscoro/detail/connection_core.hpp>
 #include <natscoro/detail/jetstream_api.hpp>
@@ -64,7 +65,7 @@ void api_client::send(const std::shared_ptr<raw_operation>& op, const std::strin
                                                      payload.data(), static_cast<int>(payload.size()));
   if (s != NATS_OK)
     return void(op->complete(s == NATS_CONNECTION_CLOSED ? make_error_code(errc::not_connected) : nats_error(s), {}));
-  if (auto core = conn_.core()) core->flush_soon();  // the caller waits for the reply
+  if (auto core = access::core(conn_)) core->flush_soon();  // the caller waits for the reply
   auto p = std::make_unique<pending>(pending{op, boost::asio::steady_timer(conn_.get_executor(), timeout_), subject});
   p->timer.async_wait([weak = weak_from_this(), token](error_code ec) {
     if (ec) return;  // cancelled: the reply came

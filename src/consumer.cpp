@@ -1,4 +1,5 @@
 #include <natscoro/consumer.hpp>
+#include <natscoro/detail/access.hpp>
 #include <natscoro/detail/api_client.hpp>
 #include <natscoro/detail/connection_core.hpp>
 #include <natscoro/detail/consumer_core.hpp>
@@ -33,7 +34,7 @@ consumer_core::consumer_core(const jetstream& js, std::string stream, std::strin
                              const boost::json::value& info)
     : js_(js),
       conn_(js.conn()),
-      api_(js.api()),
+      api_(access::api(js)),
       stream_(std::move(stream)),
       name_(std::move(name)),
       next_subject_(js.opts().api_prefix + ".CONSUMER.MSG.NEXT." + stream_ + "." + name_),
@@ -59,7 +60,7 @@ error_code consumer_core::start() {
       },
       ec);
   if (ec) return ec;
-  if (auto core = conn_.core())
+  if (auto core = access::core(conn_))
     listener_id_ = core->add_listener([weak = weak_from_this()](const connection_event& ev) {
       if (auto self = weak.lock()) self->on_connection_event(ev);
     });
@@ -95,7 +96,7 @@ std::optional<message> consumer_core::try_next() {
   if (!state) return std::nullopt;
   pulling_ = true;
   maybe_pull();
-  return message(std::move(state));
+  return access::make_message(std::move(state));
 }
 
 std::shared_ptr<message_state> consumer_core::pop_held() {
@@ -122,7 +123,7 @@ void consumer_core::hand_out() {
       waiters_.push_front(std::move(op));
       return;
     }
-    op->complete({}, message(std::move(state)));
+    op->complete({}, access::make_message(std::move(state)));
   }
 }
 
@@ -320,7 +321,7 @@ bool consumer_core::attach_runner(std::function<void()> on_unsubscribed) {
 
 std::vector<message> consumer_core::take_held() {
   std::vector<message> out;
-  while (auto state = pop_held()) out.emplace_back(std::move(state));
+  while (auto state = pop_held()) out.push_back(access::make_message(std::move(state)));
   return out;
 }
 
@@ -346,7 +347,7 @@ void consumer_core::close_now() {
   settle_waiters();
   tick_.cancel();
   if (listener_id_ != 0) {
-    if (auto core = conn_.core()) core->remove_listener(listener_id_);
+    if (auto core = access::core(conn_)) core->remove_listener(listener_id_);
     listener_id_ = 0;
   }
   on_unsubscribed();  // inbox_.reset() unsubscribes; what an open pull still brings waits out ack_wait
@@ -358,7 +359,7 @@ void bind_consumer(const jetstream& js, std::string stream, std::string name, co
                    const std::shared_ptr<pending_operation<void(error_code, natscoro::consumer)>>& op) {
   auto core = std::make_shared<consumer_core>(js, std::move(stream), std::move(name), opts, info);
   if (auto ec = core->start()) return void(op->complete(ec, natscoro::consumer{}));
-  op->complete({}, natscoro::consumer(std::make_shared<last_handle<consumer_core, &consumer_core::stop>>(core), core));
+  op->complete({}, access::make_consumer(std::make_shared<last_handle<consumer_core, &consumer_core::stop>>(core), core));
 }
 
 }  // namespace detail

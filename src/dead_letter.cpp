@@ -1,4 +1,5 @@
 #include <natscoro/dead_letter.hpp>
+#include <natscoro/detail/access.hpp>
 #include <natscoro/detail/api_client.hpp>
 #include <natscoro/detail/dead_letter_writer.hpp>
 #include <natscoro/detail/names.hpp>
@@ -95,7 +96,7 @@ class dead_letter_queue_core : public std::enable_shared_from_this<dead_letter_q
         if (ec) return done(ec, {});
         boost::json::object body;
         body["seq"] = sequence;
-        self->js_.api()->request("STREAM.MSG.DELETE", {self->stream_}, boost::json::serialize(body),
+        access::api(self->js_)->request("STREAM.MSG.DELETE", {self->stream_}, boost::json::serialize(body),
                                  [self, sequence, ack, done](error_code ec, boost::json::value) {
                                    if (ec)
                                      logger()->error("dead-letter {} #{} was replayed but not deleted: {}",

@@ -1,3 +1,4 @@
+#include <natscoro/detail/access.hpp>
 #include <natscoro/detail/api_client.hpp>
 #include <natscoro/detail/connection_core.hpp>
 #include <natscoro/detail/dead_letter_writer.hpp>
@@ -142,7 +143,7 @@ stream_config dead_letter_stream_config(const dead_letter_options& opts) {
 }
 
 void create_stream_if_missing(const jetstream& js, const stream_config& cfg, std::function<void(error_code)> done) {
-  js.api()->request("STREAM.INFO", {cfg.name}, "", [js, cfg, done = std::move(done)](error_code ec, boost::json::value) {
+  access::api(js)->request("STREAM.INFO", {cfg.name}, "", [js, cfg, done = std::move(done)](error_code ec, boost::json::value) {
     if (ec != jetstream_errc::stream_not_found) return done(ec);
     js.ensure_stream(cfg, [done](error_code ec, ensure_result) { done(ec); });
   });

@@ -1,3 +1,4 @@
+#include <natscoro/detail/access.hpp>
 #include <natscoro/detail/message_state.hpp>
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/message.hpp>
@@ -109,7 +110,7 @@ error_code acknowledge_now(const message& m, ack_kind kind, std::chrono::nanosec
 void message::async_send(std::shared_ptr<detail::message_state> state, ack_kind kind, std::chrono::nanoseconds delay,
                          boost::asio::any_completion_handler<void(error_code)> handler) {
   const auto ex = state->conn.get_executor();
-  detail::complete_now(ex, std::move(handler), detail::acknowledge_now(message(std::move(state)), kind, delay));
+  detail::complete_now(ex, std::move(handler), detail::acknowledge_now(detail::access::make_message(std::move(state)), kind, delay));
 }
 
 void message::async_ack_sync(std::shared_ptr<detail::message_state> state,

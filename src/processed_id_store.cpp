@@ -1,3 +1,4 @@
+#include <natscoro/detail/access.hpp>
 #include <natscoro/detail/api_client.hpp>
 #include <natscoro/detail/dead_letter_writer.hpp>
 #include <natscoro/detail/processed_id_store.hpp>
@@ -78,7 +79,7 @@ void processed_id_store::seen(const std::string& event_id, std::function<void(er
   const auto subject = subject_of(event_id);
   if (!subject) return done(make_error_code(errc::invalid_argument), false);
   boost::json::object body{{"last_by_subj", *subject}};
-  js_.api()->request("STREAM.MSG.GET", {"KV_" + opts_.bucket}, boost::json::serialize(body),
+  access::api(js_)->request("STREAM.MSG.GET", {"KV_" + opts_.bucket}, boost::json::serialize(body),
                      [done = std::move(done)](error_code ec, const boost::json::value& reply) {
                        if (ec == jetstream_errc::no_message_found) return done({}, false);
                        if (ec) return done(ec, false);

@@ -1,3 +1,4 @@
+#include <natscoro/detail/access.hpp>
 #include <natscoro/detail/connection_core.hpp>
 #include <natscoro/detail/envelope_codec.hpp>
 #include <natscoro/detail/jetstream_api.hpp>
@@ -43,7 +44,7 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
   }
 
   void start_listening() {
-    if (auto core = conn_.core())
+    if (auto core = access::core(conn_))
       listener_id_ = core->add_listener([weak = weak_from_this()](const connection_event& ev) {
         if (auto self = weak.lock()) self->on_connection_event(ev);
       });
@@ -271,7 +272,7 @@ void publisher_core::send(entry& e) {
       // A lone publish (nothing else in flight: a sequential producer) is written
       // at once; while others are in flight, nats.c's flusher batches the writes.
       if (in_flight_.size() == 1)
-        if (auto core = conn_.core()) core->flush_soon();
+        if (auto core = access::core(conn_)) core->flush_soon();
       return;
     case NATS_CONNECTION_CLOSED:
       return complete(e.token, make_error_code(errc::not_connected), {}, "the connection is closed");
@@ -463,7 +464,7 @@ void publisher_core::shutdown() {
   // Before failing what is in flight: the places that frees are not room to publish.
   for (auto& w : std::exchange(room_waiters_, {})) w->complete(make_error_code(errc::closing));
   if (listener_id_ != 0) {
-    if (auto core = conn_.core()) core->remove_listener(listener_id_);
+    if (auto core = access::core(conn_)) core->remove_listener(listener_id_);
     listener_id_ = 0;
   }
   timer_.cancel();

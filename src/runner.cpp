@@ -1,4 +1,5 @@
 #include <natscoro/consumer.hpp>
+#include <natscoro/detail/access.hpp>
 #include <natscoro/detail/api_client.hpp>
 #include <natscoro/detail/consumer_core.hpp>
 #include <natscoro/detail/dead_letter_writer.hpp>
@@ -592,7 +593,7 @@ void runner_core::arm_keepalive() {
 void runner_core::check_alert() {
   const auto& dl = *opts_.dead_letter;
   if (dl.alert_threshold == 0 || !dl.on_alert) return;
-  core_->js().api()->request("STREAM.INFO", {dl.stream}, "", [weak = weak_from_this()](error_code ec, boost::json::value r) {
+  access::api(core_->js())->request("STREAM.INFO", {dl.stream}, "", [weak = weak_from_this()](error_code ec, boost::json::value r) {
     auto self = weak.lock();
     if (!self || ec) return;
     const auto* state = r.as_object().if_contains("state");

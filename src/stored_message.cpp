@@ -1,3 +1,4 @@
+#include <natscoro/detail/access.hpp>
 #include <natscoro/detail/api_client.hpp>
 #include <natscoro/detail/stored_message.hpp>
 #include <natscoro/logging.hpp>
@@ -73,7 +74,7 @@ void fetch_stored_message(const jetstream& js, const std::string& stream, std::u
   boost::json::object body;
   body["seq"] = sequence;
   if (or_next) body["next_by_subj"] = ">";
-  js.api()->request("STREAM.MSG.GET", {stream}, boost::json::serialize(body),
+  access::api(js)->request("STREAM.MSG.GET", {stream}, boost::json::serialize(body),
                     [handler = std::move(handler)](error_code ec, boost::json::value reply) {
                       if (ec) return handler(ec, {});
                       stored_message m;

@@ -1,3 +1,4 @@
+#include <natscoro/detail/access.hpp>
 #include <natscoro/detail/api_client.hpp>
 #include <natscoro/detail/jetstream_api.hpp>
 #include <natscoro/detail/names.hpp>
@@ -354,12 +355,12 @@ class topology_applier : public std::enable_shared_from_this<topology_applier> {
     auto self = shared_from_this();
     if (i < streams) {
       const auto& s = topology_.streams[i];
-      return js_.api()->request("STREAM.INFO", {s.name}, "", [self, i](error_code ec, json::value r) {
+      return access::api(js_)->request("STREAM.INFO", {s.name}, "", [self, i](error_code ec, json::value r) {
         self->on_info(i, ec, r, [&](const json::object& cfg) { return compare(self->topology_.streams[i], cfg); });
       });
     }
     const auto& c = topology_.consumers[i - streams];
-    js_.api()->request("CONSUMER.INFO", {c.stream, c.config.durable}, "",
+    access::api(js_)->request("CONSUMER.INFO", {c.stream, c.config.durable}, "",
                        [self, i, streams](error_code ec, json::value r) {
                          self->on_info(i, ec, r, [&](const json::object& cfg) {
                            return compare(self->topology_.consumers[i - streams].config, cfg);

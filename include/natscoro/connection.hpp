@@ -22,6 +22,7 @@ class connection;
 
 namespace detail {
 class connection_core;
+struct access;
 void async_connect(boost::asio::any_io_executor ex, connect_options opts,
                    boost::asio::any_completion_handler<void(error_code, connection)> handler);
 }  // namespace detail
@@ -99,11 +100,9 @@ class connection {
   /// The nats.c connection, for what natscoro does not wrap. Do not close it.
   __natsConnection* native_handle() const;
 
-  /// For natscoro's own types built on the connection.
-  const std::shared_ptr<detail::connection_core>& core() const noexcept { return core_; }
-
  private:
   friend class detail::connection_core;
+  friend struct detail::access;
   explicit connection(std::shared_ptr<void> owner, std::shared_ptr<detail::connection_core> core)
       : owner_(std::move(owner)), core_(std::move(core)) {}
 

@@ -20,6 +20,7 @@ namespace natscoro {
 
 namespace detail {
 class consumer_core;
+struct access;
 }
 
 struct consumer_stats {
@@ -131,10 +132,11 @@ class consumer {
   /// (what open pull requests still bring is redelivered after ack_wait).
   void stop();
 
+ private:
+  friend struct detail::access;
   explicit consumer(std::shared_ptr<void> owner, std::shared_ptr<detail::consumer_core> core)
       : owner_(std::move(owner)), core_(std::move(core)) {}
 
- private:
   static void async_next(const std::shared_ptr<detail::consumer_core>& core,
                          boost::asio::any_completion_handler<void(error_code, std::optional<message>)> handler);
   static void async_run(consumer self, message_handler handler, run_options opts,

@@ -89,6 +89,7 @@ struct consumer_info {
 
 namespace detail {
 class api_client;
+struct access;
 }
 
 /// The JetStream context of a connection. Cheap to copy; safe from any thread.
@@ -235,10 +236,9 @@ class jetstream {
     });
   }
 
-  /// For natscoro's own types: the API client of this context.
-  const std::shared_ptr<detail::api_client>& api() const { return api_; }
-
  private:
+  friend struct detail::access;
+
   // async_initiate with `fn(*this, any_completion_handler<Signature>)` as the initiation.
   template <class Signature, class CompletionToken, class Fn>
   auto initiate(CompletionToken&& token, Fn fn) const {

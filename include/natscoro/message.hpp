@@ -21,6 +21,7 @@ namespace natscoro {
 
 namespace detail {
 struct message_state;
+struct access;
 }
 
 enum class ack_kind { ack, nak, term, in_progress };
@@ -102,9 +103,10 @@ class message {
         token, state_);
   }
 
+ private:
+  friend struct detail::access;
   explicit message(std::shared_ptr<detail::message_state> state) : state_(std::move(state)) {}
 
- private:
   template <class CompletionToken>
   auto send(ack_kind kind, std::chrono::nanoseconds delay, CompletionToken&& token) {
     return boost::asio::async_initiate<CompletionToken, void(error_code)>(
