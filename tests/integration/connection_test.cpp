@@ -2,7 +2,6 @@
 #include <natscoro/natscoro.hpp>
 
 #include "async_test.hpp"
-#include "completion_tokens.hpp"
 #include "log_capture.hpp"
 #include "nats_server.hpp"
 #include "test_options.hpp"
@@ -59,24 +58,6 @@ BOOST_FIXTURE_TEST_CASE(connects_reports_server_info_and_drains, server_fixture)
     co_await conn.drain();  // draining a closed connection succeeds at once
   });
   BOOST_TEST(server_sees_connections(server, 0));
-}
-
-BOOST_FIXTURE_TEST_CASE(connect_and_drain_honour_every_completion_token, server_fixture) {
-  const auto opts = options_for(server);
-  check_completion_tokens<void(nc::error_code, nc::connection)>([&](auto ex, auto token) { return nc::connect(ex, opts, std::move(token)); },
-                          [](nc::error_code ec, nc::connection conn) {
-                            BOOST_TEST(!ec);
-                            BOOST_TEST(conn.is_connected());
-                          });
-
-  // drain(): each token drains a connection made just before on the same executor.
-  check_completion_tokens<void(nc::error_code)>(
-      [&](auto ex, auto token) {
-        return nc::connect(ex, opts, asio::deferred([](nc::error_code, nc::connection conn) {
-                 return conn.drain(asio::deferred);  // an empty handle (connect failed) gives not_connected
-               }))(std::move(token));
-      },
-      [](nc::error_code ec) { BOOST_TEST(!ec); });
 }
 
 BOOST_AUTO_TEST_CASE(a_dead_port_fails_fast_as_server_unreachable) {

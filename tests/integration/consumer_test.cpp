@@ -3,7 +3,6 @@
 
 #include "async_test.hpp"
 #include "child_process.hpp"
-#include "completion_tokens.hpp"
 #include "nats_server.hpp"
 #include "test_options.hpp"
 #include "stream_inspector.hpp"
@@ -438,33 +437,6 @@ BOOST_FIXTURE_TEST_CASE(drain_gives_held_messages_to_another_instance_at_once, s
     BOOST_TEST((std::chrono::steady_clock::now() - handed_over < 30s));
     co_await conn.drain();
   });
-}
-
-BOOST_FIXTURE_TEST_CASE(next_honours_every_completion_token, server_fixture) {
-  const auto opts = options_for(server);
-  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
-    auto conn = co_await nc::connect(ex, opts);
-    co_await fill_stream(conn, 3);
-    co_await conn.drain();
-  });
-  // A durable per token: a stopped instance's open pull would hold a message for ack_wait.
-  int run = 0;
-  check_completion_tokens<void(nc::error_code, std::optional<nc::message>)>(
-      [&](auto ex, auto token) {
-        return nc::connect(ex, opts, asio::deferred([name = "tokens" + std::to_string(++run)](nc::error_code,
-                                                                                              nc::connection conn) {
-                 return nc::jetstream{conn}.consumer("AUTH_EVENTS", durable(name), asio::deferred);
-               }))(asio::deferred([](nc::error_code, nc::consumer cons) {
-                 return cons.next(asio::deferred([cons](nc::error_code ec, std::optional<nc::message> m) {
-                   if (m) m->ack(asio::detached);
-                   return asio::deferred.values(ec, std::move(m));
-                 }));
-               }))(std::move(token));
-      },
-      [](nc::error_code ec, std::optional<nc::message> m) {
-        BOOST_TEST(!ec);
-        BOOST_TEST(m.has_value());
-      });
 }
 
 BOOST_FIXTURE_TEST_CASE(bad_names_and_options_are_refused_before_any_request, server_fixture) {

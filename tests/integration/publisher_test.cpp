@@ -3,7 +3,6 @@
 #include <natscoro/natscoro.hpp>
 
 #include "async_test.hpp"
-#include "completion_tokens.hpp"
 #include "nats_server.hpp"
 #include "test_options.hpp"
 #include "stream_inspector.hpp"
@@ -437,48 +436,3 @@ BOOST_FIXTURE_TEST_CASE(a_failed_expectation_has_its_own_error, server_fixture) 
   });
 }
 
-BOOST_FIXTURE_TEST_CASE(publish_flush_and_ensure_stream_honour_every_completion_token, server_fixture) {
-  const auto opts = options_for(server);
-  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
-    auto conn = co_await nc::connect(ex, opts);
-    co_await nc::jetstream{conn}.ensure_stream(auth_stream());
-    co_await conn.drain();
-  });
-  // Each run connects on the executor the helper gives, then runs the operation under test.
-  check_completion_tokens<void(nc::error_code, nc::ensure_result)>(
-      [&](auto ex, auto token) {
-        return nc::connect(ex, opts, asio::deferred([](nc::error_code, nc::connection conn) {
-                 return nc::jetstream{conn}.ensure_stream(auth_stream(), asio::deferred);
-               }))(std::move(token));
-      },
-      [](nc::error_code ec, nc::ensure_result r) {
-        BOOST_TEST(!ec);
-        BOOST_TEST((r == nc::ensure_result::unchanged));
-      });
-  check_completion_tokens<void(nc::error_code, nc::pub_ack)>(
-      [&](auto ex, auto token) {
-        return nc::connect(ex, opts, asio::deferred([](nc::error_code, nc::connection conn) {
-                 auto pub = std::make_shared<nc::publisher>(nc::jetstream{conn}, auth_publisher());
-                 return pub->publish(nc::event::make("user.created", "org-1"),
-                                     asio::deferred([pub](nc::error_code ec, nc::pub_ack ack) {
-                                       return asio::deferred.values(ec, std::move(ack));
-                                     }));
-               }))(std::move(token));
-      },
-      [](nc::error_code ec, nc::pub_ack ack) {
-        BOOST_TEST(!ec);
-        BOOST_TEST(ack.sequence > 0u);
-      });
-  check_completion_tokens<void(nc::error_code)>(
-      [&](auto ex, auto token) {
-        return nc::connect(ex, opts, asio::deferred([](nc::error_code, nc::connection conn) {
-                 auto pub = std::make_shared<nc::publisher>(nc::jetstream{conn}, auth_publisher());
-                 pub->publish(nc::event::make("user.created", "org-1"), asio::detached);
-                 return pub->flush(asio::deferred([pub](nc::error_code ec) {
-                   BOOST_TEST(pub->stats().acknowledged == 1u);
-                   return asio::deferred.values(ec);
-                 }));
-               }))(std::move(token));
-      },
-      [](nc::error_code ec) { BOOST_TEST(!ec); });
-}
