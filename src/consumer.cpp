@@ -82,7 +82,7 @@ void consumer_core::next(const std::shared_ptr<next_operation>& op) {
 }
 
 void consumer_core::wait_next(const std::shared_ptr<next_operation>& op) {
-  if (fatal_) return void(op->complete(fatal_, std::nullopt));
+  if (fatal_) return void(op->fail(fatal_text_, fatal_, std::nullopt));
   if (phase_ != phase::running) return void(op->complete({}, std::nullopt));
   waiters_.push_back(op);
   pulling_ = true;
@@ -130,7 +130,7 @@ void consumer_core::hand_out() {
 void consumer_core::settle_waiters() {
   auto waiters = std::move(waiters_);
   waiters_.clear();
-  for (auto& w : waiters) w->complete(fatal_, std::nullopt);
+  for (auto& w : waiters) w->fail(fatal_text_, fatal_, std::nullopt);
 }
 
 void consumer_core::maybe_pull() {
@@ -273,7 +273,8 @@ void consumer_core::give_back_held() {
 void consumer_core::fail(error_code ec, const std::string& detail) {
   if (fatal_ || phase_ == phase::stopped) return;
   fatal_ = ec;
-  logger()->error("consumer {}/{}: {} ({})", stream_, name_, ec.message(), detail);
+  fatal_text_ = "consumer " + stream_ + "/" + name_ + ": " + ec.message() + " (" + detail + ")";
+  logger()->error("{}", fatal_text_);
   give_back_held();
   settle_waiters();
   close_now();

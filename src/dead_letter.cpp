@@ -17,6 +17,8 @@ namespace detail {
 using list_operation = pending_operation<void(error_code, std::vector<dead_letter_entry>)>;
 using replay_operation = pending_operation<void(error_code, pub_ack)>;
 using replay_all_operation = pending_operation<void(error_code, std::size_t)>;
+/// How one entry's replay ended; `why` says what went wrong, in words, on error.
+using replay_done = std::function<void(error_code, pub_ack, const std::string& why)>;
 
 class dead_letter_queue_core : public std::enable_shared_from_this<dead_letter_queue_core> {
  public:
@@ -27,10 +29,12 @@ class dead_letter_queue_core : public std::enable_shared_from_this<dead_letter_q
     collect(std::max<std::uint64_t>(from, 1), limit, std::make_shared<std::vector<dead_letter_entry>>(), op);
   }
 
-  void replay(std::uint64_t sequence, std::function<void(error_code, pub_ack)> done) {
+  void replay(std::uint64_t sequence, replay_done done) {
     fetch_stored_message(js_, stream_, sequence, false,
-                         [self = shared_from_this(), done = std::move(done)](error_code ec, stored_message m) {
-                           if (ec) return done(ec, {});
+                         [self = shared_from_this(), sequence, done = std::move(done)](error_code ec, stored_message m) {
+                           if (ec)
+                             return done(ec, {}, self->stream_ + ": dead-letter entry #" + std::to_string(sequence) +
+                                                     " not read: " + ec.message());
                            self->replay_entry(read_dead_letter_entry(std::move(m)), std::move(done));
                          });
   }
@@ -39,7 +43,7 @@ class dead_letter_queue_core : public std::enable_shared_from_this<dead_letter_q
   // fails again comes back behind it). A refused entry is left where it is and skipped.
   void replay_all(const std::shared_ptr<replay_all_operation>& op) {
     js_.stream_info(stream_, [self = shared_from_this(), op](error_code ec, stream_info info) {
-      if (ec) return void(op->complete(ec, 0));
+      if (ec) return void(op->fail(self->stream_ + ": stream info: " + ec.message(), ec, 0));
       auto progress = std::make_shared<replay_progress>();
       progress->last = info.state.last_sequence;
       self->replay_from(info.state.first_sequence, progress, op);
@@ -59,9 +63,12 @@ class dead_letter_queue_core : public std::enable_shared_from_this<dead_letter_q
                const std::shared_ptr<list_operation>& op) {
     if (out->size() >= limit) return void(op->complete({}, std::move(*out)));
     fetch_stored_message(js_, stream_, from, true,
-                         [self = shared_from_this(), limit, out, op](error_code ec, stored_message m) {
+                         [self = shared_from_this(), from, limit, out, op](error_code ec, stored_message m) {
                            if (ec == jetstream_errc::no_message_found) return void(op->complete({}, std::move(*out)));
-                           if (ec) return void(op->complete(ec, {}));
+                           if (ec)
+                             return void(op->fail(self->stream_ + ": dead-letter entry #" + std::to_string(from) +
+                                                      " not read: " + ec.message(),
+                                                  ec, {}));
                            const auto next = m.sequence + 1;
                            out->push_back(read_dead_letter_entry(std::move(m)));
                            self->collect(next, limit, out, op);
@@ -70,41 +77,49 @@ class dead_letter_queue_core : public std::enable_shared_from_this<dead_letter_q
 
   // The entry's original stream says which subjects it may go to; the server checks
   // again that this stream stores it (Nats-Expected-Stream).
-  void replay_entry(dead_letter_entry entry, std::function<void(error_code, pub_ack)> done) {
+  void replay_entry(dead_letter_entry entry, replay_done done) {
     auto self = shared_from_this();
     std::string detail;
     if (check_name("original stream", entry.original_stream, detail) ||
         check_replay_target(entry, {">"}, detail)) {  // before asking the server anything
-      logger()->error("{}: {}", stream_, detail);
-      return done(make_error_code(errc::replay_refused), {});
+      detail = stream_ + ": " + detail;
+      logger()->error("{}", detail);
+      return done(make_error_code(errc::replay_refused), {}, detail);
     }
     const std::string original_stream = entry.original_stream;
     js_.stream_info(original_stream, [self, entry = std::move(entry), done = std::move(done)](
                                          error_code ec, stream_info original) mutable {
       if (ec) {
-        logger()->error("{}: dead-letter entry #{} not replayed: its stream {}: {}", self->stream_, entry.sequence,
-                        entry.original_stream, ec.message());
-        return done(ec, {});
+        const std::string why = self->stream_ + ": dead-letter entry #" + std::to_string(entry.sequence) +
+                                " not replayed: its stream " + entry.original_stream + ": " + ec.message();
+        logger()->error("{}", why);
+        return done(ec, {}, why);
       }
       std::string detail;
       if (auto refused = check_replay_target(entry, original.config.subjects, detail)) {
-        logger()->error("{}: {}", self->stream_, detail);
-        return done(refused, {});
+        detail = self->stream_ + ": " + detail;
+        logger()->error("{}", detail);
+        return done(refused, {}, detail);
       }
       const auto sequence = entry.sequence;
       self->publisher().publish_raw(replay_message(entry, self->stream_), [self, sequence, done](error_code ec, pub_ack ack) {
-        if (ec) return done(ec, {});
+        if (ec)
+          return done(ec, {}, self->stream_ + ": dead-letter entry #" + std::to_string(sequence) +
+                                  " not replayed: " + ec.message());
         boost::json::object body;
         body["seq"] = sequence;
         access::api(self->js_)->request("STREAM.MSG.DELETE", {self->stream_}, boost::json::serialize(body),
                                  [self, sequence, ack, done](error_code ec, boost::json::value) {
-                                   if (ec)
-                                     logger()->error("dead-letter {} #{} was replayed but not deleted: {}",
-                                                     self->stream_, sequence, ec.message());
-                                   else
+                                   std::string why;
+                                   if (ec) {
+                                     why = "dead-letter " + self->stream_ + " #" + std::to_string(sequence) +
+                                           " was replayed but not deleted: " + ec.message();
+                                     logger()->error("{}", why);
+                                   } else {
                                      logger()->info("dead-letter {} #{} replayed to {} #{}", self->stream_, sequence,
                                                     ack.stream, ack.sequence);
-                                   done(ec, ack);
+                                   }
+                                   done(ec, ack, why);
                                  });
       });
     });
@@ -112,23 +127,27 @@ class dead_letter_queue_core : public std::enable_shared_from_this<dead_letter_q
 
   void replay_from(std::uint64_t from, const std::shared_ptr<replay_progress>& progress,
                    const std::shared_ptr<replay_all_operation>& op) {
-    auto finish = [progress, op](error_code ec) {
-      if (!ec && progress->refused > 0) ec = make_error_code(errc::replay_refused);
-      op->complete(ec, progress->replayed);
+    auto finish = [progress, op](error_code ec, std::string why) {
+      if (!ec && progress->refused > 0) {
+        ec = make_error_code(errc::replay_refused);
+        why = std::to_string(progress->refused) + " entries refused, left in place (the log says why)";
+      }
+      op->fail(std::move(why), ec, progress->replayed);
     };
-    if (from == 0 || from > progress->last) return finish({});
+    if (from == 0 || from > progress->last) return finish({}, {});
     fetch_stored_message(
-        js_, stream_, from, true, [self = shared_from_this(), progress, op, finish](error_code ec, stored_message m) {
-          if (ec == jetstream_errc::no_message_found) return finish({});
-          if (ec) return finish(ec);
+        js_, stream_, from, true, [self = shared_from_this(), from, progress, op, finish](error_code ec, stored_message m) {
+          if (ec == jetstream_errc::no_message_found) return finish({}, {});
+          if (ec) return finish(ec, self->stream_ + ": dead-letter entry #" + std::to_string(from) + " not read: " +
+                                        ec.message());
           const auto next = m.sequence + 1;
-          if (m.sequence > progress->last) return finish({});
+          if (m.sequence > progress->last) return finish({}, {});
           self->replay_entry(read_dead_letter_entry(std::move(m)),
-                             [self, progress, op, next, finish](error_code ec, pub_ack) {
+                             [self, progress, op, next, finish](error_code ec, pub_ack, const std::string& why) {
                                if (ec == errc::replay_refused) {
                                  ++progress->refused;
                                } else if (ec) {
-                                 return finish(ec);
+                                 return finish(ec, why);
                                } else {
                                  ++progress->replayed;
                                }
@@ -170,7 +189,7 @@ void dead_letter_queue::async_replay(const std::shared_ptr<detail::dead_letter_q
   auto op = detail::replay_operation::create(std::move(h), core->executor());
   op->complete_on_terminal_cancel();
   detail::on_strand(core->executor(), [core, sequence, op] {
-    core->replay(sequence, [op](error_code ec, pub_ack ack) { op->complete(ec, ack); });
+    core->replay(sequence, [op](error_code ec, pub_ack ack, const std::string& why) { op->fail(why, ec, ack); });
   });
 }
 

@@ -120,7 +120,9 @@ void message::async_ack_sync(std::shared_ptr<detail::message_state> state,
   if (state->acknowledged) return void(op->complete({}));
   state->api->request_raw(state->ack_subject, "+ACK", [state, op](error_code ec, std::string) {
     if (!ec) state->acknowledged = true;
-    op->complete(ec);
+    op->fail("ack_sync of message " + std::to_string(state->metadata.stream_sequence) + " on " + state->subject +
+                 ": " + ec.message(),
+             ec);
   });
 }
 

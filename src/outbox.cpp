@@ -100,11 +100,12 @@ void outbox_core::open(std::function<void(error_code)> done) {
 }
 
 void outbox_core::publish(std::string subject, event evt, const std::shared_ptr<done_operation>& op) {
-  if (stopping_) return void(op->complete(make_error_code(errc::closing)));
+  if (stopping_) return void(op->fail("outbox " + name() + " is closing", make_error_code(errc::closing)));
   const auto prepared = prepare(std::move(subject), std::move(evt));
   if (prepared->error) {
-    logger()->error("outbox: event {} refused: {}", prepared->event_id, prepared->detail);
-    return void(op->complete(prepared->error));
+    const std::string text = "outbox " + name() + ": event " + prepared->event_id + " refused: " + prepared->detail;
+    logger()->error("{}", text);
+    return void(op->fail(text, prepared->error));
   }
   outbox_record r;
   r.id = prepared->event_id;
@@ -115,9 +116,10 @@ void outbox_core::publish(std::string subject, event evt, const std::shared_ptr<
   const auto size = r.size();
   const auto pending_bytes = counters_.snapshot().stats.pending_bytes;
   if (settings_.max_bytes != 0 && pending_bytes + queued_bytes_ + size > settings_.max_bytes) {
-    logger()->error("outbox {}: full ({} of {} bytes pending); event {} not stored", name(),
-                    pending_bytes + queued_bytes_, settings_.max_bytes, r.id);
-    return void(op->complete(make_error_code(errc::outbox_full)));
+    const std::string text = "outbox " + name() + ": full (" + std::to_string(pending_bytes + queued_bytes_) + " of " +
+                             std::to_string(settings_.max_bytes) + " bytes pending); event " + r.id + " not stored";
+    logger()->error("{}", text);
+    return void(op->fail(text, make_error_code(errc::outbox_full)));
   }
   queued_bytes_ += size;
   queue_.push_back({std::move(r), op});
@@ -193,7 +195,8 @@ void outbox_core::on_committed(std::vector<waiting> batch, error_code ec, const 
     });
     wake();
   }
-  for (auto& w : batch) w.op->complete(ec);
+  const std::string why = ec ? "outbox " + name() + ": not stored: " + detail : std::string();
+  for (auto& w : batch) w.op->fail(why, ec);
   commit();  // what arrived meanwhile
   if (stopping_ && !relay_running_) finish_close();
 }

@@ -238,21 +238,20 @@ void replay::async_open(jetstream js, std::string stream, replay_range range, re
   using open_operation = detail::pending_operation<void(error_code, replay)>;
   auto op = open_operation::create(std::move(handler), js.get_executor());
   op->complete_on_terminal_cancel();
-  if (opts.capacity == 0) {
-    logger()->error("replay of {}: replay_options::capacity must be at least 1", stream);
-    return void(op->complete(make_error_code(errc::invalid_argument), replay{}));
-  }
-  if (const auto problem = detail::replay_cursor(range, 0).check(); !problem.empty()) {
-    logger()->error("{} (stream {})", problem, stream);
-    return void(op->complete(make_error_code(errc::invalid_argument), replay{}));
-  }
+  auto refuse = [&](const std::string& text) {
+    logger()->error("{}", text);
+    op->fail(text, make_error_code(errc::invalid_argument), replay{});
+  };
+  if (opts.capacity == 0) return refuse("replay of " + stream + ": replay_options::capacity must be at least 1");
+  if (const auto problem = detail::replay_cursor(range, 0).check(); !problem.empty())
+    return refuse(problem + " (stream " + stream + ")");
   js.stream_info(stream, [js, stream, range = std::move(range), opts = std::move(opts), op](error_code ec,
                                                                                           stream_info info) mutable {
-    if (ec) return void(op->complete(ec, replay{}));
+    if (ec) return void(op->fail("replay of " + stream + ": stream info: " + ec.message(), ec, replay{}));
     auto core = std::make_shared<detail::replay_core>(js, stream, std::move(opts),
                                                       detail::replay_cursor(std::move(range), info.state.last_sequence));
-    core->start([core, op](error_code ec) {
-      if (ec) return void(op->complete(ec, replay{}));
+    core->start([core, op, stream](error_code ec) {
+      if (ec) return void(op->fail("replay of " + stream + ": its consumer: " + ec.message(), ec, replay{}));
       using owner = detail::last_handle<detail::replay_core, &detail::replay_core::close_in_background>;
       op->complete({}, replay(std::make_shared<owner>(core), core));
     });

@@ -88,6 +88,8 @@ class runner_core : public std::enable_shared_from_this<runner_core> {
   const boost::asio::any_io_executor& executor() const { return ex_; }
   /// In the initiating call (cancellation slots are used from the thread that emits): any type drains.
   void connect_cancellation();
+  /// Logs `problem` and fails the run with errc::invalid_argument, the text as its diagnostics.
+  void refuse(const std::string& problem);
   runner_core(consumer cons, std::shared_ptr<consumer_core> core, message_handler handler, run_options opts,
               std::shared_ptr<run_operation> op)
       : cons_(std::move(cons)),
@@ -184,31 +186,26 @@ void runner_core::connect_cancellation() {
   });
 }
 
+void runner_core::refuse(const std::string& problem) {
+  const std::string text = "run " + core_->stream() + "/" + core_->name() + ": " + problem;
+  logger()->error("{}", text);
+  op_->fail(text, make_error_code(errc::invalid_argument));
+}
+
 void runner_core::start() {
-  if (opts_.concurrency == 0) {
-    logger()->error("run {}/{}: run_options::concurrency must be at least 1", core_->stream(), core_->name());
-    return void(op_->complete(make_error_code(errc::invalid_argument)));
-  }
+  if (opts_.concurrency == 0) return refuse("run_options::concurrency must be at least 1");
   if (opts_.dead_letter && (!valid_name(opts_.dead_letter->stream) ||
-                            !valid_publish_subject(opts_.dead_letter->subject_prefix + ".x"))) {
-    logger()->error("run {}/{}: dead-letter stream \"{}\" or subject prefix \"{}\" is not valid", core_->stream(),
-                    core_->name(), opts_.dead_letter->stream, opts_.dead_letter->subject_prefix);
-    return void(op_->complete(make_error_code(errc::invalid_argument)));
-  }
+                            !valid_publish_subject(opts_.dead_letter->subject_prefix + ".x")))
+    return refuse("dead-letter stream \"" + printable(opts_.dead_letter->stream) + "\" or subject prefix \"" +
+                  printable(opts_.dead_letter->subject_prefix) + "\" is not valid");
   if (const auto& p = opts_.processed_ids;
-      p && (!valid_bucket_name(p->bucket) || p->ttl.count() <= 0 || p->replicas < 1 || p->replicas > 5)) {
-    logger()->error("run {}/{}: processed_ids needs a bucket name of letters, digits, '-' and '_' (got \"{}\"), a "
-                    "ttl above 0 and 1 to 5 replicas",
-                    core_->stream(), core_->name(), printable(p->bucket));
-    return void(op_->complete(make_error_code(errc::invalid_argument)));
-  }
+      p && (!valid_bucket_name(p->bucket) || p->ttl.count() <= 0 || p->replicas < 1 || p->replicas > 5))
+    return refuse("processed_ids needs a bucket name of letters, digits, '-' and '_' (got \"" +
+                  printable(p->bucket) + "\"), a ttl above 0 and 1 to 5 replicas");
   const bool attached = core_->attach_runner([weak = weak_from_this()] {
     if (auto self = weak.lock()) self->on_unsubscribed();
   });
-  if (!attached) {
-    logger()->error("run {}/{}: run() is in progress already on this consumer", core_->stream(), core_->name());
-    return void(op_->complete(make_error_code(errc::invalid_argument)));
-  }
+  if (!attached) return refuse("run() is in progress already on this consumer");
   core_->run_stats().update([](auto& s) { s = runner_stats{}; });
   self_ = shared_from_this();  // the run lasts until it settles, whoever else lets go of it
   queue_limit_ = core_->capacity();

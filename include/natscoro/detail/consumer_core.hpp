@@ -126,6 +126,7 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
   std::function<void()> runner_unsubscribed_;
   steady::time_point paused_until_{};
   error_code fatal_;
+  std::string fatal_text_;  // what fail() logged: the diagnostics of later next() calls
   shared_stats<consumer_stats> stats_;
   shared_stats<runner_stats> run_stats_;
   boost::asio::any_io_executor executor_;  // the connection's strand
