@@ -1,7 +1,7 @@
 #include <natscoro/dead_letter.hpp>
 #include <natscoro/detail/access.hpp>
 #include <natscoro/detail/api_client.hpp>
-#include <natscoro/detail/dead_letter_writer.hpp>
+#include <natscoro/detail/dead_letter_format.hpp>
 #include <natscoro/detail/names.hpp>
 #include <natscoro/detail/on_strand.hpp>
 #include <natscoro/detail/stored_message.hpp>

@@ -43,7 +43,7 @@ std::string ack_payload(ack_kind kind, std::chrono::nanoseconds delay) {
 }  // namespace detail
 
 const std::string& message::subject() const { return state_->subject; }
-const message::header_list& message::headers() const { return state_->headers; }
+const header_list& message::headers() const { return state_->headers; }
 std::string_view message::data() const { return detail::message_data(state_->msg.get()); }
 const message_metadata& message::metadata() const { return state_->metadata; }
 bool message::acknowledged() const { return state_->acknowledged; }

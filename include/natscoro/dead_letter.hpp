@@ -1,6 +1,7 @@
 // The dead-letter queue's tools: list what failed and why, replay it.
 #pragma once
 
+#include <natscoro/header_list.hpp>
 #include <natscoro/diagnostics.hpp>
 #include <natscoro/jetstream.hpp>
 
@@ -28,7 +29,7 @@ struct dead_letter_entry {
   std::uint64_t deliveries = 0;
   std::string error{};      ///< what the last attempt met
   std::string failed_at{};  ///< RFC 3339
-  std::vector<std::pair<std::string, std::string>> headers{};  ///< all of them, the original ones included
+  header_list headers{};  ///< all of them, the original ones included
   std::string data{};                                          ///< the original body, untouched
 };
 

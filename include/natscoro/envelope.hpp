@@ -5,6 +5,7 @@
 // dead-letter queue and the processed-id store all go through it.
 #pragma once
 
+#include <natscoro/header_list.hpp>
 #include <natscoro/error.hpp>
 #include <natscoro/event.hpp>
 #include <natscoro/message_metadata.hpp>
@@ -23,7 +24,7 @@ namespace natscoro {
 /// What an envelope reads: the parts of a delivered message.
 struct envelope_input {
   std::string_view subject;
-  const std::vector<std::pair<std::string, std::string>>& headers;
+  const header_list& headers;
   std::string_view body;
   const message_metadata& metadata;
 };

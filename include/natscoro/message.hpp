@@ -1,6 +1,7 @@
 // A message delivered by a JetStream consumer, and its acknowledgements.
 #pragma once
 
+#include <natscoro/header_list.hpp>
 #include <natscoro/diagnostics.hpp>
 #include <natscoro/connection.hpp>
 #include <natscoro/event.hpp>
@@ -39,7 +40,6 @@ void set_calls_this_delivery(const message& m, int calls);
 /// Safe from any thread: of two threads settling one message, one sends (docs/threading.md).
 class message {
  public:
-  using header_list = std::vector<std::pair<std::string, std::string>>;
 
   const std::string& subject() const;
   const header_list& headers() const;

@@ -1,6 +1,7 @@
 // Publishing events to JetStream with a verified PubAck.
 #pragma once
 
+#include <natscoro/header_list.hpp>
 #include <natscoro/diagnostics.hpp>
 #include <natscoro/event.hpp>
 #include <natscoro/jetstream.hpp>
@@ -53,7 +54,7 @@ struct publish_expectations {
 /// its body and headers untouched (dead-lettering, replay).
 struct raw_message {
   std::string subject{};
-  std::vector<std::pair<std::string, std::string>> headers{};
+  header_list headers{};
   std::string data{};
   /// Nats-Msg-Id: the stream stores the message once per id within its duplicate
   /// window (a Nats-Msg-Id among `headers` is replaced). Empty: a new UUID v4.

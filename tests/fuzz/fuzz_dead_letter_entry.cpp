@@ -2,7 +2,7 @@
 // base64, NATS header block), the replay check and the replayed message. An entry is
 // written by whoever may publish to the DLQ's subjects: a refused replay is fine, a
 // replay to a subject the check should have refused is a bug.
-#include <natscoro/detail/dead_letter_writer.hpp>
+#include <natscoro/detail/dead_letter_format.hpp>
 #include <natscoro/detail/names.hpp>
 #include <natscoro/detail/stored_message.hpp>
 

@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
   const std::uint8_t selector = data[0] % 5;
-  natscoro::detail::header_list headers;
+  natscoro::header_list headers;
   if (selector == 1 || selector == 3) {
     if (selector == 1) headers.emplace_back("ce-specversion", "1.0");
     while (!input.empty()) {

@@ -1,5 +1,5 @@
 // Reading stored messages and DLQ entries, and what a replay may do: no server.
-#include <natscoro/detail/dead_letter_writer.hpp>
+#include <natscoro/detail/dead_letter_format.hpp>
 #include <natscoro/detail/nats_message.hpp>
 #include <natscoro/detail/stored_message.hpp>
 
@@ -8,7 +8,7 @@
 
 namespace nc = natscoro;
 namespace json = boost::json;
-using nc::detail::header_list;
+using nc::header_list;
 
 BOOST_AUTO_TEST_SUITE(stored_messages)
 

@@ -5,7 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 namespace nc = natscoro;
-using header_list = std::vector<std::pair<std::string, std::string>>;
+using natscoro::header_list;
 
 namespace {
 

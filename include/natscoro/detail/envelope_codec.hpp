@@ -2,6 +2,7 @@
 // binding. Pure functions: no I/O, unit-tested without a server.
 #pragma once
 
+#include <natscoro/header_list.hpp>
 #include <natscoro/event.hpp>
 
 #include <boost/json/value.hpp>
@@ -12,8 +13,6 @@
 #include <vector>
 
 namespace natscoro::detail {
-
-using header_list = std::vector<std::pair<std::string, std::string>>;
 
 struct encoded_event {
   header_list headers;
