@@ -4,6 +4,7 @@
 
 #include <natscoro/diagnostics.hpp>
 #include <natscoro/jetstream.hpp>
+#include <natscoro/units.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
@@ -27,14 +28,6 @@ struct topology {
   std::vector<stream_config> streams;
   std::vector<consumer_entry> consumers;
 };
-
-/// "500ms", "30s", "5m", "2h", "7d" (units ns, us, ms, s, m, h, d; parts may
-/// follow each other: "1h30m"). Empty when it is not one.
-std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text);
-
-/// "512", "64KB", "100MB", "1GB", "2TB": bytes, 1024-based (KB = 1024 bytes).
-/// Empty when it is not one (negative sizes included).
-std::optional<std::int64_t> parse_size(std::string_view text);
 
 /// Parses a topology file's text: {"streams": [...], "consumers": [...]} with the
 /// field names of stream_config and consumer_config (plus "stream" on a consumer),

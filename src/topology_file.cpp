@@ -1,17 +1,13 @@
-#include <natscoro/detail/access.hpp>
-#include <natscoro/detail/api_client.hpp>
-#include <natscoro/detail/jetstream_api.hpp>
+// Reading a topology from JSON: every field known, every value checked.
 #include <natscoro/detail/names.hpp>
-#include <natscoro/detail/pending_operation.hpp>
-#include <natscoro/logging.hpp>
 #include <natscoro/topology.hpp>
 
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/json.hpp>
 
-#include <cctype>
+#include <algorithm>
 #include <fstream>
-#include <functional>
+#include <initializer_list>
 #include <limits>
 #include <map>
 #include <set>
@@ -19,52 +15,6 @@
 
 namespace natscoro {
 namespace json = boost::json;
-
-std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
-  using namespace std::chrono;
-  static const std::pair<std::string_view, nanoseconds> units[] = {
-      {"ns", nanoseconds(1)}, {"us", microseconds(1)}, {"ms", milliseconds(1)}, {"s", seconds(1)},
-      {"m", minutes(1)},      {"h", hours(1)},         {"d", hours(24)}};
-  if (text.empty()) return std::nullopt;
-  nanoseconds total{0};
-  std::size_t i = 0;
-  while (i < text.size()) {
-    std::int64_t n = 0;
-    const std::size_t digits_start = i;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-      if (n > std::numeric_limits<std::int64_t>::max() / 10 - 10) return std::nullopt;
-      n = n * 10 + (text[i++] - '0');
-    }
-    const std::size_t unit_start = i;
-    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
-    if (i == digits_start || unit_start == digits_start || unit_start == i) return std::nullopt;
-    const auto unit = text.substr(unit_start, i - unit_start);
-    const auto* u = std::find_if(std::begin(units), std::end(units), [&](const auto& e) { return e.first == unit; });
-    if (u == std::end(units)) return std::nullopt;
-    if (n > std::numeric_limits<std::int64_t>::max() / u->second.count()) return std::nullopt;
-    const auto part = n * u->second;
-    if (total > nanoseconds::max() - part) return std::nullopt;  // the parts add up past the range
-    total += part;
-  }
-  return total;
-}
-
-std::optional<std::int64_t> parse_size(std::string_view text) {
-  static const std::pair<std::string_view, std::int64_t> units[] = {
-      {"", 1}, {"B", 1}, {"KB", 1LL << 10}, {"MB", 1LL << 20}, {"GB", 1LL << 30}, {"TB", 1LL << 40}};
-  std::size_t i = 0;
-  std::int64_t n = 0;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-    if (n > std::numeric_limits<std::int64_t>::max() / 10 - 10) return std::nullopt;
-    n = n * 10 + (text[i++] - '0');
-  }
-  if (i == 0) return std::nullopt;
-  const auto unit = text.substr(i);
-  const auto* u = std::find_if(std::begin(units), std::end(units),
-                               [&](const auto& e) { return boost::algorithm::iequals(e.first, unit); });
-  if (u == std::end(units) || n > std::numeric_limits<std::int64_t>::max() / u->second) return std::nullopt;
-  return n * u->second;
-}
 
 namespace {
 
@@ -338,102 +288,4 @@ topology load_topology(const std::string& path) {
   }
 }
 
-namespace detail {
-namespace {
-
-using apply_operation = pending_operation<void(error_code, std::vector<topology_change>)>;
-
-// Plans every item (info, compare), then applies what needs it, one item after another.
-class topology_applier : public std::enable_shared_from_this<topology_applier> {
- public:
-  topology_applier(jetstream js, topology t, bool dry_run, std::shared_ptr<apply_operation> op)
-      : js_(std::move(js)), topology_(std::move(t)), dry_run_(dry_run), op_(std::move(op)) {}
-
-  void plan(std::size_t i) {
-    const std::size_t streams = topology_.streams.size();
-    if (i == streams + topology_.consumers.size()) return planned();
-    auto self = shared_from_this();
-    if (i < streams) {
-      const auto& s = topology_.streams[i];
-      return access::api(js_)->request("STREAM.INFO", {s.name}, "", [self, i](error_code ec, json::value r) {
-        self->on_info(i, ec, r, [&](const json::object& cfg) { return compare(self->topology_.streams[i], cfg); });
-      });
-    }
-    const auto& c = topology_.consumers[i - streams];
-    access::api(js_)->request("CONSUMER.INFO", {c.stream, c.config.durable}, "",
-                       [self, i, streams](error_code ec, json::value r) {
-                         self->on_info(i, ec, r, [&](const json::object& cfg) {
-                           return compare(self->topology_.consumers[i - streams].config, cfg);
-                         });
-                       });
-  }
-
- private:
-  template <class Compare>
-  void on_info(std::size_t i, error_code ec, const json::value& reply, Compare differences_with) {
-    const bool is_stream = i < topology_.streams.size();
-    topology_change change;
-    change.what = is_stream ? topology_change::kind::stream : topology_change::kind::consumer;
-    change.name = is_stream ? topology_.streams[i].name
-                            : topology_.consumers[i - topology_.streams.size()].stream + "/" +
-                                  topology_.consumers[i - topology_.streams.size()].config.durable;
-    if (ec == jetstream_errc::stream_not_found || ec == jetstream_errc::consumer_not_found) {
-      change.result = ensure_result::created;
-    } else if (ec) {
-      logger()->error("apply: info of {} failed: {}", change.name, ec.message());
-      return void(op_->complete(ec, std::move(changes_)));
-    } else {
-      const auto* cfg = reply.as_object().if_contains("config");
-      const auto diffs = cfg && cfg->is_object() ? differences_with(cfg->as_object()) : std::vector<config_difference>{};
-      change.result = diffs.empty() ? ensure_result::unchanged : ensure_result::updated;
-      change.fields = describe(diffs);
-      if (std::any_of(diffs.begin(), diffs.end(), [](const auto& d) { return !d.updatable; })) {
-        logger()->error("apply: {} cannot be changed to the file's configuration: {}", change.name, change.fields);
-        refused_ = true;
-      }
-    }
-    changes_.push_back(std::move(change));
-    plan(i + 1);
-  }
-
-  void planned() {
-    if (refused_) return void(op_->complete(make_error_code(errc::config_mismatch), std::move(changes_)));
-    if (dry_run_) return void(op_->complete({}, std::move(changes_)));
-    apply(0);
-  }
-
-  void apply(std::size_t i) {
-    if (i == changes_.size()) return void(op_->complete({}, std::move(changes_)));
-    if (changes_[i].result == ensure_result::unchanged) return apply(i + 1);
-    auto next = [self = shared_from_this(), i](error_code ec, ensure_result) {
-      if (ec) {
-        self->changes_.resize(i);  // what was applied before it
-        return void(self->op_->complete(ec, std::move(self->changes_)));
-      }
-      self->apply(i + 1);
-    };
-    const std::size_t streams = topology_.streams.size();
-    if (i < streams) return js_.ensure_stream(topology_.streams[i], next);
-    const auto& c = topology_.consumers[i - streams];
-    js_.ensure_consumer(c.stream, c.config, next);
-  }
-
-  jetstream js_;
-  topology topology_;
-  bool dry_run_;
-  std::shared_ptr<apply_operation> op_;
-  std::vector<topology_change> changes_;
-  bool refused_ = false;
-};
-
-}  // namespace
-
-void async_apply_topology(const jetstream& js, topology t, bool dry_run,
-                          boost::asio::any_completion_handler<void(error_code, std::vector<topology_change>)> handler) {
-  auto op = apply_operation::create(std::move(handler), js.get_executor());
-  op->complete_on_terminal_cancel();
-  std::make_shared<topology_applier>(js, std::move(t), dry_run, std::move(op))->plan(0);
-}
-
-}  // namespace detail
 }  // namespace natscoro
