@@ -637,7 +637,7 @@ void runner_core::check_settled() {
 
 runner_stats consumer::run_stats() const { return core_ ? core_->run_stats().snapshot() : runner_stats{}; }
 
-void consumer::async_run(consumer self, message_handler handler, run_options opts,
+void consumer::async_run(consumer self, message_handler handler, const run_options& opts,
                          boost::asio::any_completion_handler<void(error_code)> h) {
   if (!self.core_) {
     auto op = detail::run_operation::create(std::move(h), boost::asio::system_executor());

@@ -4,14 +4,15 @@
 #include <natscoro/diagnostics.hpp>
 #include <natscoro/consumer_config.hpp>
 #include <natscoro/message.hpp>
-#include <natscoro/runner.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/deferred.hpp>
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +23,13 @@ namespace detail {
 class consumer_core;
 struct access;
 }
+
+// The runner's options and counters (runner.hpp, which run() needs at the call).
+struct run_options;
+struct runner_stats;
+
+/// The handler run() calls: throw to fail the attempt.
+using message_handler = std::function<boost::asio::awaitable<void>(message&)>;
 
 struct consumer_stats {
   std::uint64_t delivered = 0;   ///< messages received from the server
@@ -94,12 +102,12 @@ class consumer {
   ///   handled stays handled, the rest is given back), then completes with
   ///   operation_aborted. Total is ignored: handled messages cannot be unhandled.
   template <class CompletionToken = natscoro::default_token_t>
-  auto run(message_handler handler, run_options opts, CompletionToken&& token = {}) {
+  auto run(message_handler handler, const run_options& opts, CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code)>(
-        [](auto h, consumer self, message_handler f, run_options o) {
+        [](auto h, consumer self, message_handler f, auto o) {
           async_run(std::move(self), std::move(f), std::move(o), std::move(h));
         },
-        token, *this, std::move(handler), std::move(opts));
+        token, *this, std::move(handler), opts);
   }
 
   /// The counters of the current (or last) run().
@@ -139,7 +147,7 @@ class consumer {
 
   static void async_next(const std::shared_ptr<detail::consumer_core>& core,
                          boost::asio::any_completion_handler<void(error_code, std::optional<message>)> handler);
-  static void async_run(consumer self, message_handler handler, run_options opts,
+  static void async_run(consumer self, message_handler handler, const run_options& opts,
                         boost::asio::any_completion_handler<void(error_code)> h);
   static void async_drain(const std::shared_ptr<detail::consumer_core>& core, std::chrono::milliseconds grace,
                           boost::asio::any_completion_handler<void(error_code)> handler);

@@ -2,6 +2,7 @@
 // each message with bounded concurrency, ordering per key, retries and a dead-letter queue.
 #pragma once
 
+#include <natscoro/consumer.hpp>
 #include <natscoro/message.hpp>
 #include <natscoro/retry_policy.hpp>
 
@@ -24,9 +25,6 @@ class permanent_error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
-
-/// The handler run() calls: throw to fail the attempt.
-using message_handler = std::function<boost::asio::awaitable<void>(message&)>;
 
 /// Gives a message its ordering key: messages with the same non-empty key are
 /// handled one at a time, in stream order.

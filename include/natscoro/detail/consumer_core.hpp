@@ -2,6 +2,7 @@
 #pragma once
 
 #include <natscoro/consumer.hpp>
+#include <natscoro/runner.hpp>
 #include <natscoro/detail/nats_message.hpp>
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/detail/pull_credits.hpp>
