@@ -11,6 +11,7 @@
 #include <natscoro/detail/on_strand.hpp>
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/detail/processed_id_store.hpp>
+#include <natscoro/detail/runner_core.hpp>
 #include <natscoro/detail/log_text.hpp>
 #include <natscoro/logging.hpp>
 
@@ -46,8 +47,6 @@ ordering_key_function key_by_subject_token(std::size_t index) {
 
 namespace detail {
 
-using run_operation = pending_operation<void(error_code)>;
-
 namespace {
 
 // Some text for what a failed attempt threw.
@@ -62,9 +61,6 @@ std::pair<failure_kind, std::string> classify(const std::exception_ptr& e) {
     return {failure_kind::failed, "an exception that is not a std::exception"};
   }
 }
-
-/// How an attempt failed; empty when it succeeded.
-using attempt_failure = std::optional<std::pair<failure_kind, std::string>>;
 
 // The handler's coroutine; a handler that throws before returning its awaitable fails the
 // attempt the same way. What it threw is classified here, on the handler's thread: no
@@ -81,99 +77,6 @@ boost::asio::awaitable<attempt_failure> call_handler(message_handler& handler, m
 
 }  // namespace
 
-/// One run(): takes messages from the consumer core, schedules them on lanes,
-/// runs handlers and settles each message. Lives on the connection's strand.
-class runner_core : public std::enable_shared_from_this<runner_core> {
- public:
-  const boost::asio::any_io_executor& executor() const { return ex_; }
-  /// In the initiating call (cancellation slots are used from the thread that emits): any type drains.
-  void connect_cancellation();
-  /// Logs `problem` and fails the run with errc::invalid_argument, the text as its diagnostics.
-  void refuse(const std::string& problem);
-  runner_core(consumer cons, std::shared_ptr<consumer_core> core, message_handler handler, run_options opts,
-              std::shared_ptr<run_operation> op)
-      : cons_(std::move(cons)),
-        core_(std::move(core)),
-        ex_(core_->js().get_executor()),
-        handler_(std::move(handler)),
-        opts_(std::move(opts)),
-        handler_ex_(opts_.handler_executor ? opts_.handler_executor : ex_),
-        lanes_(opts_.concurrency),
-        op_(std::move(op)),
-        keepalive_(ex_),
-        deadline_(ex_),
-        random_(std::random_device{}()) {}
-
-  void start();
-
- private:
-  struct slot {
-    explicit slot(message m) : msg(std::move(m)) {}
-    message msg;
-    std::string key;
-    error_code decode_error;
-    std::string decode_detail;
-    std::string event_id;        // the envelope's, for the processed-id store
-    bool checked = false;        // looked up in the processed-id store (or no store)
-    int attempts_here = 0;       // handler calls on this delivery
-    bool running = false;        // the handler's coroutine is alive
-    bool waiting_retry = false;  // paused in its lane until retry_timer fires
-    bool settling = false;       // being dead-lettered
-    bool abandoned = false;      // given back at the deadline; the coroutine may still be winding down
-    std::unique_ptr<boost::asio::steady_timer> retry_timer;
-    boost::asio::cancellation_signal cancel;
-  };
-
-  void take();
-  void on_next(error_code ec, std::optional<message> m);
-  void accept(message m);
-  void schedule();
-  void run_attempt(std::uint64_t id);
-  void on_attempt_done(std::uint64_t id, const attempt_failure& failure);
-  void check_processed(std::uint64_t id);
-  void acknowledge_handled(std::uint64_t id);
-  void on_failure(std::uint64_t id, failure_kind kind, const std::string& text);
-  void dead_letter(std::uint64_t id, const std::string& text);
-  void publish_dead_letter(std::uint64_t id, const std::string& text, raw_message out, int cuts);
-  void release(std::uint64_t id);
-  void begin_stop();
-  void on_unsubscribed();
-  void give_back_ready();
-  void give_back(slot& s);
-  void on_deadline();
-  void arm_keepalive();
-  void check_alert();
-  void check_settled();
-  void update_gauges();
-
-  consumer cons_;  // keeps the consumer alive while the run lasts
-  std::shared_ptr<consumer_core> core_;
-  boost::asio::any_io_executor ex_;
-  message_handler handler_;
-  run_options opts_;
-  boost::asio::any_io_executor handler_ex_;
-  lane_scheduler lanes_;
-  std::shared_ptr<run_operation> op_;
-  std::map<std::uint64_t, std::unique_ptr<slot>> slots_;  // ordered: arrival order for give-backs
-  std::uint64_t next_id_ = 1;
-  std::size_t queue_limit_ = 0;
-  bool taking_ = false;
-  bool stopping_ = false;
-  bool unsubscribed_ = false;
-  bool cancelled_ = false;
-  bool finished_ = false;
-  bool alerted_ = false;
-  std::size_t dead_letters_pending_ = 0;
-  error_code end_error_;
-  std::shared_ptr<publisher> dlq_;
-  std::shared_ptr<max_deliveries_mover> mover_;
-  std::shared_ptr<processed_id_store> processed_;
-  bool mover_running_ = false;
-  boost::asio::steady_timer keepalive_;
-  boost::asio::steady_timer deadline_;
-  std::mt19937_64 random_;
-  std::shared_ptr<runner_core> self_;  // from start() until the run completes
-};
 
 void runner_core::connect_cancellation() {
   // Terminal and partial: what was handled stays handled (total would need it undone).
