@@ -10,6 +10,7 @@
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/detail/pull_credits.hpp>
 #include <natscoro/detail/reply_inbox.hpp>
+#include <natscoro/detail/run_counters.hpp>
 #include <natscoro/jetstream.hpp>
 #include <natscoro/logging.hpp>
 
@@ -301,21 +302,21 @@ void consumer_core::on_unsubscribed() {
   if (unsubscribed_) return;
   unsubscribed_ = true;
   inbox_.reset();
-  if (runner_unsubscribed_) {
-    std::exchange(runner_unsubscribed_, nullptr)();  // takes what is held (take_held)
-  } else if (!runner_attached_) {
+  if (participant_unsubscribed_) {
+    std::exchange(participant_unsubscribed_, nullptr)(take_held());
+  } else if (!participant_attached_) {
     give_back_held();
   }
   finish_drain_if_done();
 }
 
-bool consumer_core::attach_runner(std::function<void()> on_unsubscribed) {
-  if (runner_attached_) return false;
-  runner_attached_ = true;
+bool consumer_core::attach_drain_participant(std::function<void(std::vector<message>)> on_unsubscribed) {
+  if (participant_attached_) return false;
+  participant_attached_ = true;
   if (unsubscribed_) {
-    on_unsubscribed();
+    on_unsubscribed(take_held());
   } else {
-    runner_unsubscribed_ = std::move(on_unsubscribed);
+    participant_unsubscribed_ = std::move(on_unsubscribed);
   }
   return true;
 }
@@ -326,16 +327,16 @@ std::vector<message> consumer_core::take_held() {
   return out;
 }
 
-void consumer_core::detach_runner() {
-  give_back_held();  // anything that came after the runner took its share
-  runner_attached_ = false;
-  runner_unsubscribed_ = nullptr;
+void consumer_core::detach_drain_participant() {
+  give_back_held();  // anything that came after the participant took its share
+  participant_attached_ = false;
+  participant_unsubscribed_ = nullptr;
   finish_drain_if_done();
 }
 
 void consumer_core::finish_drain_if_done() {
   if (phase_ == phase::draining && unsubscribed_) return close_now();
-  if (phase_ != phase::stopped || runner_attached_) return;
+  if (phase_ != phase::stopped || participant_attached_) return;
   auto drains = std::move(drains_);
   drains_.clear();
   for (auto& d : drains) d->complete({});
@@ -364,6 +365,9 @@ void bind_consumer(const jetstream& js, std::string stream, std::string name, co
 }
 
 }  // namespace detail
+
+consumer::consumer(std::shared_ptr<void> owner, std::shared_ptr<detail::consumer_core> core)
+    : owner_(std::move(owner)), core_(std::move(core)), run_counters_(std::make_shared<detail::run_counters>()) {}
 
 const std::string& consumer::stream() const { return core_->stream(); }
 const std::string& consumer::name() const { return core_->name(); }

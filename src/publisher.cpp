@@ -15,7 +15,6 @@
 
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/error.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>

@@ -105,11 +105,11 @@ void runner_core::start() {
       p && (!valid_bucket_name(p->bucket) || p->ttl.count() <= 0 || p->replicas < 1 || p->replicas > 5))
     return refuse("processed_ids needs a bucket name of letters, digits, '-' and '_' (got \"" +
                   printable(p->bucket) + "\"), a ttl above 0 and 1 to 5 replicas");
-  const bool attached = core_->attach_runner([weak = weak_from_this()] {
-    if (auto self = weak.lock()) self->on_unsubscribed();
+  const bool attached = core_->attach_drain_participant([weak = weak_from_this()](std::vector<message> held) {
+    if (auto self = weak.lock()) self->on_unsubscribed(std::move(held));
   });
   if (!attached) return refuse("run() is in progress already on this consumer");
-  core_->run_stats().update([](auto& s) { s = runner_stats{}; });
+  counters_->update([](auto& s) { s = runner_stats{}; });
   self_ = shared_from_this();  // the run lasts until it settles, whoever else lets go of it
   queue_limit_ = core_->capacity();
 
@@ -127,7 +127,7 @@ void runner_core::start() {
                                                       dlq_, [weak = weak_from_this()] {
                                                         auto self = weak.lock();
                                                         if (!self) return;
-                                                        self->core_->run_stats().update([](auto& s) { ++s.moved_by_advisory; });
+                                                        self->counters_->update([](auto& s) { ++s.moved_by_advisory; });
                                                         self->check_alert();
                                                       });
       mover_running_ = true;
@@ -209,7 +209,7 @@ void runner_core::run_attempt(std::uint64_t id) {
   if (!s.checked) return check_processed(id);
   set_calls_this_delivery(s.msg, ++s.attempts_here);
   s.running = true;
-  core_->run_stats().update([](auto& stats) {
+  counters_->update([](auto& stats) {
     ++stats.in_flight;
     stats.in_flight_high_water = std::max(stats.in_flight_high_water, stats.in_flight);
   });
@@ -226,20 +226,20 @@ void runner_core::run_attempt(std::uint64_t id) {
 void runner_core::on_attempt_done(std::uint64_t id, const attempt_failure& failure) {
   slot& s = *slots_.at(id);
   s.running = false;
-  core_->run_stats().update([](auto& stats) { --stats.in_flight; });
+  counters_->update([](auto& stats) { --stats.in_flight; });
   if (s.abandoned) {  // nak'ed at the deadline already
     slots_.erase(id);
     return check_settled();
   }
   if (!failure) {
-    core_->run_stats().update([](auto& stats) { ++stats.handled; });
+    counters_->update([](auto& stats) { ++stats.handled; });
     if (!processed_) return acknowledge_handled(id);
     // Recorded first, acknowledged after: a crash in between leaves it recorded, and skipped when it comes again.
     const auto& md = s.msg.metadata();
     return processed_->record(s.event_id, md.stream + "/" + std::to_string(md.stream_sequence),
                               [self = shared_from_this(), id](error_code ec) {
                                 if (ec) {
-                                  self->core_->run_stats().update([](auto& stats) { ++stats.processed_id_failures; });
+                                  self->counters_->update([](auto& stats) { ++stats.processed_id_failures; });
                                   logger()->warn("run {}/{}: recording event {} as processed failed: {}; acknowledged "
                                                  "all the same (a redelivery would run its handler again)",
                                                  self->core_->stream(), self->core_->name(),
@@ -248,7 +248,7 @@ void runner_core::on_attempt_done(std::uint64_t id, const attempt_failure& failu
                                 self->acknowledge_handled(id);
                               });
   }
-  core_->run_stats().update([](auto& stats) { ++stats.failed_attempts; });
+  counters_->update([](auto& stats) { ++stats.failed_attempts; });
   on_failure(id, failure->first, failure->second);
 }
 
@@ -264,7 +264,7 @@ void runner_core::check_processed(std::uint64_t id) {
   processed_->seen(slots_.at(id)->event_id, [self = shared_from_this(), id](error_code ec, bool seen) {
     slot& s = *self->slots_.at(id);
     s.checked = true;
-    auto& stats = self->core_->run_stats();
+    auto& stats = *self->counters_;
     if (ec) {
       stats.update([](auto& c) { ++c.processed_id_failures; });
       logger()->warn("run {}/{}: looking up event {} in the processed-id store failed: {}; handled as without it",
@@ -290,7 +290,7 @@ void runner_core::on_failure(std::uint64_t id, failure_kind kind, const std::str
   const auto decision =
       decide_after_failure(opts_.retry, kind, attempt, static_cast<int>(md.num_delivered), core_->max_deliver(),
                            !s.key.empty(), std::uniform_real_distribution<double>(0.0, 1.0)(random_));
-  auto& stats = core_->run_stats();
+  auto& stats = *counters_;
   switch (decision.action) {
     case failure_action::retry_here:
       logger()->warn("run {}/{}: message {} ({}) failed attempt {} of {}: {}; again in {} ms", core_->stream(),
@@ -347,7 +347,7 @@ void runner_core::publish_dead_letter(std::uint64_t id, const std::string& text,
   dlq_->publish_raw(out, [self = shared_from_this(), id, text, out, cuts](error_code ec, pub_ack ack) mutable {
     slot& s = *self->slots_.at(id);
     const auto seq = s.msg.metadata().stream_sequence;
-    auto& stats = self->core_->run_stats();
+    auto& stats = *self->counters_;
     const bool too_large = ec == errc::payload_too_large || ec == jetstream_errc::message_too_large;
     if (too_large && cuts < 2) {
       // Redelivering it would fail the same way for ever: the headers and what fits of the body go instead.
@@ -423,17 +423,17 @@ void runner_core::begin_stop() {
   give_back_ready();
 }
 
-void runner_core::on_unsubscribed() {
+void runner_core::on_unsubscribed(std::vector<message> held) {
   unsubscribed_ = true;
   begin_stop();
   give_back_ready();  // the runner's own queue first: it came before what the consumer holds
-  for (auto& m : core_->take_held()) accept(std::move(m));  // each given back in turn, or behind its lane
+  for (auto& m : held) accept(std::move(m));  // each given back in turn, or behind its lane
   check_settled();
 }
 
 void runner_core::give_back(slot& s) {
   s.msg.nak(std::chrono::nanoseconds(0), [](error_code) {});
-  core_->run_stats().update([](auto& stats) { ++stats.given_back; });
+  counters_->update([](auto& stats) { ++stats.given_back; });
 }
 
 // Once the server can deliver nothing more to this instance: what waits for a
@@ -513,7 +513,7 @@ void runner_core::check_alert() {
 }
 
 void runner_core::update_gauges() {
-  core_->run_stats().update([this](auto& stats) {
+  counters_->update([this](auto& stats) {
     stats.queued = lanes_.queued();
     stats.lane_high_water = lanes_.lane_high_water();
   });
@@ -528,17 +528,17 @@ void runner_core::check_settled() {
   deadline_.cancel();
   dlq_.reset();
   processed_.reset();
-  const auto stats = core_->run_stats().snapshot();
+  const auto stats = counters_->snapshot();
   logger()->info("run {}/{}: settled: {} handled, {} retried, {} dead-lettered, {} given back", core_->stream(),
                  core_->name(), stats.handled, stats.retried, stats.dead_lettered, stats.given_back);
-  core_->detach_runner();
+  core_->detach_drain_participant();
   op_->complete(cancelled_ ? make_error_code(boost::asio::error::operation_aborted) : end_error_);
   self_.reset();
 }
 
 }  // namespace detail
 
-runner_stats consumer::run_stats() const { return core_ ? core_->run_stats().snapshot() : runner_stats{}; }
+runner_stats consumer::run_stats() const { return run_counters_ ? run_counters_->snapshot() : runner_stats{}; }
 
 void consumer::async_run(consumer self, message_handler handler, const run_options& opts,
                          boost::asio::any_completion_handler<void(error_code)> h) {
@@ -548,8 +548,9 @@ void consumer::async_run(consumer self, message_handler handler, const run_optio
   }
   auto op = detail::run_operation::create(std::move(h), self.core_->js().get_executor());
   auto core = self.core_;
-  auto runner = std::make_shared<detail::runner_core>(std::move(self), std::move(core), std::move(handler),
-                                                      std::move(opts), op);
+  auto counters = self.run_counters_;
+  auto runner = std::make_shared<detail::runner_core>(std::move(self), std::move(core), std::move(counters),
+                                                      std::move(handler), std::move(opts), op);
   runner->connect_cancellation();
   detail::on_strand(runner->executor(), [runner] { runner->start(); });
 }

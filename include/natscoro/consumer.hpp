@@ -21,6 +21,7 @@ namespace natscoro {
 
 namespace detail {
 class consumer_core;
+struct run_counters;
 struct access;
 }
 
@@ -142,8 +143,7 @@ class consumer {
 
  private:
   friend struct detail::access;
-  explicit consumer(std::shared_ptr<void> owner, std::shared_ptr<detail::consumer_core> core)
-      : owner_(std::move(owner)), core_(std::move(core)) {}
+  explicit consumer(std::shared_ptr<void> owner, std::shared_ptr<detail::consumer_core> core);
 
   static void async_next(const std::shared_ptr<detail::consumer_core>& core,
                          boost::asio::any_completion_handler<void(error_code, std::optional<message>)> handler);
@@ -154,6 +154,7 @@ class consumer {
 
   std::shared_ptr<void> owner_;  ///< stops the consumer when the last handle goes
   std::shared_ptr<detail::consumer_core> core_;
+  std::shared_ptr<detail::run_counters> run_counters_;  ///< of the current or last run()
 };
 
 }  // namespace natscoro

@@ -1,8 +1,8 @@
-// The state of one consumer instance, shared by consumer handles and the runner.
+// The state of one consumer instance: pulling, holding, handing out, draining.
+// Shared by the consumer handles and, as a drain participant, the runner.
 #pragma once
 
 #include <natscoro/consumer.hpp>
-#include <natscoro/runner.hpp>
 #include <natscoro/detail/nats_message.hpp>
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/detail/pull_credits.hpp>
@@ -34,7 +34,8 @@ using steady = std::chrono::steady_clock;
 /// back to this instance's abandoned pull requests. With a runner attached, the
 /// runner takes what is held and gives everything back itself (the server
 /// redelivers in the order of the naks, so per-key order needs one hand doing it),
-/// and the drain completes once the runner has settled.
+/// and the drain completes once the runner has settled. The consumer knows it
+/// only as a drain participant.
 class consumer_core : public std::enable_shared_from_this<consumer_core> {
  public:
   consumer_core(const jetstream& js, std::string stream, std::string name, consumer_options opts,
@@ -54,14 +55,13 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
   /// At once: gives back what is held and unsubscribes.
   void stop();
 
-  /// A runner takes part in draining: `on_unsubscribed` runs once no more
-  /// deliveries can come (the moment to give back what it queued); the drain
-  /// completes after detach_runner(). False if a runner is attached already.
-  bool attach_runner(std::function<void()> on_unsubscribed);
-  /// What is held, handed to the attached runner at on_unsubscribed: it gives them
-  /// back itself, in stream order and behind running messages of the same key.
-  std::vector<message> take_held();
-  void detach_runner();
+  /// Whoever holds messages of this consumer besides it (the runner) takes part in
+  /// draining: `on_unsubscribed` runs once no more deliveries can come, with what the
+  /// consumer holds, which the participant gives back itself (after what it queued,
+  /// behind running messages of the same key). The drain completes after
+  /// detach_drain_participant(). False if one is attached already.
+  bool attach_drain_participant(std::function<void(std::vector<message> held)> on_unsubscribed);
+  void detach_drain_participant();
   /// When handlers must be done by: the drain's deadline (now when stopped without one).
   steady::time_point drain_deadline() const { return drain_deadline_; }
   bool draining_or_stopped() const { return phase_ != phase::running; }
@@ -72,8 +72,6 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
   std::chrono::nanoseconds ack_wait() const { return ack_wait_; }
   int max_deliver() const { return max_deliver_; }
   std::size_t capacity() const { return opts_.capacity; }
-  /// The counters of the current or last run(), kept by the runner.
-  shared_stats<runner_stats>& run_stats() { return run_stats_; }
   consumer_stats stats() const { return stats_.snapshot(); }
   const boost::asio::any_io_executor& executor() const { return executor_; }
 
@@ -95,6 +93,7 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
   /// Nak: redelivered after `delay` (0: at once).
   void give_back(natsMsg* msg, std::chrono::nanoseconds delay = std::chrono::nanoseconds(0));
   void give_back_held();
+  std::vector<message> take_held();
   void fail(error_code ec, const std::string& detail);
   void schedule_tick();
   void finish_drain_if_done();
@@ -123,13 +122,12 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
   phase phase_ = phase::running;
   bool pulling_ = false;       // from the first next()
   bool unsubscribed_ = false;  // the server can deliver nothing more
-  bool runner_attached_ = false;
-  std::function<void()> runner_unsubscribed_;
+  bool participant_attached_ = false;
+  std::function<void(std::vector<message>)> participant_unsubscribed_;
   steady::time_point paused_until_{};
   error_code fatal_;
   std::string fatal_text_;  // what fail() logged: the diagnostics of later next() calls
   shared_stats<consumer_stats> stats_;
-  shared_stats<runner_stats> run_stats_;
   boost::asio::any_io_executor executor_;  // the connection's strand
 };
 

@@ -8,6 +8,7 @@
 #include <natscoro/detail/failure_policy.hpp>
 #include <natscoro/detail/lane_scheduler.hpp>
 #include <natscoro/detail/pending_operation.hpp>
+#include <natscoro/detail/run_counters.hpp>
 #include <natscoro/publisher.hpp>
 #include <natscoro/runner.hpp>
 
@@ -23,6 +24,7 @@
 #include <random>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace natscoro::detail {
 
@@ -43,10 +45,11 @@ class runner_core : public std::enable_shared_from_this<runner_core> {
   void connect_cancellation();
   /// Logs `problem` and fails the run with errc::invalid_argument, the text as its diagnostics.
   void refuse(const std::string& problem);
-  runner_core(consumer cons, std::shared_ptr<consumer_core> core, message_handler handler, run_options opts,
-              std::shared_ptr<run_operation> op)
+  runner_core(consumer cons, std::shared_ptr<consumer_core> core, std::shared_ptr<run_counters> counters,
+              message_handler handler, run_options opts, std::shared_ptr<run_operation> op)
       : cons_(std::move(cons)),
         core_(std::move(core)),
+        counters_(std::move(counters)),
         ex_(core_->js().get_executor()),
         handler_(std::move(handler)),
         opts_(std::move(opts)),
@@ -90,7 +93,7 @@ class runner_core : public std::enable_shared_from_this<runner_core> {
   void publish_dead_letter(std::uint64_t id, const std::string& text, raw_message out, int cuts);
   void release(std::uint64_t id);
   void begin_stop();
-  void on_unsubscribed();
+  void on_unsubscribed(std::vector<message> held);
   void give_back_ready();
   void give_back(slot& s);
   void on_deadline();
@@ -101,6 +104,7 @@ class runner_core : public std::enable_shared_from_this<runner_core> {
 
   consumer cons_;  // keeps the consumer alive while the run lasts
   std::shared_ptr<consumer_core> core_;
+  std::shared_ptr<run_counters> counters_;  // the consumer's: run_stats() reads them after the run
   boost::asio::any_io_executor ex_;
   message_handler handler_;
   run_options opts_;
