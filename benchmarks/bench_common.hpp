@@ -1,10 +1,12 @@
 // What natscoro_bench and raw_nats_bench share: the workloads' parameters, the
-// command line, and the measurements (clock, percentiles, RSS, threads) with the
-// JSON line each run prints. Both programs take their sizes from workload_for(),
+// command line, and the measurements (clock, CPU and allocations per message,
+// percentiles, RSS, threads) with the JSON line each run prints. Both programs take their sizes from workload_for(),
 // so the two clients always run the same workload.
 #pragma once
 
 #include <boost/json.hpp>
+
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -45,23 +47,33 @@ struct workload {
   /// False where raw nats.c has nothing alike (K, L): natscoro is compared with itself.
   bool raw_baseline = true;
   std::size_t producers = 0;  ///< H, K: coroutines storing events at once
+  /// B, D: latency workloads, where both clients write every message at once
+  /// (natsOptions_SetSendAsap, connect_options::send_asap) as a latency-minded user sets it.
+  bool send_asap = false;
+  /// A, C, E: raw nats.c runs twice, the minimal job and the same job as natscoro
+  /// (`--same-job`: the bytes natscoro stores, a CloudEvent with its headers).
+  bool same_job_baseline = false;
 };
 
 inline workload workload_for(char id, bool quick) {
   const auto n = [quick](std::uint64_t full, std::uint64_t small) { return quick ? small : full; };
   switch (id) {
-    case 'A': return {.id = 'A', .what = "pipelined publish with PubAck", .messages = n(200'000, 2'000), .window = 4096};
+    case 'A':
+      return {.id = 'A', .what = "pipelined publish with PubAck", .messages = n(200'000, 2'000), .window = 4096,
+              .same_job_baseline = true};
     case 'B':
-      return {.id = 'B', .what = "sequential publish, latency", .messages = n(5'000, 200), .warmup = n(200, 20)};
+      return {.id = 'B', .what = "sequential publish, latency", .messages = n(5'000, 200), .warmup = n(200, 20),
+              .send_asap = true};
     case 'C':
       return {.id = 'C', .what = "durable pull consumer drains the stream, ack each", .needs_fill = true,
-              .messages = n(200'000, 2'000), .batch = 500};
+              .messages = n(200'000, 2'000), .batch = 500, .same_job_baseline = true};
     case 'D':
       return {.id = 'D', .what = "end-to-end latency, publish to next()", .messages = n(5'000, 200),
-              .warmup = n(200, 20)};
+              .warmup = n(200, 20), .send_asap = true};
     case 'E':
       return {.id = 'E', .what = "runner, 1,000 keys, trivial handler", .needs_fill = true,
-              .messages = n(200'000, 2'000), .batch = 500, .keys = n(1'000, 100), .concurrency = 64};
+              .messages = n(200'000, 2'000), .batch = 500, .keys = n(1'000, 100), .concurrency = 64,
+              .same_job_baseline = true};
     case 'F':
       return {.id = 'F', .what = "memory under a backlog, 1 ms handler", .needs_fill = true,
               .messages = n(1'000'000, 20'000), .batch = 64, .keys = n(1'000, 100), .concurrency = 64,
@@ -92,9 +104,10 @@ inline std::string subject_for(const workload& w, std::uint64_t i) {
   return "bench." + std::string(1, static_cast<char>(w.id - 'A' + 'a')) + "." + std::to_string(i % w.keys);
 }
 
-/// `<program> fill|run <A-L> [--server URL] [--quick] [--dir DIR] [--postgres CONNINFO]`
+/// `<program> fill|run <A-L> [--server URL] [--quick] [--same-job] [--dir DIR] [--postgres CONNINFO]`
 struct command_line {
   bool fill = false;
+  bool same_job = false;  ///< raw_nats_bench: the same bytes as natscoro (workload::same_job_baseline)
   workload load;
   std::string server = "nats://127.0.0.1:4222";
   bool quick = false;
@@ -104,7 +117,8 @@ struct command_line {
 
 inline command_line parse_command_line(int argc, char** argv) {
   const std::string usage =
-      std::string("usage: ") + argv[0] + " fill|run A-L [--server URL] [--quick] [--dir DIR] [--postgres CONNINFO]";
+      std::string("usage: ") + argv[0] +
+      " fill|run A-L [--server URL] [--quick] [--same-job] [--dir DIR] [--postgres CONNINFO]";
   if (argc < 3) throw std::invalid_argument(usage);
   command_line cl;
   const std::string verb = argv[1], id = argv[2];
@@ -113,6 +127,7 @@ inline command_line parse_command_line(int argc, char** argv) {
   for (int i = 3; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--quick") cl.quick = true;
+    else if (arg == "--same-job") cl.same_job = true;
     else if (arg == "--server" && i + 1 < argc) cl.server = argv[++i];
     else if (arg == "--dir" && i + 1 < argc) cl.dir = argv[++i];
     else if (arg == "--postgres" && i + 1 < argc) cl.postgres = argv[++i];
@@ -147,6 +162,41 @@ inline std::uint64_t proc_status(const std::string& name) {
   return 0;
 }
 
+/// Every malloc-family call of the process so far, on every thread (allocation_count.cpp).
+std::uint64_t allocations();
+
+/// CPU time of the process so far: user and system, every thread.
+inline double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  const auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return secs(u.ru_utime) + secs(u.ru_stime);
+}
+
+/// The measured part of a workload: wall time, CPU and allocations from its
+/// construction to stop() (the first call; later ones keep the first figures).
+class section {
+ public:
+  section() : start_(clock::now()), cpu_(cpu_seconds()), allocations_(bench::allocations()) {}
+  void stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    seconds_ = seconds_since(start_);
+    cpu_ = cpu_seconds() - cpu_;
+    allocations_ = bench::allocations() - allocations_;
+  }
+  double seconds() { return stop(), seconds_; }
+  double cpu() { return stop(), cpu_; }
+  std::uint64_t allocations() { return stop(), allocations_; }
+
+ private:
+  clock::time_point start_;
+  double cpu_;
+  std::uint64_t allocations_;
+  double seconds_ = 0;
+  bool stopped_ = false;
+};
+
 /// One run's figures, printed as one JSON line on stdout.
 class result {
  public:
@@ -161,6 +211,14 @@ class result {
     json_["messages"] = messages;
     json_["seconds"] = seconds;
     json_["msgs_per_s"] = seconds > 0 ? static_cast<double>(messages) / seconds : 0.0;
+  }
+  /// Throughput over a measured section, and its cost per message: CPU of every
+  /// thread in microseconds, and allocations.
+  void measured(std::uint64_t messages, section& s) {
+    throughput(messages, s.seconds());
+    if (messages == 0) return;
+    json_["cpu_us_per_msg"] = s.cpu() * 1e6 / static_cast<double>(messages);
+    json_["allocs_per_msg"] = static_cast<double>(s.allocations()) / static_cast<double>(messages);
   }
   /// Latencies in microseconds: p50, p95, p99, max.
   void latencies(const std::vector<double>& us) {

@@ -80,7 +80,7 @@ asio::awaitable<void> run_runner(nc::consumer cons, const workload& w, std::uint
                                  std::chrono::milliseconds handler_time, bench::result& r,
                                  std::optional<nc::processed_id_options> processed_ids = std::nullopt) {
   std::uint64_t handled = 0;
-  auto end = bench::clock::time_point::max();
+  std::optional<bench::section> measured;
   nc::run_options ro;
   ro.concurrency = w.concurrency;
   ro.ordering_key = nc::key_by_subject_token(2);  // bench.<w>.<key>
@@ -91,7 +91,7 @@ asio::awaitable<void> run_runner(nc::consumer cons, const workload& w, std::uint
       co_await t.async_wait(asio::use_awaitable);
     }
     if (++handled == stop_after) {
-      end = bench::clock::now();
+      measured->stop();
       cons.drain(asio::detached);
     }
   };
@@ -102,14 +102,14 @@ asio::awaitable<void> run_runner(nc::consumer cons, const workload& w, std::uint
         std::chrono::duration<double>(seconds)));
     stop_timer.async_wait([&, cons](nc::error_code ec) mutable {
       if (ec) return;
-      end = bench::clock::now();
+      measured->stop();
       cons.drain(asio::detached);
     });
   }
-  const auto start = bench::clock::now();
+  measured.emplace();
   co_await cons.run(handler, ro);
   stop_timer.cancel();
-  r.throughput(handled, std::chrono::duration<double>(std::min(end, bench::clock::now()) - start).count());
+  r.measured(handled, *measured);
   r.set("concurrency", w.concurrency);
   r.set("keys", w.keys);
 }
@@ -200,9 +200,9 @@ asio::awaitable<void> run_outbox(nc::connection& conn, const bench::command_line
       remove_outbox_file(outbox_file(cl));
       co_await recreate_stream(js);
       auto ob = co_await nc::outbox::open(js, outbox_options_for(cl));
-      const auto start = bench::clock::now();
+      bench::section measured;
       co_await store_events(ob, w, w.messages, us);
-      r.throughput(w.messages, bench::seconds_since(start));
+      r.measured(w.messages, measured);
       r.latencies(us);
       r.set("commits", ob.stats().commits);
       co_await poll_until([&] { return ob.stats().pending == 0; });
@@ -213,11 +213,11 @@ asio::awaitable<void> run_outbox(nc::connection& conn, const bench::command_line
     }
     case 'I': {  // `fill` stored the backlog while no server answered
       const double direct = co_await direct_publish_rate(js, w);
-      const auto start = bench::clock::now();
+      bench::section measured;
       auto ob = co_await nc::outbox::open(js, outbox_options_for(cl));
       co_await poll_until([&] { return ob.stats().pending == 0; });
-      const double seconds = bench::seconds_since(start);
-      r.throughput(ob.stats().relayed, seconds);
+      const double seconds = measured.seconds();
+      r.measured(ob.stats().relayed, measured);
       co_await ob.close();
       remove_outbox_file(outbox_file(cl));
       r.set("direct_msgs_per_s", direct);
@@ -232,11 +232,11 @@ asio::awaitable<void> run_outbox(nc::connection& conn, const bench::command_line
       opts.conninfo = cl.postgres;
       opts.publish.source = "natscoro-bench";
       opts.publish.max_in_flight = w.window;
-      const auto start = bench::clock::now();
+      bench::section measured;
       auto ob = co_await nc::postgres_outbox::open(js, opts);
       co_await poll_until([&] { return ob.stats().relayed >= w.messages; });
-      const double seconds = bench::seconds_since(start);
-      r.throughput(ob.stats().relayed, seconds);
+      const double seconds = measured.seconds();
+      r.measured(ob.stats().relayed, measured);
       co_await ob.close();
       r.set("direct_msgs_per_s", direct);
       r.set("relay_vs_direct", static_cast<double>(w.messages) / seconds / direct);
@@ -248,9 +248,9 @@ asio::awaitable<void> run_outbox(nc::connection& conn, const bench::command_line
       remove_outbox_file(outbox_file(cl));
       auto offline = co_await offline_connection();
       auto ob = co_await nc::outbox::open(nc::jetstream{offline}, outbox_options_for(cl));
-      const auto start = bench::clock::now();
+      bench::section measured;
       co_await store_events(ob, w, w.messages, us);
-      r.throughput(w.messages, bench::seconds_since(start));
+      r.measured(w.messages, measured);
       r.latencies(us);
       r.set("pending", ob.stats().pending);
       r.print();  // memory while they are pending
@@ -310,9 +310,9 @@ asio::awaitable<void> run(nc::connection& conn, const workload& w, bench::result
     case 'A': {
       co_await recreate_stream(js);
       nc::publisher pub{js, nc::publisher_options{.source = "natscoro-bench", .max_in_flight = w.window}};
-      const auto start = bench::clock::now();
+      bench::section measured;
       co_await publish_pipelined(pub, w, w.messages);
-      r.throughput(w.messages, bench::seconds_since(start));
+      r.measured(w.messages, measured);
       co_await stored(js, r);
       break;
     }
@@ -321,13 +321,14 @@ asio::awaitable<void> run(nc::connection& conn, const workload& w, bench::result
       nc::publisher pub{js, nc::publisher_options{.source = "natscoro-bench"}};
       for (std::uint64_t i = 0; i < w.warmup; ++i) co_await pub.publish(bench::subject_for(w, i), make_event(data));
       std::vector<double> us;
-      const auto start = bench::clock::now();
+      us.reserve(w.messages);
+      bench::section measured;
       for (std::uint64_t i = 0; i < w.messages; ++i) {
         const auto t0 = bench::clock::now();
         co_await pub.publish(bench::subject_for(w, i), make_event(data));
         us.push_back(bench::micros(bench::clock::now() - t0));
       }
-      r.throughput(w.messages, bench::seconds_since(start));
+      r.measured(w.messages, measured);
       r.latencies(us);
       co_await stored(js, r);
       break;
@@ -336,12 +337,12 @@ asio::awaitable<void> run(nc::connection& conn, const workload& w, bench::result
       co_await stored(js, r);
       auto cons = co_await js.consumer(bench::stream_name, durable("bench", "bench.>", nc::deliver_policy::all),
                                        nc::consumer_options{.capacity = w.batch});
-      const auto start = bench::clock::now();
+      bench::section measured;
       for (std::uint64_t i = 0; i < w.messages; ++i) {
         auto m = co_await cons.next();
         co_await m->ack();
       }
-      r.throughput(w.messages, bench::seconds_since(start));
+      r.measured(w.messages, measured);
       co_await cons.drain();
       break;
     }
@@ -359,9 +360,10 @@ asio::awaitable<void> run(nc::connection& conn, const workload& w, bench::result
       };
       for (std::uint64_t i = 0; i < w.warmup; ++i) co_await one(i);
       us.clear();
-      const auto start = bench::clock::now();
+      us.reserve(w.messages);
+      bench::section measured;
       for (std::uint64_t i = 0; i < w.messages; ++i) co_await one(i);
-      r.throughput(w.messages, bench::seconds_since(start));
+      r.measured(w.messages, measured);
       r.latencies(us);
       co_await pub.flush();
       co_await stored(js, r);
@@ -412,14 +414,14 @@ asio::awaitable<void> run(nc::connection& conn, const workload& w, bench::result
           ++received;
         }, asio::detached);
       nc::publisher pub{js, nc::publisher_options{.source = "natscoro-bench"}};
-      const auto delivered_from = bench::clock::now();
+      bench::section delivered;
       for (std::size_t i = 0; i < w.consumers; ++i) pub.publish(bench::subject_for(w, i), make_event(data), asio::detached);
       asio::steady_timer poll(ex);
       while (received < w.consumers) {
         poll.expires_after(1ms);
         co_await poll.async_wait(asio::use_awaitable);
       }
-      r.throughput(received, bench::seconds_since(delivered_from));
+      r.measured(received, delivered);
       r.set("consumers", w.consumers);
       r.print();  // threads and memory while every consumer is alive
       co_await pub.flush();
@@ -451,8 +453,8 @@ int run_client(const bench::command_line& cl) {
     nc::connect_options opts;
     opts.servers = {cl.server};
     opts.name = "natscoro-bench";
-    // The library's defaults, except where scripts/bench.sh is asked to compare.
-    if (const char* asap = std::getenv("NATSCORO_BENCH_SEND_ASAP")) opts.send_asap = std::string(asap) == "1";
+    // The library's defaults, except where latency is measured (raw nats.c sets SendAsap there too).
+    opts.send_asap = cl.load.send_asap;
     auto conn = co_await nc::connect(co_await asio::this_coro::executor, opts);
     if (cl.fill) {
       co_await fill(conn, cl.load);

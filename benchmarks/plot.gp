@@ -5,7 +5,7 @@
 set terminal svg size 900,760 dynamic font "sans,11" background "white"
 set multiplot layout 2,1
 
-set title "natscoro / raw nats.c (medians): above 1 = natscoro higher; targets as diamonds"
+set title "natscoro / raw nats.c (medians; the same-job baseline for A, C, E): above 1 = natscoro higher; targets as diamonds"
 set style data histogram
 set style histogram clustered gap 1
 set style fill solid 0.7 border -1

@@ -1,9 +1,14 @@
 // The baseline: each workload written directly against nats.c 3.4.1, the way
 // its documentation and examples use it (js_PublishAsync with
 // PublishAsync.MaxPending, js_Publish, js_PullSubscribe + natsSubscription_Fetch,
-// natsMsg_Ack). No natscoro, no Asio.
+// natsMsg_Ack), with SendAsap where latency is measured (B, D). No natscoro, no Asio.
 //
-//   raw_nats_bench fill|run A-L [--server URL] [--quick]
+// Two jobs: the minimal one (256 bytes of payload, no header) and, with
+// --same-job, the job natscoro does (A, C, E): the bytes natscoro stores, a
+// structured CloudEvent encoded once, with its Content-Type and a unique
+// Nats-Msg-Id header per message (js_PublishMsgAsync).
+//
+//   raw_nats_bench fill|run A-L [--server URL] [--quick] [--same-job]
 #include "bench_common.hpp"
 
 #include <nats/nats.h>
@@ -14,6 +19,22 @@
 namespace {
 
 using bench::workload;
+
+/// A structured CloudEvent as natscoro encodes it for the benchmark's event: the
+/// same attributes, lengths and data.
+std::string cloud_event_body() {
+  boost::json::object e;
+  e["specversion"] = "1.0";
+  e["id"] = "2f1d5c3e-8a4b-4c6d-9e0f-1a2b3c4d5e6f";
+  e["source"] = "natscoro-bench";
+  e["type"] = "bench.created";
+  e["time"] = "2026-01-01T00:00:00.000000Z";
+  e["datacontenttype"] = "application/json";
+  e["organizationid"] = "org-1";
+  e["schemaversion"] = "1.0";
+  e["data"] = std::string(bench::payload_bytes - 2, 'x');
+  return boost::json::serialize(e);
+}
 
 [[noreturn]] void fail(const std::string& what, natsStatus s, jsErrCode jerr = static_cast<jsErrCode>(0)) {
   throw std::runtime_error(what + ": " + natsStatus_GetText(s) +
@@ -29,8 +50,18 @@ struct raw_client {
   natsConnection* conn = nullptr;
   jsCtx* js = nullptr;
 
-  raw_client(const std::string& url, std::size_t max_pending) {
-    check(natsConnection_ConnectTo(&conn, url.c_str()), "connect to " + url);
+  bool same_job = false;
+  std::string event_body;  ///< same job: the CloudEvent every message carries
+
+  raw_client(const bench::command_line& cl, std::size_t max_pending) : same_job(cl.same_job) {
+    natsOptions* opts = nullptr;
+    check(natsOptions_Create(&opts), "natsOptions_Create");
+    check(natsOptions_SetURL(opts, cl.server.c_str()), "natsOptions_SetURL");
+    check(natsOptions_SetSendAsap(opts, cl.load.send_asap), "natsOptions_SetSendAsap");
+    const natsStatus connected = natsConnection_Connect(&conn, opts);
+    natsOptions_Destroy(opts);
+    check(connected, "connect to " + cl.server);
+    if (same_job) event_body = cloud_event_body();
     jsOptions o;
     jsOptions_Init(&o);
     o.PublishAsync.MaxPending = static_cast<int64_t>(max_pending);
@@ -72,10 +103,30 @@ struct raw_client {
     check(js_PublishAsync(js, subject.c_str(), data.data(), static_cast<int>(data.size()), nullptr), "js_PublishAsync");
   }
 
-  /// Publishes `n` messages with js_PublishAsync (at most MaxPending unacknowledged), then waits for every PubAck.
+  /// The same job as natscoro's publish: the event's bytes, its content type and
+  /// a Nats-Msg-Id unique per message (a UUID-sized counter: the id is not the work measured).
+  void publish_event_async(const std::string& subject, std::uint64_t i) {
+    char id[40];
+    std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012llx", static_cast<unsigned long long>(i));
+    natsMsg* msg = nullptr;
+    check(natsMsg_Create(&msg, subject.c_str(), nullptr, event_body.data(), static_cast<int>(event_body.size())),
+          "natsMsg_Create");
+    natsStatus s = natsMsgHeader_Set(msg, "Content-Type", "application/cloudevents+json");
+    if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Nats-Msg-Id", id);
+    if (s == NATS_OK) s = js_PublishMsgAsync(js, &msg, nullptr);  // takes the message when it succeeds
+    natsMsg_Destroy(msg);
+    check(s, "js_PublishMsgAsync");
+  }
+
+  /// Publishes `n` messages (at most MaxPending unacknowledged), then waits for every PubAck.
   void publish_pipelined(const workload& w, std::uint64_t n) {
     const std::string data = bench::payload();
-    for (std::uint64_t i = 0; i < n; ++i) publish_async(bench::subject_for(w, i), data);
+    for (std::uint64_t i = 0; i < n; ++i) {
+      if (same_job)
+        publish_event_async(bench::subject_for(w, i), i);
+      else
+        publish_async(bench::subject_for(w, i), data);
+    }
     wait_for_pub_acks();
   }
 
@@ -127,9 +178,9 @@ void run(raw_client& c, const workload& w, bench::result& r) {
     case 'I':
     case 'J': {
       c.recreate_stream();
-      const auto start = bench::clock::now();
+      bench::section measured;
       c.publish_pipelined(w, w.messages);
-      r.throughput(w.messages, bench::seconds_since(start));
+      r.measured(w.messages, measured);
       c.stored(r);
       break;
     }
@@ -146,13 +197,14 @@ void run(raw_client& c, const workload& w, bench::result& r) {
       };
       for (std::uint64_t i = 0; i < w.warmup; ++i) one(i);
       std::vector<double> us;
-      const auto start = bench::clock::now();
+      us.reserve(w.messages);
+      bench::section measured;
       for (std::uint64_t i = 0; i < w.messages; ++i) {
         const auto t0 = bench::clock::now();
         one(i);
         us.push_back(bench::micros(bench::clock::now() - t0));
       }
-      r.throughput(w.messages, bench::seconds_since(start));
+      r.measured(w.messages, measured);
       r.latencies(us);
       c.stored(r);
       break;
@@ -161,9 +213,9 @@ void run(raw_client& c, const workload& w, bench::result& r) {
     case 'E': {  // the raw client has no runner: E is C's loop with a trivial handler, for scale
       c.stored(r);
       natsSubscription* sub = c.pull_subscribe("bench", "bench.>", false);
-      const auto start = bench::clock::now();
+      bench::section measured;
       const auto n = fetch_and_ack(sub, w.batch, w.messages, 0, [](natsMsg*) {});
-      r.throughput(n, bench::seconds_since(start));
+      r.measured(n, measured);
       natsSubscription_Destroy(sub);
       break;
     }
@@ -179,9 +231,10 @@ void run(raw_client& c, const workload& w, bench::result& r) {
       };
       for (std::uint64_t i = 0; i < w.warmup; ++i) one(i);
       us.clear();
-      const auto start = bench::clock::now();
+      us.reserve(w.messages);
+      bench::section measured;
       for (std::uint64_t i = 0; i < w.messages; ++i) one(i);
-      r.throughput(w.messages, bench::seconds_since(start));
+      r.measured(w.messages, measured);
       r.latencies(us);
       c.wait_for_pub_acks();
       c.stored(r);
@@ -191,9 +244,9 @@ void run(raw_client& c, const workload& w, bench::result& r) {
     case 'F': {  // one message at a time, 1 ms each: the baseline for memory, not for speed
       c.stored(r);
       natsSubscription* sub = c.pull_subscribe("bench", "bench.>", false);
-      const auto start = bench::clock::now();
+      bench::section measured;
       const auto n = fetch_and_ack(sub, w.batch, w.messages, w.seconds, [](natsMsg*) { nats_Sleep(1); });
-      r.throughput(n, bench::seconds_since(start));
+      r.measured(n, measured);
       natsSubscription_Destroy(sub);
       break;
     }
@@ -206,10 +259,10 @@ void run(raw_client& c, const workload& w, bench::result& r) {
       r.set("setup_s", bench::seconds_since(start));
       const std::string data = bench::payload();
       for (std::size_t i = 0; i < w.consumers; ++i) c.publish_async("bench.g." + std::to_string(i), data);
-      const auto delivered_from = bench::clock::now();
+      bench::section delivered;
       std::uint64_t received = 0;
       for (auto* sub : subs) received += fetch_and_ack(sub, 1, 1, 0, [](natsMsg*) {});
-      r.throughput(received, bench::seconds_since(delivered_from));
+      r.measured(received, delivered);
       r.set("consumers", w.consumers);
       r.print();  // threads and memory while every consumer is alive
       for (auto* sub : subs) natsSubscription_Destroy(sub);
@@ -229,15 +282,15 @@ void fill(raw_client& c, const workload& w) {
 int main(int argc, char** argv) {
   try {
     const auto cl = bench::parse_command_line(argc, argv);
-    if (!cl.load.raw_baseline) return 0;
+    if (!cl.load.raw_baseline || (cl.same_job && !cl.load.same_job_baseline)) return 0;
     if (cl.fill && (!cl.load.needs_fill || cl.load.outbox)) return 0;
     check(nats_Open(-1), "nats_Open");
     {
-      raw_client c(cl.server, 4096);
+      raw_client c(cl, 4096);
       if (cl.fill) {
         fill(c, cl.load);
       } else {
-        bench::result r(cl.load, "raw");
+        bench::result r(cl.load, cl.same_job ? "raw_same_job" : "raw");
         run(c, cl.load, r);
       }
     }

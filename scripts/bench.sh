@@ -16,8 +16,9 @@
 # of as many messages. L runs E's runner over one backlog without, then with the
 # processed-id store (raw nats.c has no runner: no raw run). --quick: small counts, one
 # round, results under the build directory; it proves the benchmark works and
-# asserts nothing about speed. NATSCORO_BENCH_SEND_ASAP=1 runs natscoro with
-# connect_options::send_asap on (the default is off, as in nats.c).
+# asserts nothing about speed. Where natscoro does more than the minimal raw job
+# (A, C, E), raw nats.c runs a second time doing the same job (--same-job: the
+# bytes natscoro stores); B and D run both clients with SendAsap.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -55,7 +56,7 @@ trap 'status=$?; stop_server; stop_postgres; rm -rf "${outbox_dir:-}"; exit $sta
 outbox_dir=$(mktemp -d)
 run_client() {
   local program=$1 workload=$2
-  local args=(--server "$NATS_URL" --dir "$outbox_dir" "${quick[@]}")
+  local args=(--server "$NATS_URL" --dir "$outbox_dir" "${quick[@]}" "${@:3}")
   [[ -n "${PG_CONNINFO:-}" ]] && args+=(--postgres "$PG_CONNINFO")
   timeout 600 "$program" fill "$workload" "${args[@]}"
   timeout 600 "$program" run "$workload" "${args[@]}" | tee -a "$runs"
@@ -66,8 +67,14 @@ run_client() {
 for workload in $(grep -o . <<<"$workloads"); do
   start_server
   for round in $(seq 1 "$rounds"); do
-    if ((round % 2)); then order=("$natscoro_bench" "$raw_bench"); else order=("$raw_bench" "$natscoro_bench"); fi
-    for program in "${order[@]}"; do run_client "$program" "$workload"; done
+    if ((round % 2)); then order=(natscoro raw same_job); else order=(same_job raw natscoro); fi
+    for client in "${order[@]}"; do
+      case $client in
+        natscoro) run_client "$natscoro_bench" "$workload" ;;
+        raw) run_client "$raw_bench" "$workload" ;;
+        same_job) run_client "$raw_bench" "$workload" --same-job ;;  # a no-op where the jobs are alike
+      esac
+    done
   done
   stop_server
 done
