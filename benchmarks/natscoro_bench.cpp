@@ -340,7 +340,7 @@ asio::awaitable<void> run(nc::connection& conn, const workload& w, bench::result
       bench::section measured;
       for (std::uint64_t i = 0; i < w.messages; ++i) {
         auto m = co_await cons.next();
-        co_await m->ack();
+        m->ack();
       }
       r.measured(w.messages, measured);
       co_await cons.drain();
@@ -356,7 +356,7 @@ asio::awaitable<void> run(nc::connection& conn, const workload& w, bench::result
         pub.publish(bench::subject_for(w, i), make_event(data), asio::detached);
         auto m = co_await cons.next();
         us.push_back(bench::micros(bench::clock::now() - t0));
-        co_await m->ack();
+        m->ack();
       };
       for (std::uint64_t i = 0; i < w.warmup; ++i) co_await one(i);
       us.clear();
@@ -410,7 +410,7 @@ asio::awaitable<void> run(nc::connection& conn, const workload& w, bench::result
       for (auto& c : consumers)
         asio::co_spawn(ex, [&received, c]() mutable -> asio::awaitable<void> {
           auto m = co_await c.next();
-          co_await m->ack();
+          m->ack();
           ++received;
         }, asio::detached);
       nc::publisher pub{js, nc::publisher_options{.source = "natscoro-bench"}};

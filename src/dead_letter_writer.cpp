@@ -177,10 +177,11 @@ void max_deliveries_mover::move_out_of_deliveries(message advisory, std::uint64_
 
 void max_deliveries_mover::finish_advisory(message& advisory, bool done) {
   moving_ = false;
+  error_code unsent;  // the advisory comes again after ack_wait: nothing to do but wait for it
   if (done) {
-    advisory.ack([](error_code) {});
+    advisory.ack(unsent);
   } else {
-    advisory.nak(std::chrono::seconds(5), [](error_code) {});
+    advisory.nak(std::chrono::seconds(5), unsent);
   }
   if (stopping_) return maybe_stopped();
   take();

@@ -92,25 +92,31 @@ natscoro::event message::event() const {
 
 namespace detail {
 void set_calls_this_delivery(const message& m, int calls) { m.state_->calls_this_delivery = calls; }
+}  // namespace detail
 
-error_code acknowledge_now(const message& m, ack_kind kind, std::chrono::nanoseconds delay) {
-  auto& state = *m.state_;
+error_code message::settle_now(ack_kind kind, std::chrono::nanoseconds delay) const noexcept {
+  auto& state = *state_;
   const bool terminal = kind != ack_kind::in_progress;
   // Claimed before sending: of two threads settling one message, one sends.
   if (terminal && state.acknowledged.exchange(true)) return {};  // settled already: harmless
-  const std::string payload = ack_payload(kind, delay);
-  const natsStatus s = natsConnection_Publish(state.conn.native_handle(), state.ack_subject.c_str(), payload.data(),
-                                              static_cast<int>(payload.size()));
+  natsStatus s = NATS_NO_MEMORY;
+  try {
+    const std::string payload = detail::ack_payload(kind, delay);
+    s = natsConnection_Publish(state.conn.native_handle(), state.ack_subject.c_str(), payload.data(),
+                               static_cast<int>(payload.size()));
+  } catch (const std::bad_alloc&) {  // the payload's string: reported as nats.c would
+  }
   if (s == NATS_OK) return {};
   if (terminal) state.acknowledged = false;  // not sent: it may be settled again
   return s == NATS_CONNECTION_CLOSED ? make_error_code(errc::not_connected) : nats_error(s);
 }
-}  // namespace detail
 
-void message::async_send(std::shared_ptr<detail::message_state> state, ack_kind kind, std::chrono::nanoseconds delay,
-                         boost::asio::any_completion_handler<void(error_code)> handler) {
-  const auto ex = state->conn.get_executor();
-  detail::complete_now(ex, std::move(handler), detail::acknowledge_now(detail::access::make_message(std::move(state)), kind, delay));
+void message::settle(ack_kind kind, std::chrono::nanoseconds delay) const {
+  static constexpr const char* names[] = {"ack", "nak", "term", "in_progress"};
+  if (const auto ec = settle_now(kind, delay))
+    throw error(ec, std::string(names[static_cast<int>(kind)]) + " of message " +
+                        std::to_string(state_->metadata.stream_sequence) + " on " + state_->subject + ": " +
+                        ec.message());
 }
 
 void message::async_ack_sync(std::shared_ptr<detail::message_state> state,

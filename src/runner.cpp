@@ -49,6 +49,22 @@ namespace detail {
 
 namespace {
 
+/// Sends an ack, nak, term or in-progress. One that cannot be written (the connection is
+/// closed) leaves the server doing what it does anyway, redelivering after ack_wait: logged.
+void send_or_log(message& m, ack_kind kind, std::chrono::nanoseconds delay = std::chrono::nanoseconds(0)) {
+  error_code ec;
+  const char* what = "in_progress";
+  switch (kind) {
+    case ack_kind::ack: m.ack(ec), what = "ack"; break;
+    case ack_kind::nak: m.nak(delay, ec), what = "nak"; break;
+    case ack_kind::term: m.term(ec), what = "term"; break;
+    case ack_kind::in_progress: m.in_progress(ec); break;
+  }
+  if (ec)
+    logger()->warn("{} of message {} could not be sent: {} (it will be redelivered after ack_wait)", what,
+                   m.metadata().stream_sequence, ec.message());
+}
+
 // Some text for what a failed attempt threw.
 std::pair<failure_kind, std::string> classify(const std::exception_ptr& e) {
   try {
@@ -253,10 +269,7 @@ void runner_core::on_attempt_done(std::uint64_t id, const attempt_failure& failu
 }
 
 void runner_core::acknowledge_handled(std::uint64_t id) {
-  slot& s = *slots_.at(id);
-  if (const auto ec = detail::acknowledge_now(s.msg, ack_kind::ack, {}))
-    logger()->error("ack of message {} failed: {} (it will be redelivered)", s.msg.metadata().stream_sequence,
-                    ec.message());
+  send_or_log(slots_.at(id)->msg, ack_kind::ack);
   release(id);
 }
 
@@ -317,7 +330,7 @@ void runner_core::on_failure(std::uint64_t id, failure_kind kind, const std::str
                      core_->name(), md.stream_sequence, s.msg.subject(), attempt, opts_.retry.max_attempts, text,
                      decision.delay.count());
       stats.update([](auto& c) { ++c.retried; });
-      s.msg.nak(std::chrono::duration_cast<std::chrono::nanoseconds>(decision.delay), [](error_code) {});
+      send_or_log(s.msg, ack_kind::nak, std::chrono::duration_cast<std::chrono::nanoseconds>(decision.delay));
       return release(id);
     case failure_action::dead_letter:
       if (opts_.dead_letter) return dead_letter(id, text);
@@ -325,7 +338,7 @@ void runner_core::on_failure(std::uint64_t id, failure_kind kind, const std::str
                       "Last failure: {}",
                       core_->stream(), core_->name(), md.stream_sequence, s.msg.subject(), text);
       stats.update([](auto& c) { ++c.terminated; });
-      s.msg.term([](error_code) {});
+      send_or_log(s.msg, ack_kind::term);
       return release(id);
   }
 }
@@ -369,19 +382,19 @@ void runner_core::publish_dead_letter(std::uint64_t id, const std::string& text,
       logger()->error("run {}/{}: message {} ({}) cannot be dead-lettered even truncated ({}): terminated. "
                       "Last failure: {}",
                       self->core_->stream(), self->core_->name(), seq, s.msg.subject(), ec.message(), text);
-      s.msg.term([](error_code) {});
+      send_or_log(s.msg, ack_kind::term);
     } else if (ec) {
       // Never terminated without the DLQ's PubAck: redelivered later, and dead-lettered then.
       stats.update([](auto& c) { ++c.dead_letter_failures; });
       const auto delay = std::max(self->opts_.retry.nominal_delay(1), std::chrono::milliseconds(1000));
       logger()->error("run {}/{}: dead-lettering message {} failed: {}; nak'ed, redelivery in {} ms",
                       self->core_->stream(), self->core_->name(), seq, ec.message(), delay.count());
-      s.msg.nak(std::chrono::duration_cast<std::chrono::nanoseconds>(delay), [](error_code) {});
+      send_or_log(s.msg, ack_kind::nak, std::chrono::duration_cast<std::chrono::nanoseconds>(delay));
     } else {
       stats.update([](auto& c) { ++c.dead_lettered; });
       logger()->warn("run {}/{}: message {} ({}) dead-lettered as {} #{}: {}", self->core_->stream(),
                      self->core_->name(), seq, s.msg.subject(), ack.stream, ack.sequence, text);
-      s.msg.term([](error_code) {});
+      send_or_log(s.msg, ack_kind::term);
       self->check_alert();
     }
     self->release(id);
@@ -432,7 +445,7 @@ void runner_core::on_unsubscribed(std::vector<message> held) {
 }
 
 void runner_core::give_back(slot& s) {
-  s.msg.nak(std::chrono::nanoseconds(0), [](error_code) {});
+  send_or_log(s.msg, ack_kind::nak, std::chrono::nanoseconds(0));
   counters_->update([](auto& stats) { ++stats.given_back; });
 }
 
@@ -485,7 +498,7 @@ void runner_core::arm_keepalive() {
     auto self = weak.lock();
     if (ec || !self || self->finished_) return;
     for (auto& [id, s] : self->slots_)
-      if (!s->abandoned) s->msg.in_progress([](error_code) {});
+      if (!s->abandoned) send_or_log(s->msg, ack_kind::in_progress);
     self->arm_keepalive();
   });
 }

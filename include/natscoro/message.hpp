@@ -29,9 +29,6 @@ enum class ack_kind { ack, nak, term, in_progress };
 
 class message;
 namespace detail {
-/// Sends ack/nak/term/in-progress now and reports what nats.c said: the runner's
-/// way to acknowledge, which needs no completion through the executor.
-error_code acknowledge_now(const message& m, ack_kind kind, std::chrono::nanoseconds delay);
 /// The runner's count of handler calls on this delivery (retries in the key's lane).
 void set_calls_this_delivery(const message& m, int calls);
 }  // namespace detail
@@ -65,30 +62,25 @@ class message {
   bool acknowledged() const;
 
   /// Acknowledges the message: the server will not deliver it again.
-  /// Waits for: the ack to be written to the connection (not for the server's
-  ///   confirmation; see ack_sync()). Completion: `void(error_code)`.
-  /// Errors: errc::not_connected. Acknowledging twice is harmless: only the first
-  ///   ack, nak or term is sent.
-  /// Cancellation: none: it completes without waiting for anything.
-  template <class CompletionToken = natscoro::default_token_t>
-  auto ack(CompletionToken&& token = {}) {
-    return send(ack_kind::ack, std::chrono::nanoseconds(0), std::forward<CompletionToken>(token));
-  }
+  /// Does not wait: the ack is written to the connection (nats.c sends it with its
+  ///   next flush, within a millisecond), as nats.go's Ack() and nats.c's natsMsg_Ack
+  ///   do; ack_sync() waits for the server's confirmation. No completion, no
+  ///   suspension, no hop to the connection's strand: callable from any thread.
+  /// Errors: throws natscoro::error (errc::not_connected: the connection is closed;
+  ///   the server redelivers after ack_wait); the overload with `error_code&` sets it
+  ///   instead. Acknowledging twice is harmless: only the first ack, nak or term is sent.
+  void ack() { settle(ack_kind::ack, {}); }
+  void ack(error_code& ec) noexcept { ec = settle_now(ack_kind::ack, {}); }
   /// Asks for redelivery, at once or after `delay`. Like ack() otherwise.
-  template <class CompletionToken = natscoro::default_token_t>
-  auto nak(std::chrono::nanoseconds delay = std::chrono::nanoseconds(0), CompletionToken&& token = {}) {
-    return send(ack_kind::nak, delay, std::forward<CompletionToken>(token));
-  }
+  void nak(std::chrono::nanoseconds delay = std::chrono::nanoseconds(0)) { settle(ack_kind::nak, delay); }
+  void nak(std::chrono::nanoseconds delay, error_code& ec) noexcept { ec = settle_now(ack_kind::nak, delay); }
   /// Stops redelivery for good (on a work-queue stream the message is deleted). Like ack() otherwise.
-  template <class CompletionToken = natscoro::default_token_t>
-  auto term(CompletionToken&& token = {}) {
-    return send(ack_kind::term, std::chrono::nanoseconds(0), std::forward<CompletionToken>(token));
-  }
-  /// Resets the server's ack timer: still working on it. May be sent any number of times.
-  template <class CompletionToken = natscoro::default_token_t>
-  auto in_progress(CompletionToken&& token = {}) {
-    return send(ack_kind::in_progress, std::chrono::nanoseconds(0), std::forward<CompletionToken>(token));
-  }
+  void term() { settle(ack_kind::term, {}); }
+  void term(error_code& ec) noexcept { ec = settle_now(ack_kind::term, {}); }
+  /// Resets the server's ack timer: still working on it. May be sent any number of
+  /// times, before the ack. Like ack() otherwise.
+  void in_progress() { settle(ack_kind::in_progress, {}); }
+  void in_progress(error_code& ec) noexcept { ec = settle_now(ack_kind::in_progress, {}); }
 
   /// Acknowledges and waits for the server to confirm it (double ack).
   /// Completion: `void(error_code)`. Errors: nats_errc::timeout (no confirmation within
@@ -107,20 +99,13 @@ class message {
   friend struct detail::access;
   explicit message(std::shared_ptr<detail::message_state> state) : state_(std::move(state)) {}
 
-  template <class CompletionToken>
-  auto send(ack_kind kind, std::chrono::nanoseconds delay, CompletionToken&& token) {
-    return boost::asio::async_initiate<CompletionToken, void(error_code)>(
-        [](auto handler, std::shared_ptr<detail::message_state> s, ack_kind k, std::chrono::nanoseconds d) {
-          async_send(std::move(s), k, d, std::move(handler));
-        },
-        token, state_, kind, delay);
-  }
-  static void async_send(std::shared_ptr<detail::message_state> state, ack_kind kind, std::chrono::nanoseconds delay,
-                         boost::asio::any_completion_handler<void(error_code)> handler);
+  /// Writes the ack, nak, term or in-progress now: what nats.c said.
+  error_code settle_now(ack_kind kind, std::chrono::nanoseconds delay) const noexcept;
+  /// The same, throwing natscoro::error (with the message's sequence and subject).
+  void settle(ack_kind kind, std::chrono::nanoseconds delay) const;
   static void async_ack_sync(std::shared_ptr<detail::message_state> state,
                              boost::asio::any_completion_handler<void(error_code)> handler);
 
-  friend error_code detail::acknowledge_now(const message& m, ack_kind kind, std::chrono::nanoseconds delay);
   friend void detail::set_calls_this_delivery(const message& m, int calls);
 
   std::shared_ptr<detail::message_state> state_;

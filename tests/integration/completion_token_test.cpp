@@ -255,23 +255,8 @@ BOOST_FIXTURE_TEST_CASE(consumer_and_message_operations, server_fixture) {
         [](error_code ec, std::optional<nc::message> m) {
           BOOST_TEST(!ec);
           BOOST_TEST_REQUIRE(m.has_value());
-          m->ack(asio::detached);
+          m->ack();
         });
-    for (const auto& [name, kind] : {std::pair{"ack", nc::ack_kind::ack}, std::pair{"nak", nc::ack_kind::nak},
-                                     std::pair{"term", nc::ack_kind::term},
-                                     std::pair{"in_progress", nc::ack_kind::in_progress}})
-      co_await check_completion_tokens<void(error_code)>(
-          name, next_message,
-          [kind](nc::message& m, auto token) {
-            switch (kind) {
-              case nc::ack_kind::ack: return m.ack(std::move(token));
-              case nc::ack_kind::nak: return m.nak(0ns, std::move(token));
-              case nc::ack_kind::term: return m.term(std::move(token));
-              case nc::ack_kind::in_progress: break;
-            }
-            return m.in_progress(std::move(token));
-          },
-          expect_ok);
     co_await check_completion_tokens<void(error_code)>(
         "ack_sync", next_message, [](nc::message& m, auto token) { return m.ack_sync(std::move(token)); }, expect_ok);
     co_await check_completion_tokens<void(error_code)>(

@@ -75,8 +75,8 @@ BOOST_FIXTURE_TEST_CASE(ten_thousand_events_are_consumed_exactly_once, server_fi
       BOOST_REQUIRE(md.num_delivered == 1u);              // md.num_delivered, md.num_pending, md.timestamp
       BOOST_REQUIRE(md.stream_sequence == static_cast<std::uint64_t>(handled + 1));
       ++seen.at(static_cast<std::size_t>(evt.data_as<boost::json::object>().at("n").to_number<int>()));
-      co_await msg->ack();                                // also: nak(), nak(delay), term(), in_progress(), ack_sync()
-      co_await msg->ack();                                // twice is harmless
+      msg->ack();  // written now, no wait; also nak(), nak(delay), term(), in_progress(); co_await ack_sync()
+      msg->ack();  // twice is harmless
       if (++handled == total) break;
       BOOST_REQUIRE(cons.stats().held <= opts.capacity);
     }
@@ -91,6 +91,65 @@ BOOST_FIXTURE_TEST_CASE(ten_thousand_events_are_consumed_exactly_once, server_fi
   BOOST_REQUIRE(c);  // the durable outlives the client
   BOOST_TEST(c->ack_pending == 0u);
   BOOST_TEST(c->pending == 0u);
+}
+
+// ack, nak, term and in_progress are written at once and complete without a
+// suspension (as nats.go's Ack() does); what the server makes of them shows in
+// its consumer state. One that cannot be written says so and leaves the message
+// unsettled.
+BOOST_FIXTURE_TEST_CASE(acks_are_written_at_once_and_say_when_they_cannot_be, server_fixture) {
+  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    co_await fill_stream(conn, 4);
+    nc::jetstream js{conn};
+    auto cons = co_await js.consumer("AUTH_EVENTS", durable("settling"));
+    std::map<std::uint64_t, nc::message> first;
+    while (first.size() < 4) {
+      auto m = co_await cons.next();
+      first.emplace(m->metadata().stream_sequence, *m);
+    }
+    first.at(1).ack();
+    first.at(1).ack();  // twice is harmless
+    BOOST_TEST(first.at(1).acknowledged());
+    first.at(2).nak();
+    first.at(3).in_progress();
+    first.at(3).in_progress();  // any number of times, and it stays open
+    BOOST_TEST(!first.at(3).acknowledged());
+    first.at(3).ack();
+    first.at(4).term();
+    auto again = co_await cons.next();  // the nak'ed one, at once
+    BOOST_TEST(again->metadata().stream_sequence == 2u);
+    BOOST_TEST(again->metadata().num_delivered == 2u);
+    nc::error_code ec;
+    again->ack(ec);
+    BOOST_TEST(!ec);
+    // The acks reach the server with nats.c's next flush; it applies them on its own time.
+    nc::consumer_info info = co_await js.consumer_info("AUTH_EVENTS", "settling");
+    asio::steady_timer pause(ex);
+    for (int i = 0; i < 200 && info.num_ack_pending > 0; ++i) {
+      pause.expires_after(10ms);
+      co_await pause.async_wait(asio::use_awaitable);
+      info = co_await js.consumer_info("AUTH_EVENTS", "settling");
+    }
+    BOOST_TEST(info.num_ack_pending == 0u);
+    BOOST_TEST(info.ack_floor_stream_sequence == 4u);
+    BOOST_TEST(info.num_redelivered == 0u);  // all settled: none is waiting to be redelivered
+
+    co_await fill_stream(conn, 1, 4);
+    auto last = co_await cons.next();
+    BOOST_REQUIRE(last);
+    conn.close();
+    last->nak(0ns, ec);
+    BOOST_TEST(ec == nc::errc::not_connected);
+    try {
+      last->ack();
+      BOOST_TEST(false, "ack on a closed connection did not throw");
+    } catch (const nc::error& e) {
+      BOOST_TEST(e.code() == nc::errc::not_connected);
+      BOOST_TEST(std::string(e.what()).find("ack of message 5 on auth.user.4.created") != std::string::npos, e.what());
+    }
+    BOOST_TEST(!last->acknowledged());  // not sent: the server redelivers it after ack_wait
+  });
 }
 
 BOOST_FIXTURE_TEST_CASE(a_crash_before_ack_means_redelivery, server_fixture) {
@@ -115,7 +174,7 @@ BOOST_FIXTURE_TEST_CASE(a_crash_before_ack_means_redelivery, server_fixture) {
       auto m = co_await cons.next();
       BOOST_REQUIRE(m);
       if (m->metadata().num_delivered == 2u) redelivered.insert(m->metadata().stream_sequence);
-      co_await m->ack();
+      m->ack();
     }
     // The three it held come again (what it had prefetched besides may too).
     for (std::uint64_t seq : {1u, 2u, 3u}) BOOST_TEST(redelivered.count(seq) == 1u, "sequence " << seq);
@@ -188,7 +247,7 @@ BOOST_FIXTURE_TEST_CASE(a_consumer_group_shares_the_messages, server_fixture) {
       while (auto m = co_await c.next()) {
         ++acked[m->metadata().stream_sequence];
         ++by_instance[index];
-        co_await m->ack();
+        m->ack();
         if (static_cast<int>(acked.size()) == total) {
           a.stop();
           b.stop();
@@ -282,7 +341,7 @@ BOOST_FIXTURE_TEST_CASE(replay_by_sequence_and_by_time_returns_exactly_the_range
       BOOST_REQUIRE(m);
       BOOST_REQUIRE(data_n(*m) == expected);
       BOOST_REQUIRE(m->metadata().num_pending == static_cast<std::uint64_t>(29 - expected));
-      co_await m->ack();
+      m->ack();
     }
 
     auto tcfg = durable("replay-time");
@@ -293,7 +352,7 @@ BOOST_FIXTURE_TEST_CASE(replay_by_sequence_and_by_time_returns_exactly_the_range
       auto m = co_await by_time.next();
       BOOST_REQUIRE(m);
       BOOST_REQUIRE(data_n(*m) == expected);
-      co_await m->ack();
+      m->ack();
     }
     BOOST_TEST(by_time.stats().delivered == 10u);
     co_await conn.drain();
@@ -310,7 +369,7 @@ BOOST_FIXTURE_TEST_CASE(a_deleted_stream_ends_next_with_a_clear_error, server_fi
     auto cons = co_await js.consumer("AUTH_EVENTS", durable("orphan"), opts);
     auto m = co_await cons.next();
     BOOST_REQUIRE(m);
-    co_await m->ack();
+    m->ack();
     stream_inspector inspect(server.url());
     BOOST_REQUIRE(inspect.delete_stream("AUTH_EVENTS"));
     auto [ec, none] = co_await cons.next(asio::as_tuple(asio::deferred));
@@ -414,7 +473,7 @@ BOOST_FIXTURE_TEST_CASE(drain_gives_held_messages_to_another_instance_at_once, s
     auto a = co_await js.consumer("AUTH_EVENTS", cfg, nine);
     auto first = co_await a.next();
     BOOST_REQUIRE(first);
-    co_await first->ack();
+    first->ack();
     BOOST_REQUIRE(co_await wait_until([&] { return a.stats().held == 9u && a.stats().outstanding == 0u; }));
     co_await a.drain();
     BOOST_TEST(!(co_await a.next()).has_value());
@@ -430,7 +489,7 @@ BOOST_FIXTURE_TEST_CASE(drain_gives_held_messages_to_another_instance_at_once, s
       auto m = co_await b.next();
       BOOST_REQUIRE(m);
       received.insert(m->metadata().stream_sequence);
-      co_await m->ack();
+      m->ack();
     }
     BOOST_TEST((received == std::set<std::uint64_t>{2, 3, 4, 5, 6, 7, 8, 9, 10}));
     // At once, not after ack_wait (60 s).

@@ -45,7 +45,8 @@ asio::awaitable<void> member(nc::consumer cons, std::set<std::string>& handled, 
     ++deliveries;
     most_held = std::max(most_held, cons.stats().held);
     handled.insert(std::string(msg->event().id));
-    co_await msg->ack(asio::as_tuple(asio::deferred));  // a lost ack is a redelivery, recorded again
+    nc::error_code unsent;  // a lost ack is a redelivery, recorded again
+    msg->ack(unsent);
   }
 }
 

@@ -121,10 +121,10 @@ command sub_command(const std::vector<std::string>& args) {
       const auto& md = m->metadata();
       if (given_back.contains(md.stream_sequence)) {
         if (no_ack && md.num_pending == 0) {  // seen before and nothing behind it: the peek is complete
-          co_await m->nak(std::chrono::nanoseconds(0), asio::use_awaitable);
+          m->nak();
           break;
         }
-        co_await m->nak(std::chrono::seconds(1), asio::use_awaitable);
+        m->nak(std::chrono::seconds(1));
         continue;
       }
       nc::event evt;
@@ -133,15 +133,14 @@ command sub_command(const std::vector<std::string>& args) {
         std::cerr << "natscoro sub: message " << md.stream_sequence << " on " << shown(m->subject())
                   << " is not a CloudEvent (" << shown(why) << "); left for redelivery\n";
         given_back.insert(md.stream_sequence);
-        co_await m->nak(std::chrono::seconds(5), asio::use_awaitable);
+        m->nak(std::chrono::seconds(5));
         status = failure;
         continue;
       }
       std::cout << nc::to_structured_json(evt) << "\n";
       if (no_ack) {
         given_back.insert(md.stream_sequence);
-        co_await m->nak(md.num_pending == 0 ? std::chrono::nanoseconds(0) : std::chrono::nanoseconds(std::chrono::seconds(1)),
-                        asio::use_awaitable);
+        m->nak(md.num_pending == 0 ? std::chrono::nanoseconds(0) : std::chrono::nanoseconds(std::chrono::seconds(1)));
       } else {
         co_await m->ack_sync(asio::use_awaitable);
       }
