@@ -25,7 +25,8 @@ const std::vector<std::string> metrics = {"msgs_per_s",     "p50_us",          "
                                           "max_us",         "rss_peak_mb",     "threads",         "stored_bytes_per_msg",
                                           "setup_s",        "direct_msgs_per_s", "relay_vs_direct", "commits",
                                           "pending",        "without_store_msgs_per_s", "store_vs_none",
-                                          "cpu_us_per_msg", "allocs_per_msg"};
+                                          "cpu_us_per_msg", "allocs_per_msg", "next_msgs_per_s",
+                                          "next_cpu_us_per_msg"};
 
 /// How a row's figure is judged.
 enum class rule {
@@ -45,6 +46,7 @@ struct row_spec {
   double value = 0;
   std::string target{};
   bool charted = true;  ///< drawn in the ratio chart (false where the two figures are not alike)
+  std::string raw_metric{};  ///< raw nats.c's figure to compare with, when not `metric`
 };
 
 // The issue's targets, and the figures shown beside them. A ratio is natscoro's
@@ -64,6 +66,10 @@ const std::vector<row_spec> rows = {
     {'C', "msgs_per_s", "msgs/s", rule::ratio_at_least, 1.0, ">= 1.0 x raw"},
     {'C', "cpu_us_per_msg", "CPU us/msg", rule::ratio_at_most, 1.25, "<= 1.25 x raw"},
     {'C', "allocs_per_msg", "allocs/msg", rule::none, 0, "", false},
+    // natscoro's C takes half the backlog with next() (one completion per message):
+    // against raw's batched figures, for scale.
+    {'C', "next_msgs_per_s", "msgs/s with next()", rule::none, 0, "", false, "msgs_per_s"},
+    {'C', "next_cpu_us_per_msg", "CPU us/msg with next()", rule::none, 0, "", false, "cpu_us_per_msg"},
     {'D', "p99_us", "p99 us", rule::ratio_at_most, 1.0, "<= raw"},
     {'D', "p95_us", "p95 us"},
     {'D', "p50_us", "p50 us"},
@@ -217,7 +223,8 @@ int summarize(int argc, char** argv) {
     const auto nv = figure_of(w, "natscoro", r.metric);
     if (!nv) continue;
     const double n = *nv;
-    const auto minimal = figure_of(w, "raw", r.metric), same_job = figure_of(w, "raw_same_job", r.metric);
+    const std::string& raw_metric = r.raw_metric.empty() ? r.metric : r.raw_metric;
+    const auto minimal = figure_of(w, "raw", raw_metric), same_job = figure_of(w, "raw_same_job", raw_metric);
     const auto minimal_ratio = ratio_of(n, minimal), same_job_ratio = ratio_of(n, same_job);
     const auto baseline = same_job ? same_job : minimal;
     const auto ratio = same_job ? same_job_ratio : minimal_ratio;

@@ -74,18 +74,33 @@ void consumer_core::next(next_operation::handler_type handler) {
     return detail::complete_now(conn_.get_executor(), std::move(handler), error_code{}, std::move(m));
   auto op = next_operation::create(std::move(handler), conn_.get_executor());
   op->complete_on_cancel(boost::asio::error::operation_aborted, std::nullopt);
-  wait_next(op);
+  wait({.one = op, .batch = nullptr, .max = 1});
 }
 
 void consumer_core::next(const std::shared_ptr<next_operation>& op) {
   if (auto m = try_next()) return void(op->complete({}, std::move(m)));
-  wait_next(op);
+  wait({.one = op, .batch = nullptr, .max = 1});
 }
 
-void consumer_core::wait_next(const std::shared_ptr<next_operation>& op) {
-  if (fatal_) return void(op->fail(fatal_text_, fatal_, std::nullopt));
-  if (phase_ != phase::running) return void(op->complete({}, std::nullopt));
-  waiters_.push_back(op);
+void consumer_core::next_batch(std::size_t max, batch_operation::handler_type handler) {
+  if (auto batch = try_next_batch(max); !batch.empty())
+    return detail::complete_now(conn_.get_executor(), std::move(handler), error_code{}, std::move(batch));
+  auto op = batch_operation::create(std::move(handler), conn_.get_executor());
+  op->complete_on_cancel(boost::asio::error::operation_aborted, std::vector<message>{});
+  wait({.one = nullptr, .batch = op, .max = max});
+}
+
+void consumer_core::next_batch(std::size_t max, const std::shared_ptr<batch_operation>& op) {
+  if (auto batch = try_next_batch(max); !batch.empty()) return void(op->complete({}, std::move(batch)));
+  wait({.one = nullptr, .batch = op, .max = max});
+}
+
+void consumer_core::wait(waiter w) {
+  if (fatal_ || phase_ != phase::running) {
+    if (w.one) return void(w.one->fail(fatal_text_, fatal_, std::nullopt));
+    return void(w.batch->fail(fatal_text_, fatal_, std::vector<message>{}));
+  }
+  waiters_.push_back(std::move(w));
   pulling_ = true;
   hand_out();
   maybe_pull();
@@ -98,6 +113,21 @@ std::optional<message> consumer_core::try_next() {
   pulling_ = true;
   maybe_pull();
   return access::make_message(std::move(state));
+}
+
+std::vector<message> consumer_core::try_next_batch(std::size_t max) {
+  std::vector<message> out;
+  if (fatal_ || phase_ != phase::running || !waiters_.empty()) return out;
+  out.reserve(std::min(max, held_.size()));
+  while (out.size() < max) {
+    auto state = pop_held();
+    if (!state) break;
+    out.push_back(access::make_message(std::move(state)));
+  }
+  if (out.empty()) return out;
+  pulling_ = true;
+  maybe_pull();  // once for the batch: the credits it freed go out in one request
+  return out;
 }
 
 std::shared_ptr<message_state> consumer_core::pop_held() {
@@ -116,22 +146,37 @@ std::shared_ptr<message_state> consumer_core::pop_held() {
 
 void consumer_core::hand_out() {
   while (phase_ == phase::running && !waiters_.empty() && !held_.empty()) {
-    auto op = std::move(waiters_.front());
+    auto w = std::move(waiters_.front());
     waiters_.pop_front();
-    if (!op->pending()) continue;  // cancelled: the message stays for the next call
-    auto state = pop_held();
-    if (!state) {  // nothing valid was held
-      waiters_.push_front(std::move(op));
+    if (!w.pending()) continue;  // cancelled: the messages stay for the next call
+    std::vector<message> taken;
+    while (taken.size() < w.max) {
+      auto state = pop_held();
+      if (!state) break;
+      taken.push_back(access::make_message(std::move(state)));
+    }
+    if (taken.empty()) {  // nothing valid was held
+      waiters_.push_front(std::move(w));
       return;
     }
-    op->complete({}, access::make_message(std::move(state)));
+    if (w.one) {
+      w.one->complete({}, std::move(taken.front()));
+    } else {
+      w.batch->complete({}, std::move(taken));
+    }
   }
 }
 
 void consumer_core::settle_waiters() {
   auto waiters = std::move(waiters_);
   waiters_.clear();
-  for (auto& w : waiters) w->fail(fatal_text_, fatal_, std::nullopt);
+  for (auto& w : waiters) {
+    if (w.one) {
+      w.one->fail(fatal_text_, fatal_, std::nullopt);
+    } else {
+      w.batch->fail(fatal_text_, fatal_, std::vector<message>{});
+    }
+  }
 }
 
 void consumer_core::maybe_pull() {
@@ -396,6 +441,22 @@ void consumer::async_next(const std::shared_ptr<detail::consumer_core>& core,
   auto op = detail::next_operation::create(std::move(handler), core->executor());
   op->complete_on_cancel(boost::asio::error::operation_aborted, std::nullopt);
   detail::on_strand(core->executor(), [core, op] { core->next(op); });
+}
+
+void consumer::async_next_batch(const std::shared_ptr<detail::consumer_core>& core, std::size_t max,
+                                boost::asio::any_completion_handler<void(error_code, std::vector<message>)> handler) {
+  const auto ex = core ? core->executor() : boost::asio::any_io_executor(boost::asio::system_executor());
+  if (!core || max == 0) {
+    auto op = detail::batch_operation::create(std::move(handler), ex);
+    if (!core) return void(op->complete(make_error_code(errc::not_connected), std::vector<message>{}));
+    return void(op->fail("next_batch: max must be at least 1", make_error_code(errc::invalid_argument),
+                         std::vector<message>{}));
+  }
+  if (detail::running_on(ex)) return core->next_batch(max, std::move(handler));  // no allocation when messages are held
+  // From another thread: the cancellation slot is connected here, where it may be emitted.
+  auto op = detail::batch_operation::create(std::move(handler), ex);
+  op->complete_on_cancel(boost::asio::error::operation_aborted, std::vector<message>{});
+  detail::on_strand(ex, [core, max, op] { core->next_batch(max, op); });
 }
 
 void consumer::async_drain(const std::shared_ptr<detail::consumer_core>& core, std::chrono::milliseconds grace,

@@ -99,12 +99,14 @@ error_code message::settle_now(ack_kind kind, std::chrono::nanoseconds delay) co
   const bool terminal = kind != ack_kind::in_progress;
   // Claimed before sending: of two threads settling one message, one sends.
   if (terminal && state.acknowledged.exchange(true)) return {};  // settled already: harmless
-  natsStatus s = NATS_NO_MEMORY;
-  try {
-    const std::string payload = detail::ack_payload(kind, delay);
-    s = natsConnection_Publish(state.conn.native_handle(), state.ack_subject.c_str(), payload.data(),
-                               static_cast<int>(payload.size()));
-  } catch (const std::bad_alloc&) {  // the payload's string: reported as nats.c would
+  natsStatus s = NATS_CONNECTION_CLOSED;
+  if (natsConnection* nc = state.conn.native_handle()) {
+    try {
+      const std::string payload = detail::ack_payload(kind, delay);
+      s = natsConnection_Publish(nc, state.ack_subject.c_str(), payload.data(), static_cast<int>(payload.size()));
+    } catch (const std::bad_alloc&) {  // the payload's string: reported as nats.c would
+      s = NATS_NO_MEMORY;
+    }
   }
   if (s == NATS_OK) return {};
   if (terminal) state.acknowledged = false;  // not sent: it may be settled again

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace natscoro {
 
@@ -75,6 +76,27 @@ class consumer {
     return boost::asio::async_initiate<CompletionToken, void(error_code, std::optional<message>)>(
         [](auto handler, std::shared_ptr<detail::consumer_core> c) { async_next(c, std::move(handler)); }, token,
         core_);
+  }
+
+  /// Up to `max` messages in one completion, for loops that handle many at a time
+  /// (as nats.c's natsSubscription_Fetch and nats.go's Fetch are used): one
+  /// completion instead of one per message.
+  ///
+  /// Waits for: as next(); it completes with everything held at that moment, up to
+  ///   `max`, without waiting to fill the batch (what is held is bounded by
+  ///   consumer_options::capacity).
+  /// Completion: `void(error_code, std::vector<message>)`, in stream order; empty once
+  ///   drain() or stop() was called and nothing is left to hand out.
+  /// Errors: as next(); errc::invalid_argument when `max` is 0.
+  /// Cancellation: as next(): any type; completes with operation_aborted and an empty
+  ///   vector; what arrives afterwards stays for the next call.
+  template <class CompletionToken = natscoro::default_token_t>
+  auto next_batch(std::size_t max, CompletionToken&& token = {}) {
+    return boost::asio::async_initiate<CompletionToken, void(error_code, std::vector<message>)>(
+        [](auto handler, std::shared_ptr<detail::consumer_core> c, std::size_t n) {
+          async_next_batch(c, n, std::move(handler));
+        },
+        token, core_, max);
   }
 
   /// Calls `handler` for each message until the consumer is drained.
@@ -147,6 +169,8 @@ class consumer {
 
   static void async_next(const std::shared_ptr<detail::consumer_core>& core,
                          boost::asio::any_completion_handler<void(error_code, std::optional<message>)> handler);
+  static void async_next_batch(const std::shared_ptr<detail::consumer_core>& core, std::size_t max,
+                               boost::asio::any_completion_handler<void(error_code, std::vector<message>)> handler);
   static void async_run(consumer self, message_handler handler, const run_options& opts,
                         boost::asio::any_completion_handler<void(error_code)> h);
   static void async_drain(const std::shared_ptr<detail::consumer_core>& core, std::chrono::milliseconds grace,

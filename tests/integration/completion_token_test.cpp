@@ -257,6 +257,21 @@ BOOST_FIXTURE_TEST_CASE(consumer_and_message_operations, server_fixture) {
           BOOST_TEST_REQUIRE(m.has_value());
           m->ack();
         });
+    co_await check_completion_tokens<void(error_code, std::vector<nc::message>)>(
+        "next_batch", same(reader), [](auto& c, auto token) { return c.next_batch(10, std::move(token)); },
+        [](error_code ec, std::vector<nc::message> batch) {
+          BOOST_TEST(!ec);
+          BOOST_TEST(!batch.empty());
+          BOOST_TEST(batch.size() <= 10u);
+          for (auto& m : batch) m.ack();
+        });
+    co_await check_completion_tokens<void(error_code, std::vector<nc::message>)>(
+        "next_batch of 0", same(reader), [](auto& c, auto token) { return c.next_batch(0, std::move(token)); },
+        [](error_code ec, std::vector<nc::message> batch) {
+          BOOST_TEST(ec == nc::errc::invalid_argument);
+          BOOST_TEST(batch.empty());
+        },
+        true);
     co_await check_completion_tokens<void(error_code)>(
         "ack_sync", next_message, [](nc::message& m, auto token) { return m.ack_sync(std::move(token)); }, expect_ok);
     co_await check_completion_tokens<void(error_code)>(

@@ -9,6 +9,7 @@
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
@@ -138,7 +139,7 @@ BOOST_FIXTURE_TEST_CASE(acks_are_written_at_once_and_say_when_they_cannot_be, se
     co_await fill_stream(conn, 1, 4);
     auto last = co_await cons.next();
     BOOST_REQUIRE(last);
-    conn.close();
+    co_await conn.drain();  // closed when it completes
     last->nak(0ns, ec);
     BOOST_TEST(ec == nc::errc::not_connected);
     try {
@@ -149,6 +150,48 @@ BOOST_FIXTURE_TEST_CASE(acks_are_written_at_once_and_say_when_they_cannot_be, se
       BOOST_TEST(std::string(e.what()).find("ack of message 5 on auth.user.4.created") != std::string::npos, e.what());
     }
     BOOST_TEST(!last->acknowledged());  // not sent: the server redelivers it after ack_wait
+  });
+}
+
+// next_batch() hands out what is held in one completion, in stream order and
+// never more than asked; with nothing held it waits for the next delivery; after
+// drain() it completes empty.
+BOOST_FIXTURE_TEST_CASE(next_batch_hands_out_what_is_held_in_order, server_fixture) {
+  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    co_await fill_stream(conn, 1000);
+    nc::jetstream js{conn};
+    nc::consumer_options opts;
+    opts.capacity = 200;
+    auto cons = co_await js.consumer("AUTH_EVENTS", durable("batches"), opts);
+    std::uint64_t last = 0;
+    std::size_t largest = 0, batches = 0;
+    while (last < 1000) {
+      auto batch = co_await cons.next_batch(64);
+      BOOST_REQUIRE(!batch.empty());
+      BOOST_TEST(batch.size() <= 64u);
+      largest = std::max(largest, batch.size());
+      ++batches;
+      for (auto& m : batch) {
+        BOOST_TEST(m.metadata().stream_sequence == last + 1);  // in order, none missing, none twice
+        last = m.metadata().stream_sequence;
+        m.ack();
+      }
+    }
+    BOOST_TEST(largest > 1u);  // 1,000 messages did not take 1,000 completions
+    BOOST_TEST(batches < 1000u);
+
+    // Nothing held: it waits for the next message published.
+    asio::steady_timer later(ex, 50ms);
+    later.async_wait([conn](nc::error_code) { asio::co_spawn(conn.get_executor(), fill_stream(conn, 1, 1000), asio::detached); });
+    auto waited = co_await cons.next_batch(64);
+    BOOST_REQUIRE(waited.size() == 1u);
+    BOOST_TEST(waited.front().metadata().stream_sequence == 1001u);
+    waited.front().ack();
+
+    co_await cons.drain();
+    BOOST_TEST((co_await cons.next_batch(64)).empty());
+    co_await conn.drain();
   });
 }
 

@@ -23,6 +23,7 @@
 namespace natscoro::detail {
 
 using next_operation = pending_operation<void(error_code, std::optional<message>)>;
+using batch_operation = pending_operation<void(error_code, std::vector<message>)>;
 using drain_operation = pending_operation<void(error_code)>;
 using steady = std::chrono::steady_clock;
 
@@ -46,9 +47,13 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
   void next(next_operation::handler_type handler);
   /// On the strand, for a call made elsewhere: `op` has its cancellation connected.
   void next(const std::shared_ptr<next_operation>& op);
-  void wait_next(const std::shared_ptr<next_operation>& op);
+  /// The same for next_batch(max), `max` at least 1.
+  void next_batch(std::size_t max, batch_operation::handler_type handler);
+  void next_batch(std::size_t max, const std::shared_ptr<batch_operation>& op);
   /// The next held message, when one can be handed out now without waiting.
   std::optional<message> try_next();
+  /// Up to `max` held messages that can be handed out now; empty if none.
+  std::vector<message> try_next_batch(std::size_t max);
   void drain(std::chrono::milliseconds grace, const std::shared_ptr<drain_operation>& op);
   /// Stops pulling and unsubscribes; `grace` bounds the unsubscribe round trip.
   void start_draining(std::chrono::milliseconds grace);
@@ -78,6 +83,15 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
  private:
   enum class phase { running, draining, stopped };
 
+  /// A next() or next_batch() waiting for a message.
+  struct waiter {
+    std::shared_ptr<next_operation> one;
+    std::shared_ptr<batch_operation> batch;
+    std::size_t max = 1;
+    bool pending() const { return one ? one->pending() : batch->pending(); }
+  };
+
+  void wait(waiter w);
   void on_inbox(std::uint64_t token, nats_msg_ptr msg);
   void on_status(std::uint64_t token, const std::string& status, const std::string& description);
   void on_connection_event(const connection_event& ev);
@@ -115,7 +129,7 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
   std::shared_ptr<reply_inbox> inbox_;
   std::uint64_t listener_id_ = 0;
   std::deque<nats_msg_ptr> held_;  // at most opts_.capacity (pull_credits)
-  std::deque<std::shared_ptr<next_operation>> waiters_;
+  std::deque<waiter> waiters_;
   std::vector<std::shared_ptr<drain_operation>> drains_;
   steady::time_point drain_deadline_{};
   boost::asio::steady_timer tick_;
