@@ -22,11 +22,14 @@ std::shared_ptr<message_state> message_state::from(nats_msg_ptr msg, connection 
   s->conn = std::move(conn);
   s->api = std::move(api);
   s->subject = natsMsg_GetSubject(msg.get());
-  s->ack_subject = reply;
-  s->headers = message_headers(msg.get());
   s->metadata = std::move(*md);
   s->msg = std::move(msg);
   return s;
+}
+
+const header_list& message_state::headers() {
+  std::call_once(headers_read_, [this] { headers_ = message_headers(msg.get()); });
+  return headers_;
 }
 
 std::string ack_payload(ack_kind kind, std::chrono::nanoseconds delay) {
@@ -43,7 +46,7 @@ std::string ack_payload(ack_kind kind, std::chrono::nanoseconds delay) {
 }  // namespace detail
 
 const std::string& message::subject() const { return state_->subject; }
-const header_list& message::headers() const { return state_->headers; }
+const header_list& message::headers() const { return state_->headers(); }
 std::string_view message::data() const { return detail::message_data(state_->msg.get()); }
 const message_metadata& message::metadata() const { return state_->metadata; }
 bool message::acknowledged() const { return state_->acknowledged; }
@@ -52,7 +55,7 @@ int message::attempt() const {
 }
 
 std::string message::header(std::string_view name) const {
-  for (const auto& [k, v] : state_->headers)
+  for (const auto& [k, v] : state_->headers())
     if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
           return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
         }))
@@ -70,7 +73,7 @@ error_code message::decode(natscoro::event& out, std::string& detail) const {
     out = *decoded;
     return {};
   }
-  const envelope_input in{state_->subject, state_->headers, data(), state_->metadata};
+  const envelope_input in{state_->subject, state_->headers(), data(), state_->metadata};
   if (auto ec = state_->envelope.decode(in, out, detail)) {
     detail = "not a " + state_->envelope.name() + " event: " + detail;
     return ec;
@@ -103,7 +106,7 @@ error_code message::settle_now(ack_kind kind, std::chrono::nanoseconds delay) co
   if (natsConnection* nc = state.conn.native_handle()) {
     try {
       const std::string payload = detail::ack_payload(kind, delay);
-      s = natsConnection_Publish(nc, state.ack_subject.c_str(), payload.data(), static_cast<int>(payload.size()));
+      s = natsConnection_Publish(nc, state.ack_subject(), payload.data(), static_cast<int>(payload.size()));
     } catch (const std::bad_alloc&) {  // the payload's string: reported as nats.c would
       s = NATS_NO_MEMORY;
     }
@@ -126,7 +129,7 @@ void message::async_ack_sync(std::shared_ptr<detail::message_state> state,
   auto op = detail::pending_operation<void(error_code)>::create(std::move(handler), state->conn.get_executor());
   op->complete_on_terminal_cancel();
   if (state->acknowledged) return void(op->complete({}));
-  state->api->request_raw(state->ack_subject, "+ACK", [state, op](error_code ec, std::string) {
+  state->api->request_raw(state->ack_subject(), "+ACK", [state, op](error_code ec, std::string) {
     if (!ec) state->acknowledged = true;
     op->fail("ack_sync of message " + std::to_string(state->metadata.stream_sequence) + " on " + state->subject +
                  ": " + ec.message(),

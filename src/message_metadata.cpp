@@ -1,18 +1,27 @@
 #include <natscoro/message_metadata.hpp>
 
+#include <array>
 #include <charconv>
-#include <vector>
 
 namespace natscoro {
 namespace {
 
-std::vector<std::string_view> split(std::string_view s) {
-  std::vector<std::string_view> tokens;
+// The dot-separated tokens of an ack subject, without an allocation: the newest
+// form has 12; a subject with more is not one.
+struct tokens {
+  std::array<std::string_view, 12> at;
+  std::size_t size = 0;
+  std::string_view operator[](std::size_t i) const { return at[i]; }
+};
+
+std::optional<tokens> split(std::string_view s) {
+  tokens t;
   std::size_t start = 0;
   for (;;) {
+    if (t.size == t.at.size()) return std::nullopt;
     const auto dot = s.find('.', start);
-    tokens.push_back(s.substr(start, dot - start));
-    if (dot == std::string_view::npos) return tokens;
+    t.at[t.size++] = s.substr(start, dot - start);
+    if (dot == std::string_view::npos) return t;
     start = dot + 1;
   }
 }
@@ -25,15 +34,17 @@ bool number(std::string_view s, std::uint64_t& out) {
 }  // namespace
 
 std::optional<message_metadata> message_metadata::parse(std::string_view ack_subject) {
-  const auto t = split(ack_subject);
-  if (t.size() < 9 || t[0] != "$JS" || t[1] != "ACK") return std::nullopt;
+  const auto split_subject = split(ack_subject);
+  if (!split_subject) return std::nullopt;
+  const tokens& t = *split_subject;
+  if (t.size < 9 || t[0] != "$JS" || t[1] != "ACK") return std::nullopt;
   // The old form has exactly 9 tokens; the new one inserts domain and account hash (and may append a token).
   std::size_t first = 2;
   message_metadata md;
-  if (t.size() >= 11) {
+  if (t.size >= 11) {
     first = 4;
     if (t[2] != "_") md.domain = std::string(t[2]);
-  } else if (t.size() != 9) {
+  } else if (t.size != 9) {
     return std::nullopt;
   }
   md.stream = std::string(t[first]);

@@ -17,9 +17,7 @@ struct message_state {
   connection conn;
   std::shared_ptr<api_client> api;  // for ack_sync
   std::string subject;
-  std::string ack_subject;
-  header_list headers;
-  nats_msg_ptr msg;                 // owns the data
+  nats_msg_ptr msg;                 // owns the data and the ack subject (its reply subject)
   message_metadata metadata;
   // Copies of a message may be acknowledged and decoded on several threads at once.
   std::atomic<bool> acknowledged{false};
@@ -28,9 +26,19 @@ struct message_state {
   std::mutex decoded_mutex;
   std::shared_ptr<const natscoro::event> decoded;  // the first successful decode, for later calls
 
+  /// The headers, read from the nats.c message on first use: a message whose
+  /// headers nobody reads costs neither nats.c's header parsing nor their copies.
+  const header_list& headers();
+  /// The subject acks go to.
+  const char* ack_subject() const { return natsMsg_GetReply(msg.get()); }
+
   /// Builds the state of a delivered message; null if it has no valid ack subject.
   static std::shared_ptr<message_state> from(nats_msg_ptr msg, connection conn, std::shared_ptr<api_client> api,
                                              natscoro::envelope envelope);
+
+ private:
+  std::once_flag headers_read_;
+  header_list headers_;
 };
 
 /// The payload JetStream expects on the ack subject.
