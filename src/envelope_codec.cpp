@@ -171,6 +171,7 @@ encoded_event encode_event(const event& e, event_encoding encoding) {
     for_each_attribute(e, [&](std::string_view name, const std::string& value) { doc[name] = value; });
     if (!e.data.is_null()) doc["data"] = e.data;
     out.body = json::serialize(doc);
+    out.headers.reserve(2);  // and the publisher's Nats-Msg-Id
     out.headers.emplace_back("Content-Type", std::string(structured_content_type));
     return out;
   }

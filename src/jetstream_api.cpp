@@ -22,8 +22,11 @@ error_code api_error(const json::value& reply, std::string& description) {
 }
 
 error_code parse_pub_ack(std::string_view body, pub_ack& out, std::string& detail) {
+  // A PubAck is a few dozen bytes: parsed in a stack buffer, it costs no allocation.
+  unsigned char scratch_buffer[1024];
+  json::monotonic_resource scratch(scratch_buffer, sizeof scratch_buffer);
   boost::system::error_code ec;
-  const json::value reply = json::parse(body, ec);
+  const json::value reply = json::parse(body, ec, &scratch);
   if (ec || !reply.is_object()) {
     detail = "the PubAck is not a JSON object: " + std::string(body.substr(0, 200));
     return make_error_code(nats_errc::protocol_error);

@@ -198,7 +198,9 @@ bool publisher_core::check_subject(prepared_publish& p) const {
 }
 
 void publisher_core::check_size(prepared_publish& p) const {
-  const auto max_payload = static_cast<std::size_t>(conn_.info().max_payload);
+  // nats.c's figure from the server's INFO, read without building a connection_info per publish.
+  natsConnection* nc = conn_.native_handle();
+  const auto max_payload = nc != nullptr ? static_cast<std::size_t>(natsConnection_GetMaxPayload(nc)) : 0;
   const std::size_t size = wire_payload_size(p.encoded.headers, p.encoded.body);
   if (max_payload > 0 && size > max_payload) {
     p.error = make_error_code(errc::payload_too_large);
