@@ -28,7 +28,12 @@ std::shared_ptr<message_state> message_state::from(nats_msg_ptr msg, connection 
 }
 
 const header_list& message_state::headers() {
-  std::call_once(headers_read_, [this] { headers_ = message_headers(msg.get()); });
+  if (headers_read_.load(std::memory_order_acquire)) return headers_;
+  std::lock_guard lock(headers_mutex_);
+  if (!headers_read_.load(std::memory_order_relaxed)) {
+    headers_ = message_headers(msg.get());
+    headers_read_.store(true, std::memory_order_release);
+  }
   return headers_;
 }
 

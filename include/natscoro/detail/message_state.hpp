@@ -37,7 +37,9 @@ struct message_state {
                                              natscoro::envelope envelope);
 
  private:
-  std::once_flag headers_read_;
+  // Not std::call_once: glibc's makes a futex system call on every first call.
+  std::atomic<bool> headers_read_{false};
+  std::mutex headers_mutex_;
   header_list headers_;
 };
 
