@@ -225,9 +225,12 @@ void consumer_core::on_inbox(std::uint64_t token, nats_msg_ptr msg) {
   }
   watchdog_.on_activity(steady::now());
   if (natsMsg_IsNoResponders(msg.get())) return on_status(token, "503", "no responders");
-  if (const auto status = message_header(msg.get(), "Status"); !status.empty())
-    return on_status(token, status, message_header(msg.get(), "Description"));
-  if (!delivered) return;
+  if (!delivered) {  // a status (one with an ack subject never is): only these are searched for one,
+                     // which spares each delivery nats.c's parsing of its headers
+    if (const auto status = message_header(msg.get(), "Status"); !status.empty())
+      on_status(token, status, message_header(msg.get(), "Description"));
+    return;
+  }
   stats_.update([](auto& s) { ++s.delivered; });
   if (!credits_.on_message()) {  // from a request forgotten after a reconnect, with no room left
     // Later, not at once: at once, the forgotten request could take it again and again, each time a delivery.

@@ -47,8 +47,13 @@ error_code decode_structured(std::string_view body, event& out, std::string& det
     detail = std::move(text);
     return make_error_code(errc::invalid_event);
   };
+  // The document lives only while its attributes are copied out: parsed in a stack
+  // buffer (it outgrows it only for large events), it costs an allocation for the
+  // data it keeps, not one per attribute.
+  unsigned char scratch_buffer[4096];
+  json::monotonic_resource scratch(scratch_buffer, sizeof scratch_buffer);
   boost::system::error_code ec;
-  json::value doc = parse_json(body, ec);
+  json::value doc = parse_json(body, ec, &scratch);
   if (ec) return fail("body is not JSON (" + ec.message() + ")");
   if (!doc.is_object()) return fail("body is not a JSON object");
   event e;
@@ -58,7 +63,7 @@ error_code decode_structured(std::string_view body, event& out, std::string& det
   for (auto& [key, value] : doc.as_object()) {
     const std::string name(key);
     if (name == "data") {
-      e.data = std::move(value);
+      e.data = json::value(value, json::storage_ptr());  // out of the scratch buffer
       continue;
     }
     if (name == "data_base64") {
@@ -112,10 +117,10 @@ error_code decode_binary(const header_list& headers, std::string_view body, even
 
 }  // namespace
 
-json::value parse_json(std::string_view text, boost::system::error_code& ec) {
+json::value parse_json(std::string_view text, boost::system::error_code& ec, json::storage_ptr storage) {
   json::parse_options options;
   options.max_depth = max_json_depth;
-  return json::parse(text, ec, {}, options);
+  return json::parse(text, ec, std::move(storage), options);
 }
 
 const std::string* find_header(const header_list& headers, std::string_view name) {

@@ -69,24 +69,9 @@ std::string message::header(std::string_view name) const {
 }
 
 error_code message::decode(natscoro::event& out, std::string& detail) const {
-  std::shared_ptr<const natscoro::event> decoded;
-  {
-    std::lock_guard lock(state_->decoded_mutex);
-    decoded = state_->decoded;
-  }
-  if (decoded) {
-    out = *decoded;
-    return {};
-  }
-  const envelope_input in{state_->subject, state_->headers(), data(), state_->metadata};
-  if (auto ec = state_->envelope.decode(in, out, detail)) {
-    detail = "not a " + state_->envelope.name() + " event: " + detail;
-    return ec;
-  }
-  decoded = std::make_shared<const natscoro::event>(out);
-  std::lock_guard lock(state_->decoded_mutex);
-  state_->decoded = std::move(decoded);
-  return {};
+  error_code ec;
+  if (const auto decoded = detail::decoded_event(*this, ec, detail)) out = *decoded;
+  return ec;
 }
 
 natscoro::event message::event() const {
@@ -100,6 +85,23 @@ natscoro::event message::event() const {
 
 namespace detail {
 void set_calls_this_delivery(const message& m, int calls) { m.state_->calls_this_delivery = calls; }
+
+std::shared_ptr<const natscoro::event> decoded_event(const message& m, error_code& ec, std::string& detail) {
+  auto& state = *m.state_;
+  {
+    std::lock_guard lock(state.decoded_mutex);
+    if (state.decoded) return state.decoded;
+  }
+  auto fresh = std::make_shared<natscoro::event>();
+  const envelope_input in{state.subject, state.headers(), m.data(), state.metadata};
+  if ((ec = state.envelope.decode(in, *fresh, detail))) {
+    detail = "not a " + state.envelope.name() + " event: " + detail;
+    return nullptr;
+  }
+  std::lock_guard lock(state.decoded_mutex);
+  if (!state.decoded) state.decoded = std::move(fresh);  // another thread's equal decode may have come first
+  return state.decoded;
+}
 }  // namespace detail
 
 error_code message::settle_now(ack_kind kind, std::chrono::nanoseconds delay) const noexcept {

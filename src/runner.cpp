@@ -202,9 +202,8 @@ void runner_core::accept(message m) {
                      core_->name(), s->msg.metadata().stream_sequence, e.what());
     }
   }
-  natscoro::event decoded;
-  s->decode_error = s->msg.decode(decoded, s->decode_detail);  // cached for the handler's msg.event()
-  s->event_id = std::move(decoded.id);
+  // Decoded once, kept for the handler's msg.event().
+  if (const auto decoded = decoded_event(s->msg, s->decode_error, s->decode_detail)) s->event_id = decoded->id;
   s->checked = !processed_;
   lanes_.push(id, s->key);
   slots_.emplace(id, std::move(s));
@@ -229,8 +228,14 @@ void runner_core::run_attempt(std::uint64_t id) {
     ++stats.in_flight;
     stats.in_flight_high_water = std::max(stats.in_flight_high_water, stats.in_flight);
   });
+  if (idle_strands_.empty()) {
+    s.strand = boost::asio::make_strand(handler_ex_);
+  } else {
+    s.strand = std::move(idle_strands_.back());
+    idle_strands_.pop_back();
+  }
   boost::asio::co_spawn(
-      boost::asio::make_strand(handler_ex_), call_handler(handler_, s.msg),
+      s.strand, call_handler(handler_, s.msg),
       boost::asio::bind_cancellation_slot(
           s.cancel.slot(), boost::asio::bind_executor(ex_, [self = shared_from_this(), id](std::exception_ptr e,
                                                                                         attempt_failure failure) {
@@ -242,6 +247,7 @@ void runner_core::run_attempt(std::uint64_t id) {
 void runner_core::on_attempt_done(std::uint64_t id, const attempt_failure& failure) {
   slot& s = *slots_.at(id);
   s.running = false;
+  idle_strands_.push_back(std::move(s.strand));
   counters_->update([](auto& stats) { --stats.in_flight; });
   if (s.abandoned) {  // nak'ed at the deadline already
     slots_.erase(id);

@@ -31,6 +31,9 @@ class message;
 namespace detail {
 /// The runner's count of handler calls on this delivery (retries in the key's lane).
 void set_calls_this_delivery(const message& m, int calls);
+/// The event decoded once and kept for later calls (message::event(), decode()),
+/// without a copy of it; null with `ec` and `detail` when it does not decode.
+std::shared_ptr<const natscoro::event> decoded_event(const message& m, error_code& ec, std::string& detail);
 }  // namespace detail
 
 /// A delivered message: cheap to copy (copies share the acknowledgement state).
@@ -107,6 +110,8 @@ class message {
                              boost::asio::any_completion_handler<void(error_code)> handler);
 
   friend void detail::set_calls_this_delivery(const message& m, int calls);
+  friend std::shared_ptr<const natscoro::event> detail::decoded_event(const message& m, error_code& ec,
+                                                                      std::string& detail);
 
   std::shared_ptr<detail::message_state> state_;
 };

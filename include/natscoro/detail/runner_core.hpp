@@ -78,6 +78,7 @@ class runner_core : public std::enable_shared_from_this<runner_core> {
     bool abandoned = false;      // given back at the deadline; the coroutine may still be winding down
     std::unique_ptr<boost::asio::steady_timer> retry_timer;
     boost::asio::cancellation_signal cancel;
+    boost::asio::any_io_executor strand;  // of handler_ex_, while the handler's coroutine is alive
   };
 
   void take();
@@ -109,6 +110,10 @@ class runner_core : public std::enable_shared_from_this<runner_core> {
   message_handler handler_;
   run_options opts_;
   boost::asio::any_io_executor handler_ex_;
+  // Strands of handler_ex_ that run no handler now, for the next attempts: a strand
+  // per attempt cost its creation and a type-erased wrapper (allocations) each time.
+  // At most as many as attempts ran at once.
+  std::vector<boost::asio::any_io_executor> idle_strands_;
   lane_scheduler lanes_;
   std::shared_ptr<run_operation> op_;
   std::map<std::uint64_t, std::unique_ptr<slot>> slots_;  // ordered: arrival order for give-backs
