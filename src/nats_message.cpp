@@ -1,40 +1,8 @@
 #include <natscoro/detail/nats_message.hpp>
 
-#include <array>
 #include <cstdlib>
 
 namespace natscoro::detail {
-
-namespace {
-
-class graveyard {
- public:
-  ~graveyard() { release(); }
-  void add(natsMsg* m) noexcept {
-    bytes_ += static_cast<std::size_t>(natsMsg_GetDataLength(m)) + 128;  // the data and what surrounds it
-    kept_[count_++] = m;
-    if (count_ == kept_.size() || bytes_ >= max_bytes) release();
-  }
-
- private:
-  static constexpr std::size_t max_bytes = std::size_t{1} << 20;
-  void release() noexcept {
-    for (std::size_t i = 0; i < count_; ++i) natsMsg_Destroy(kept_[i]);
-    count_ = 0;
-    bytes_ = 0;
-  }
-  std::array<natsMsg*, 64> kept_{};
-  std::size_t count_ = 0;
-  std::size_t bytes_ = 0;
-};
-
-}  // namespace
-
-void retire(natsMsg* m) noexcept {
-  if (m == nullptr) return;
-  thread_local graveyard kept;
-  kept.add(m);
-}
 
 header_list message_headers(natsMsg* m) {
   header_list out;

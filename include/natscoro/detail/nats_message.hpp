@@ -11,17 +11,8 @@
 
 namespace natscoro::detail {
 
-/// Destroys nats.c messages in batches. nats.c frees every message on its
-/// garbage-collector thread and wakes that thread whenever it is idle, so
-/// destroying messages one at a time as they are handled costs a thread wake-up
-/// each (measured over benchmark E's 200,000 messages: 132,000 context switches,
-/// 103,000 with batches). Each thread keeps
-/// what it destroyed until 64 messages or 1 MiB of them, then hands them over
-/// together: one wake-up per batch. What a thread keeps goes when it exits.
-void retire(natsMsg* m) noexcept;
-
 struct nats_msg_deleter {
-  void operator()(natsMsg* m) const noexcept { retire(m); }
+  void operator()(natsMsg* m) const noexcept { natsMsg_Destroy(m); }
 };
 using nats_msg_ptr = std::unique_ptr<natsMsg, nats_msg_deleter>;
 
