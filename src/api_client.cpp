@@ -4,6 +4,7 @@
 #include <natscoro/detail/jetstream_api.hpp>
 #include <natscoro/detail/names.hpp>
 #include <natscoro/detail/on_strand.hpp>
+#include <natscoro/detail/wire.hpp>
 #include <natscoro/logging.hpp>
 
 #include <boost/json/parse.hpp>
@@ -61,10 +62,11 @@ void api_client::send(const std::shared_ptr<raw_operation>& op, const std::strin
   }
   const std::uint64_t token = next_token_++;
   const std::string reply = inbox_->reply_subject(token);
-  const natsStatus s = natsConnection_PublishRequest(conn_.native_handle(), subject.c_str(), reply.c_str(),
-                                                     payload.data(), static_cast<int>(payload.size()));
-  if (s != NATS_OK)
-    return void(op->complete(s == NATS_CONNECTION_CLOSED ? make_error_code(errc::not_connected) : nats_error(s), {}));
+  const natsStatus s = wire_of(conn_).request(subject.c_str(), reply.c_str(), payload);
+  if (s != NATS_OK) {
+    const bool no_link = s == NATS_CONNECTION_CLOSED || s == wire::link_down;
+    return void(op->complete(no_link ? make_error_code(errc::not_connected) : nats_error(s), {}));
+  }
   if (auto core = access::core(conn_)) core->flush_soon();  // the caller waits for the reply
   auto p = std::make_unique<pending>(pending{op, boost::asio::steady_timer(conn_.get_executor(), timeout_), subject});
   p->timer.async_wait([weak = weak_from_this(), token](error_code ec) {

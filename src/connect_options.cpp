@@ -102,6 +102,7 @@ native_options_result make_native_options(const connect_options& opts, const nat
   for (const auto& url : opts.servers)
     if (auto problem = check_server_url(url); !problem.empty()) return invalid_url("connect_options::servers: " + problem);
   if (opts.connect_timeout <= milliseconds::zero()) return invalid("connect_options::connect_timeout must be positive");
+  if (opts.write_deadline <= milliseconds::zero()) return invalid("connect_options::write_deadline must be positive");
   if (opts.reconnect.wait < milliseconds::zero()) return invalid("connect_options::reconnect.wait is negative");
   if (opts.ping_interval <= milliseconds::zero()) return invalid("connect_options::ping_interval must be positive");
   if (opts.tls.cert_file.empty() != opts.tls.key_file.empty())
@@ -160,6 +161,7 @@ native_options_result make_native_options(const connect_options& opts, const nat
   }
 
   set("connect_timeout", natsOptions_SetTimeout(raw, opts.connect_timeout.count()));
+  set("write_deadline", natsOptions_SetWriteDeadline(raw, opts.write_deadline.count()));
   set("reconnect.allowed", natsOptions_SetAllowReconnect(raw, opts.reconnect.allowed));
   set("reconnect.max_attempts", natsOptions_SetMaxReconnect(raw, opts.reconnect.max_attempts));
   set("reconnect.wait", natsOptions_SetReconnectWait(raw, opts.reconnect.wait.count()));

@@ -112,6 +112,7 @@ void connection_core::connect_blocking(const std::shared_ptr<connect_operation>&
   }
 
   nc_ = nc;
+  wire_.attach(nc);
   work_ = boost::asio::prefer(executor_, boost::asio::execution::outstanding_work.tracked);
   if (degraded) {
     std::string servers;
@@ -119,6 +120,9 @@ void connection_core::connect_blocking(const std::shared_ptr<connect_operation>&
     logger()->warn("no server answers yet ({}): connecting in the background (degraded start)", servers);
   } else {
     ever_connected_ = true;
+    // A loss nats.c reports from here on moves the link down again (its callbacks follow the state).
+    if (natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED)
+      wire_.link_up(static_cast<std::size_t>(natsConnection_GetMaxPayload(nc_)));
     const std::string url = connected_url(nc_);
     {
       std::lock_guard lock(url_mutex_);  // nats.c's callbacks may already be running
@@ -134,16 +138,13 @@ void connection_core::connect_blocking(const std::shared_ptr<connect_operation>&
 }
 
 connection_status connection_core::status() const {
-  if (closed_ || nc_ == nullptr) return closed_ ? connection_status::closed : connection_status::connecting;
-  switch (natsConnection_Status(nc_)) {
-    case NATS_CONN_STATUS_CONNECTED: return connection_status::connected;
-    case NATS_CONN_STATUS_CONNECTING: return connection_status::connecting;
-    case NATS_CONN_STATUS_DRAINING_SUBS:
-    case NATS_CONN_STATUS_DRAINING_PUBS: return connection_status::draining;
-    case NATS_CONN_STATUS_CLOSED: return connection_status::closed;
-    case NATS_CONN_STATUS_DISCONNECTED:
-    case NATS_CONN_STATUS_RECONNECTING:  // also the attempts of a degraded start
-      return ever_connected_ ? connection_status::reconnecting : connection_status::connecting;
+  // From what nats.c's callbacks reported, not natsConnection_Status(): that
+  // waits for nats.c's lock, which it holds through each reconnect attempt.
+  if (closed_) return connection_status::closed;
+  switch (wire_.state()) {
+    case wire::link::closed: return connection_status::closed;
+    case wire::link::down: return ever_connected_ ? connection_status::reconnecting : connection_status::connecting;
+    case wire::link::up: return draining_ ? connection_status::draining : connection_status::connected;
   }
   return connection_status::closed;
 }
@@ -178,6 +179,7 @@ void connection_core::drain(std::chrono::milliseconds timeout, std::shared_ptr<d
     return;
   }
   close_requested_ = true;
+  draining_ = true;
   on_blocking_pool([timeout](connection_core& self) {
     const natsStatus s = natsConnection_DrainTimeout(self.nc_, timeout.count());
     if (s == NATS_OK || s == NATS_DRAINING || s == NATS_CONNECTION_CLOSED) return;  // the closed callback follows
@@ -238,17 +240,20 @@ void connection_core::post_event(connection_event ev) {
 
 void connection_core::on_disconnected(natsConnection* nc, void* closure) {
   auto* self = static_cast<connection_core*>(closure);
+  self->wire_.link_lost();
   self->post_event(self->describe(nc, connection_event_kind::disconnected));
 }
 
 void connection_core::on_connected(natsConnection* nc, void* closure) {
   auto* self = static_cast<connection_core*>(closure);
   self->ever_connected_ = true;
+  self->wire_.link_up(static_cast<std::size_t>(natsConnection_GetMaxPayload(nc)));
   self->post_event(self->describe(nc, connection_event_kind::connected));
 }
 
 void connection_core::on_reconnected(natsConnection* nc, void* closure) {
   auto* self = static_cast<connection_core*>(closure);
+  self->wire_.link_up(static_cast<std::size_t>(natsConnection_GetMaxPayload(nc)));
   self->post_event(self->describe(nc, connection_event_kind::reconnected));
 }
 
@@ -272,6 +277,7 @@ void connection_core::on_error(natsConnection* nc, natsSubscription*, natsStatus
 
 void connection_core::on_closed(natsConnection* nc, void* closure) {
   auto* self = static_cast<connection_core*>(closure);
+  self->wire_.closed();
   auto ev = self->describe(nc, connection_event_kind::closed);
   const char* text = nullptr;
   const natsStatus last = natsConnection_GetLastError(nc, &text);

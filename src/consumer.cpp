@@ -11,6 +11,7 @@
 #include <natscoro/detail/pull_credits.hpp>
 #include <natscoro/detail/reply_inbox.hpp>
 #include <natscoro/detail/run_counters.hpp>
+#include <natscoro/detail/wire.hpp>
 #include <natscoro/jetstream.hpp>
 #include <natscoro/logging.hpp>
 
@@ -206,8 +207,8 @@ void consumer_core::pull() {
   request["idle_heartbeat"] = std::chrono::nanoseconds(opts_.idle_heartbeat).count();
   const std::string body = boost::json::serialize(request);
   const std::string reply = inbox_->reply_subject(id);
-  const natsStatus s = natsConnection_PublishRequest(conn_.native_handle(), next_subject_.c_str(), reply.c_str(),
-                                                     body.data(), static_cast<int>(body.size()));
+  // While the link is down the request is not written: the reconnect pulls afresh.
+  const natsStatus s = wire_of(conn_).request(next_subject_.c_str(), reply.c_str(), body);
   if (s != NATS_OK) {
     credits_.on_request_ended(id);
     if (s == NATS_CONNECTION_CLOSED) fail(make_error_code(errc::not_connected), "the connection is closed");
@@ -306,8 +307,8 @@ void consumer_core::on_tick() {
 }
 
 void consumer_core::give_back(natsMsg* msg, std::chrono::nanoseconds delay) {
-  const std::string nak = ack_payload(ack_kind::nak, delay);
-  natsConnection_Publish(conn_.native_handle(), natsMsg_GetReply(msg), nak.data(), static_cast<int>(nak.size()));
+  // Not written while the link is down: the server then redelivers it after ack_wait.
+  wire_of(conn_).publish(natsMsg_GetReply(msg), ack_payload(ack_kind::nak, delay));
 }
 
 void consumer_core::give_back_held() {

@@ -1,6 +1,7 @@
 #include <natscoro/detail/access.hpp>
 #include <natscoro/detail/message_state.hpp>
 #include <natscoro/detail/pending_operation.hpp>
+#include <natscoro/detail/wire.hpp>
 #include <natscoro/message.hpp>
 
 #include <boost/asio/system_executor.hpp>
@@ -109,18 +110,16 @@ error_code message::settle_now(ack_kind kind, std::chrono::nanoseconds delay) co
   const bool terminal = kind != ack_kind::in_progress;
   // Claimed before sending: of two threads settling one message, one sends.
   if (terminal && state.acknowledged.exchange(true)) return {};  // settled already: harmless
-  natsStatus s = NATS_CONNECTION_CLOSED;
-  if (natsConnection* nc = state.conn.native_handle()) {
-    try {
-      const std::string payload = detail::ack_payload(kind, delay);
-      s = natsConnection_Publish(nc, state.ack_subject(), payload.data(), static_cast<int>(payload.size()));
-    } catch (const std::bad_alloc&) {  // the payload's string: reported as nats.c would
-      s = NATS_NO_MEMORY;
-    }
+  natsStatus s = NATS_OK;
+  try {
+    s = detail::wire_of(state.conn).publish(state.ack_subject(), detail::ack_payload(kind, delay));
+  } catch (const std::bad_alloc&) {  // the payload's string: reported as nats.c would
+    s = NATS_NO_MEMORY;
   }
   if (s == NATS_OK) return {};
   if (terminal) state.acknowledged = false;  // not sent: it may be settled again
-  return s == NATS_CONNECTION_CLOSED ? make_error_code(errc::not_connected) : nats_error(s);
+  const bool no_link = s == NATS_CONNECTION_CLOSED || s == detail::wire::link_down;
+  return no_link ? make_error_code(errc::not_connected) : nats_error(s);
 }
 
 void message::settle(ack_kind kind, std::chrono::nanoseconds delay) const {

@@ -10,6 +10,7 @@
 #include <natscoro/detail/reply_inbox.hpp>
 #include <natscoro/detail/shared_stats.hpp>
 #include <natscoro/detail/subject_template.hpp>
+#include <natscoro/detail/wire.hpp>
 #include <natscoro/logging.hpp>
 #include <natscoro/publisher.hpp>
 
@@ -73,6 +74,7 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
     nats_msg_ptr msg;
     int attempt = 1;
     bool resend_pending = false;  // waiting out a backoff delay, not an ack
+    bool awaiting_link = false;   // not written: the link is down; sent again when it is back
     steady::time_point due{};
     error_code last_error;        // what the last failed attempt met
     std::shared_ptr<publish_operation> op;
@@ -198,9 +200,8 @@ bool publisher_core::check_subject(prepared_publish& p) const {
 }
 
 void publisher_core::check_size(prepared_publish& p) const {
-  // nats.c's figure from the server's INFO, read without building a connection_info per publish.
-  natsConnection* nc = conn_.native_handle();
-  const auto max_payload = nc != nullptr ? static_cast<std::size_t>(natsConnection_GetMaxPayload(nc)) : 0;
+  // The server's figure as of the last link: asking nats.c would wait for its lock during a reconnect.
+  const std::size_t max_payload = wire_of(conn_).max_payload();
   const std::size_t size = wire_payload_size(p.encoded.headers, p.encoded.body);
   if (max_payload > 0 && size > max_payload) {
     p.error = make_error_code(errc::payload_too_large);
@@ -266,7 +267,8 @@ void publisher_core::levels_changed() {
 
 void publisher_core::send(entry& e) {
   e.resend_pending = false;
-  const natsStatus s = natsConnection_PublishMsg(conn_.native_handle(), e.msg.get());
+  const natsStatus s = wire_of(conn_).publish(e.msg.get());
+  e.awaiting_link = s == wire::link_down || s == NATS_TIMEOUT;
   switch (s) {
     case NATS_OK:
       schedule(e, steady::now() + opts_.ack_timeout);
@@ -275,17 +277,16 @@ void publisher_core::send(entry& e) {
       if (in_flight_.size() == 1)
         if (auto core = access::core(conn_)) core->flush_soon();
       return;
+    case wire::link_down:  // reconnecting, or a degraded start before the first link
+    case NATS_TIMEOUT:     // the write deadline passed: nats.c dropped the link
+      // Sent again once the link is back (on_connection_event); its attempt runs out meanwhile.
+      schedule(e, steady::now() + opts_.ack_timeout);
+      return;
     case NATS_CONNECTION_CLOSED:
       return complete(e.token, make_error_code(errc::not_connected), {}, "the connection is closed");
     case NATS_MAX_PAYLOAD:
       return complete(e.token, make_error_code(errc::payload_too_large), {}, "refused by nats.c");
-    case NATS_NO_SERVER_SUPPORT:
-      // Before the first link of a degraded start nats.c cannot know that the server takes
-      // headers, and refuses the message instead of buffering it: not connected yet.
-      if (conn_.status() == connection_status::connecting)
-        return retry_or_fail(e, make_error_code(errc::not_connected), "no server has answered yet");
-      return retry_or_fail(e, nats_error(s), natsStatus_GetText(s));
-    default:  // e.g. the reconnect buffer is full while disconnected
+    default:
       return retry_or_fail(e, nats_error(s), natsStatus_GetText(s));
   }
 }
@@ -321,6 +322,9 @@ void publisher_core::on_timer() {
     e.due = {};
     if (e.resend_pending) {
       send(e);
+    } else if (e.awaiting_link) {
+      retry_or_fail(e, make_error_code(errc::not_connected),
+                    "no link to a server for " + std::to_string(opts_.ack_timeout.count()) + " ms");
     } else {
       retry_or_fail(e, make_error_code(errc::publish_timeout),
                     "no PubAck within " + std::to_string(opts_.ack_timeout.count()) + " ms");
@@ -435,9 +439,11 @@ void publisher_core::check_room() {
 
 void publisher_core::on_connection_event(const connection_event& ev) {
   switch (ev.kind) {
+    case connection_event_kind::connected:  // the first link of a degraded start
     case connection_event_kind::reconnected: {
-      // Replies to what was sent before the link broke may be lost: send again
-      // now rather than wait for the ack timeout (Nats-Msg-Id makes it harmless).
+      // What could not be written meanwhile goes now; and replies to what was sent
+      // before the link broke may be lost: send that again too rather than wait
+      // for the ack timeout (Nats-Msg-Id makes it harmless).
       for (auto& [token, e] : in_flight_)
         if (!e.resend_pending) send(e);
       break;

@@ -27,7 +27,9 @@ struct reconnect_options {
   std::chrono::milliseconds wait{2000};             ///< between attempts on one server
   std::chrono::milliseconds jitter{100};            ///< random extra wait (plain TCP)
   std::chrono::milliseconds jitter_tls{1000};       ///< random extra wait (TLS)
-  std::size_t buffer_size = 8 * 1024 * 1024;        ///< bytes of publishes buffered while disconnected
+  /// Bytes nats.c buffers between a link's loss and its report; natscoro writes
+  /// nothing while the link is down (detail/wire.hpp), so little goes here.
+  std::size_t buffer_size = 8 * 1024 * 1024;
 };
 
 struct connect_options {
@@ -46,6 +48,13 @@ struct connect_options {
   tls_options tls;
 
   std::chrono::milliseconds connect_timeout{2000};  ///< per server, per attempt
+  /// How long one write to the socket may wait for a server that does not read
+  /// (stopped, or its link saturated); nats.c then drops the link and reconnects.
+  /// Writes happen on the calling thread (publishes, acks and pulls on the
+  /// connection's executor), so this bounds how long they can hold it: about
+  /// twice this at worst (nats.c's flusher may be waiting first). Positive; nats.c's
+  /// own default is none, a blocking socket that waits as long as the server does.
+  std::chrono::milliseconds write_deadline{2000};
   reconnect_options reconnect;
   std::chrono::milliseconds ping_interval{120'000};
   int max_pings_out = 2;
@@ -62,10 +71,10 @@ struct connect_options {
   /// connection in status `connecting`, and nats.c keeps trying in the background
   /// (every reconnect.wait, up to reconnect.max_attempts rounds; forever by
   /// default); connection_event_kind::connected reports the first link. Until
-  /// then publishes are buffered (up to reconnect.buffer_size) and a publisher's
-  /// publishes wait for their PubAck, retried by its retry policy and bounded by
-  /// its window; JetStream API requests fail with nats_errc::timeout. Off: connect()
-  /// fails with nats_errc::no_server.
+  /// then a publisher's publishes wait in its window, unwritten, retried by its
+  /// retry policy, and are sent when the link comes (errc::not_connected once the
+  /// retries are spent); JetStream API requests fail with errc::not_connected at
+  /// once. Off: connect() fails with nats_errc::no_server.
   bool retry_on_failed_connect = false;
 
   /// Called on the connection's executor for each state change (also logged).

@@ -61,10 +61,14 @@ class connection {
   /// Whether this handle refers to a connection (open or not).
   explicit operator bool() const noexcept { return core_ != nullptr; }
 
+  /// The state as nats.c's callbacks last reported it; it never waits (nats.c's
+  /// own status call waits for its lock, which it holds through each reconnect attempt).
   connection_status status() const;
   bool is_connected() const { return status() == connection_status::connected; }
 
-  /// The server's identity and limits, as of the current link.
+  /// The server's identity and limits, as of the current link. Asks nats.c,
+  /// which may wait for its lock while a reconnect attempt holds it (up to
+  /// connect_options::connect_timeout).
   server_info info() const;
 
   /// Drains, then closes the connection.

@@ -69,8 +69,8 @@ class message {
   ///   next flush, within a millisecond), as nats.go's Ack() and nats.c's natsMsg_Ack
   ///   do; ack_sync() waits for the server's confirmation. No completion, no
   ///   suspension, no hop to the connection's strand: callable from any thread.
-  /// Errors: throws natscoro::error (errc::not_connected: the connection is closed;
-  ///   the server redelivers after ack_wait); the overload with `error_code&` sets it
+  /// Errors: throws natscoro::error (errc::not_connected: the connection is closed
+  ///   or reconnecting, and nothing was written; the server redelivers after ack_wait); the overload with `error_code&` sets it
   ///   instead. Acknowledging twice is harmless: only the first ack, nak or term is sent.
   void ack() { settle(ack_kind::ack, {}); }
   void ack(error_code& ec) noexcept { ec = settle_now(ack_kind::ack, {}); }

@@ -97,9 +97,10 @@ class publisher {
   /// source the publisher's, an unset time now; the event and the subject are
   /// validated, the event encoded and its size checked against the server's max_payload.
   /// Waits for: room in the window (max_in_flight), then the PubAck; an attempt
-  ///   that times out (ack_timeout), finds no stream (no responders) or meets a
-  ///   full reconnect buffer is retried per `retry` with the same Nats-Msg-Id, so
-  ///   the stream stores it once. After a reconnect, what is in flight is sent again at once.
+  ///   that times out (ack_timeout), finds no stream (no responders) or finds no
+  ///   link (reconnecting: it is not written) is retried per `retry` with the same
+  ///   Nats-Msg-Id, so the stream stores it once. When the link comes back, what
+  ///   is in flight is sent again at once.
   /// Completion: `void(error_code, pub_ack)`.
   /// Errors, before sending: errc::invalid_event, errc::invalid_subject,
   ///   errc::payload_too_large, through the token like every failure; the
@@ -108,7 +109,8 @@ class publisher {
   ///   jetstream_errc::wrong_last_sequence / wrong_last_msg_id / stream_not_match
   ///   (an expectation failed), errc::not_connected (connection closed), errc::closing
   ///   (publisher destroyed). After the retries: errc::no_stream (no stream bound to
-  ///   the subject), errc::publish_timeout.
+  ///   the subject), errc::publish_timeout, errc::not_connected (no link to a server
+  ///   through the last attempt).
   /// Cancellation: while waiting for room in the window, any type (terminal,
   ///   partial, total): it completes with operation_aborted and is never sent.
   ///   Once sent, terminal only: the caller stops waiting (operation_aborted) and

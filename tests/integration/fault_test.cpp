@@ -15,7 +15,10 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <condition_variable>
+#include <mutex>
 #include <set>
+#include <thread>
 
 namespace nc = natscoro;
 namespace asio = boost::asio;
@@ -139,4 +142,92 @@ BOOST_FIXTURE_TEST_CASE(nothing_acknowledged_is_lost_through_cuts_a_black_hole_a
   BOOST_TEST(proxy.connections_cut() >= 5u);       // the faults happened
   BOOST_TEST(most_in_flight <= 256u);              // memory bounded by the windows
   BOOST_TEST(most_held <= 64u);
+}
+
+// A server that stops reading (SIGSTOP) while a publisher pipelines large messages:
+// the socket's buffers fill, and a write to it would wait as long as the server is
+// stopped. The executor must not wait with it: a timer on the same executor keeps
+// firing, and once the server resumes every publish is stored.
+BOOST_FIXTURE_TEST_CASE(a_stopped_server_does_not_stall_the_executor, server_fixture) {
+  constexpr auto tick = 20ms;
+  constexpr auto stopped_for = 3s;
+  // Resumes the server if the test cannot (its executor stalled): the test then fails instead of hanging.
+  std::mutex watchdog_mutex;
+  std::condition_variable watchdog_wake;
+  bool measured = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(watchdog_mutex);
+    if (!watchdog_wake.wait_for(lock, stopped_for + 5s, [&] { return measured; })) server.resume();
+  });
+
+  std::chrono::steady_clock::duration worst_lateness{};
+  std::size_t published = 0, acknowledged = 0, failed = 0;
+  event_log events;
+  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    nc::connect_options copts;
+    copts.servers = {server.url()};
+    copts.reconnect.wait = 50ms;
+    copts.reconnect.jitter = 0ms;
+    copts.connect_timeout = 500ms;
+    copts.write_deadline = 200ms;
+    copts.on_event = events.recorder();
+    nc::connection conn = co_await nc::connect(ex, copts);
+    nc::jetstream js{conn};
+    nc::stream_config scfg;
+    scfg.name = "BULK";
+    scfg.subjects = {"bulk.>"};
+    co_await js.ensure_stream(scfg);
+    nc::publisher_options popts;
+    popts.max_in_flight = 512;
+    popts.ack_timeout = 2s;
+    popts.retry.max_attempts = 20;
+    nc::publisher pub{js, popts};
+
+    bool stop_publishing = false;
+    asio::co_spawn(
+        ex,
+        [&]() -> asio::awaitable<void> {  // 512 x 100 KiB in flight: more than the socket buffers hold
+          const std::string body(100 * 1024, 'x');
+          while (!stop_publishing) {
+            if (!pub.has_room()) co_await pub.wait_for_room();
+            nc::raw_message m;
+            m.subject = "bulk." + std::to_string(published % 16);
+            m.data = body;
+            ++published;
+            pub.publish_raw(std::move(m), [&](nc::error_code ec, nc::pub_ack) { ++(ec ? failed : acknowledged); });
+          }
+        },
+        asio::detached);
+
+    asio::steady_timer timer(ex);
+    const auto measure = [&](std::chrono::steady_clock::duration span) -> asio::awaitable<void> {
+      const auto end = std::chrono::steady_clock::now() + span;
+      while (std::chrono::steady_clock::now() < end) {
+        const auto due = std::chrono::steady_clock::now() + tick;
+        timer.expires_at(due);
+        co_await timer.async_wait(asio::use_awaitable);
+        worst_lateness = std::max(worst_lateness, std::chrono::steady_clock::now() - due);
+      }
+    };
+    co_await measure(500ms);  // publishing at full speed
+    server.pause();
+    co_await measure(stopped_for);
+    {
+      std::lock_guard lock(watchdog_mutex);
+      measured = true;
+    }
+    watchdog_wake.notify_one();
+    server.resume();
+    stop_publishing = true;
+    co_await pub.flush();
+    BOOST_TEST_MESSAGE("published " << published << ", worst timer lateness "
+                                    << std::chrono::duration_cast<std::chrono::milliseconds>(worst_lateness).count()
+                                    << " ms");
+    co_await conn.drain();
+  });
+  watchdog.join();
+  BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(worst_lateness).count() < 1000);
+  BOOST_TEST(events.count(nc::connection_event_kind::disconnected) >= 1u);  // the stopped server was noticed
+  BOOST_TEST(failed == 0u);
+  BOOST_TEST(acknowledged == published);
 }

@@ -39,6 +39,10 @@ BOOST_AUTO_TEST_CASE(bad_options_are_refused_naming_the_option) {
   check_refused(o, "connect_timeout");
 
   o = {};
+  o.write_deadline = std::chrono::milliseconds(-1);
+  check_refused(o, "write_deadline");
+
+  o = {};
   o.tls.cert_file = "client.pem";
   check_refused(o, "key_file");
 

@@ -5,6 +5,7 @@
 #include <natscoro/connection.hpp>
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/detail/runtime.hpp>
+#include <natscoro/detail/wire.hpp>
 
 #include <nats/nats.h>
 
@@ -32,6 +33,8 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   /// The strand every object built on the connection keeps its state on.
   const boost::asio::any_io_executor& executor() const noexcept { return executor_; }
   natsConnection* native() const noexcept { return nc_; }
+  /// Where every message is written (see wire.hpp); safe from any thread.
+  const detail::wire& wire() const noexcept { return wire_; }
   connection_status status() const;
   server_info info() const;
 
@@ -83,6 +86,7 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   const boost::asio::any_io_executor executor_;
   const connect_options options_;
   natsConnection* nc_ = nullptr;
+  detail::wire wire_;
   std::mutex url_mutex_;  // the connect (blocking pool) and nats.c's callback thread both write last_url_
   std::string last_url_;
 
@@ -99,6 +103,7 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   std::atomic<std::uint64_t> flush_requests_{0};  // since the running flush task last flushed
   std::atomic<std::int64_t> flush_rest_until_{0};  // steady_clock ticks; see flush_soon()
   std::atomic<bool> close_requested_{false};
+  std::atomic<bool> draining_{false};
   std::atomic<bool> ever_connected_{false};  // false during a degraded start, until the first link
   std::atomic<bool> closed_{false};
   std::mutex drain_mutex_;
