@@ -7,6 +7,7 @@
 #include <natscoro/detail/on_strand.hpp>
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/detail/prepared_publish.hpp>
+#include <natscoro/detail/publish_window.hpp>
 #include <natscoro/detail/reply_inbox.hpp>
 #include <natscoro/detail/shared_stats.hpp>
 #include <natscoro/detail/subject_template.hpp>
@@ -21,8 +22,6 @@
 #include <atomic>
 #include <deque>
 #include <random>
-#include <set>
-#include <unordered_map>
 
 namespace natscoro {
 namespace detail {
@@ -33,10 +32,14 @@ using steady = std::chrono::steady_clock;
 
 /// The publisher's state; lives on the connection's strand. prepare() and
 /// prepare_raw() read only what the constructor set, and run on the caller's thread.
+/// The window's decisions are publish_window's; this writes, completes and logs.
 class publisher_core : public std::enable_shared_from_this<publisher_core> {
  public:
   publisher_core(const jetstream& js, publisher_options opts)
-      : conn_(js.conn()), opts_(std::move(opts)), timer_(conn_.get_executor()), random_(std::random_device{}()) {
+      : conn_(js.conn()),
+        opts_(std::move(opts)),
+        window_(opts_.max_in_flight, opts_.ack_timeout, opts_.retry, std::random_device{}()),
+        timer_(conn_.get_executor()) {
     if (!opts_.subject_template.empty()) {
       template_error_ = subject_template::parse(opts_.subject_template, template_, template_detail_);
       if (template_error_) logger()->error("publisher: {}", template_detail_);
@@ -61,37 +64,31 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
   void wait_for_room(const std::shared_ptr<flush_operation>& op);
   void shutdown();
   publisher_stats stats() const { return stats_.snapshot(); }
-  bool has_room() const { return in_flight_.size() < opts_.max_in_flight && waiting_.empty(); }
   /// has_room() as of the last change, for any thread.
   bool had_room() const { return had_room_.load(std::memory_order_relaxed); }
   boost::asio::any_io_executor executor() const { return conn_.get_executor(); }
 
  private:
-  struct entry {
-    std::uint64_t token = 0;
-    std::string subject;
+  /// What the window carries for each publish.
+  struct outgoing {
     std::string event_id;
     nats_msg_ptr msg;
-    int attempt = 1;
-    bool resend_pending = false;  // waiting out a backoff delay, not an ack
-    bool awaiting_link = false;   // not written: the link is down; sent again when it is back
-    steady::time_point due{};
-    error_code last_error;        // what the last failed attempt met
     std::shared_ptr<publish_operation> op;
   };
+  using window = publish_window<outgoing>;
 
-  bool check_subject(prepared_publish& p) const;
-  void check_size(prepared_publish& p) const;
   std::string log_failure(const std::string& subject, const std::string& id, error_code ec, const std::string& detail);
   void fail_now(const std::shared_ptr<publish_operation>& op, const std::string& subject, const std::string& id,
                 error_code ec, const std::string& detail);
-  /// Sends `e` unless it was cancelled meanwhile; false if it was.
-  bool send_first(entry& e);
-  void send(entry& e);
-  void on_reply(std::uint64_t token, nats_msg_ptr msg);
-  void retry_or_fail(entry& e, error_code ec, const std::string& detail);
-  void complete(std::uint64_t token, error_code ec, const pub_ack& ack, const std::string& detail);
-  void schedule(entry& e, steady::time_point due);
+  bool check_subject(prepared_publish& p) const;
+  void check_size(prepared_publish& p) const;
+  /// Writes a publish that has just taken its place, unless its caller gave up meanwhile.
+  void write_first(window::entry& e);
+  void write(window::entry& e);
+  /// Carries out the window's verdict on `e`.
+  void apply(window::entry& e, const publish_verdict& v);
+  void complete(window::token id, error_code ec, const pub_ack& ack, const std::string& detail);
+  void on_reply(window::token id, nats_msg_ptr msg);
   void arm_timer();
   void on_timer();
   void pump_waiting();
@@ -110,16 +107,11 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
   std::shared_ptr<reply_inbox> inbox_;
   std::uint64_t listener_id_ = 0;
   bool shut_down_ = false;
-  bool window_was_full_ = false;  // see check_room()
-  std::uint64_t next_token_ = 1;
-  std::unordered_map<std::uint64_t, entry> in_flight_;
-  std::set<std::pair<steady::time_point, std::uint64_t>> deadlines_;
-  std::deque<entry> waiting_;
+  window window_;
   std::vector<std::shared_ptr<flush_operation>> flushes_;
   std::deque<std::shared_ptr<flush_operation>> room_waiters_;
   boost::asio::steady_timer timer_;
   steady::time_point timer_due_ = steady::time_point::max();
-  std::mt19937_64 random_;
   shared_stats<publisher_stats> stats_;
   std::atomic<bool> had_room_{true};
 };
@@ -224,86 +216,86 @@ void publisher_core::publish(prepared_publish& prepared, const std::shared_ptr<p
   error_code ec;
   if (!ensure_inbox(ec)) return fail_now(op, prepared.subject, prepared.event_id, ec, "cannot subscribe to the reply inbox");
 
-  entry e;
-  e.token = next_token_++;
-  e.subject = std::move(prepared.subject);
-  e.event_id = std::move(prepared.event_id);
-  e.op = op;
+  outgoing out{std::move(prepared.event_id), nullptr, op};
   natsStatus status = NATS_OK;
-  const std::string reply = inbox_->reply_subject(e.token);
-  e.msg = make_message(e.subject, reply.c_str(), prepared.encoded.body, prepared.encoded.headers, status);
-  if (!e.msg) return fail_now(e.op, e.subject, e.event_id, nats_error(status), "cannot build the message");
-
-  if (has_room()) {
-    send_first(e);
-  } else {
-    waiting_.push_back(std::move(e));  // the caller waits: backpressure, bounded by the callers themselves
-  }
+  // The token the window will give it: the reply subject is part of the message.
+  const std::string reply = inbox_->reply_subject(window_.next_token());
+  out.msg = make_message(prepared.subject, reply.c_str(), prepared.encoded.body, prepared.encoded.headers, status);
+  if (!out.msg) return fail_now(op, prepared.subject, out.event_id, nats_error(status), "cannot build the message");
+  // Without room the caller waits: backpressure, bounded by the callers themselves.
+  if (auto* e = window_.admit(std::move(prepared.subject), std::move(out))) write_first(*e);
   levels_changed();
 }
 
-bool publisher_core::send_first(entry& e) {
+void publisher_core::write_first(window::entry& e) {
   // Waiting for room, it has had no effect: any type of cancellation. Once on the
   // wire the stream may store it whatever happens: the caller can stop waiting
   // (terminal), nothing can make it as if it had not been sent (partial, total).
   // Narrowed first: a cancellation that came before still finds it unsent.
-  e.op->honour(boost::asio::cancellation_type::terminal);
-  if (!e.op->pending()) {  // cancelled: never sent
+  e.payload.op->honour(boost::asio::cancellation_type::terminal);
+  if (!e.payload.op->pending()) {  // cancelled: never sent
     stats_.update([](auto& s) { ++s.failed; });
-    return false;
+    window_.take(e.id);
+    return;
   }
-  const auto token = e.token;
-  send(in_flight_.emplace(token, std::move(e)).first->second);
-  return true;
+  write(e);
 }
 
 void publisher_core::levels_changed() {
   stats_.update([this](auto& s) {
-    s.in_flight = in_flight_.size();
-    s.waiting = waiting_.size();
+    s.in_flight = window_.in_flight();
+    s.waiting = window_.waiting();
   });
-  had_room_.store(has_room(), std::memory_order_relaxed);
+  had_room_.store(window_.has_room(), std::memory_order_relaxed);
 }
 
-void publisher_core::send(entry& e) {
-  e.resend_pending = false;
-  const natsStatus s = wire_of(conn_).publish(e.msg.get());
-  e.awaiting_link = s == wire::link_down || s == NATS_TIMEOUT;
+void publisher_core::write(window::entry& e) {
+  const natsStatus s = wire_of(conn_).publish(e.payload.msg.get());
+  publish_verdict v;
+  const auto now = steady::now();
   switch (s) {
     case NATS_OK:
-      schedule(e, steady::now() + opts_.ack_timeout);
+      v = window_.on_written(e, write_outcome::written, {}, {}, now);
       // A lone publish (nothing else in flight: a sequential producer) is written
       // at once; while others are in flight, nats.c's flusher batches the writes.
-      if (in_flight_.size() == 1)
+      if (window_.in_flight() == 1)
         if (auto core = access::core(conn_)) core->flush_soon();
-      return;
+      break;
     case wire::link_down:  // reconnecting, or a degraded start before the first link
     case NATS_TIMEOUT:     // the write deadline passed: nats.c dropped the link
-      // Sent again once the link is back (on_connection_event); its attempt runs out meanwhile.
-      schedule(e, steady::now() + opts_.ack_timeout);
-      return;
+      v = window_.on_written(e, write_outcome::no_link, {}, {}, now);
+      break;
     case NATS_CONNECTION_CLOSED:
-      return complete(e.token, make_error_code(errc::not_connected), {}, "the connection is closed");
+      v = window_.on_written(e, write_outcome::closed, make_error_code(errc::not_connected), "the connection is closed",
+                             now);
+      break;
     case NATS_MAX_PAYLOAD:
-      return complete(e.token, make_error_code(errc::payload_too_large), {}, "refused by nats.c");
-    default:
-      return retry_or_fail(e, nats_error(s), natsStatus_GetText(s));
+      v = window_.on_written(e, write_outcome::too_large, make_error_code(errc::payload_too_large), "refused by nats.c",
+                             now);
+      break;
+    default: v = window_.on_written(e, write_outcome::failed, nats_error(s), natsStatus_GetText(s), now); break;
   }
+  apply(e, v);
 }
 
-void publisher_core::schedule(entry& e, steady::time_point due) {
-  deadlines_.erase({e.due, e.token});
-  e.due = due;
-  deadlines_.emplace(due, e.token);
+void publisher_core::apply(window::entry& e, const publish_verdict& v) {
+  switch (v.what) {
+    case publish_verdict::kind::wait: break;
+    case publish_verdict::kind::retry:
+      stats_.update([](auto& s) { ++s.retried; });
+      logger()->warn("publish of event {} to {}: {} ({}); attempt {} in {} ms", e.payload.event_id, e.subject,
+                     v.ec.message(), v.detail, e.attempt, v.delay.count());
+      break;
+    case publish_verdict::kind::complete: return complete(e.id, v.ec, {}, v.detail);
+  }
   arm_timer();
 }
 
 void publisher_core::arm_timer() {
-  if (deadlines_.empty()) return;
-  const auto next = deadlines_.begin()->first;
-  if (next >= timer_due_) return;  // armed for something earlier already
-  timer_due_ = next;
-  timer_.expires_at(next);
+  const auto next = window_.next_deadline();
+  if (!next || *next >= timer_due_) return;  // nothing due, or armed for something earlier already
+  timer_due_ = *next;
+  timer_.expires_at(*next);
   timer_.async_wait([weak = weak_from_this()](error_code ec) {
     if (ec) return;
     if (auto self = weak.lock()) self->on_timer();
@@ -312,80 +304,44 @@ void publisher_core::arm_timer() {
 
 void publisher_core::on_timer() {
   timer_due_ = steady::time_point::max();
-  const auto now = steady::now();
-  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
-    const auto token = deadlines_.begin()->second;
-    deadlines_.erase(deadlines_.begin());
-    auto it = in_flight_.find(token);
-    if (it == in_flight_.end()) continue;
-    entry& e = it->second;
-    e.due = {};
-    if (e.resend_pending) {
-      send(e);
-    } else if (e.awaiting_link) {
-      retry_or_fail(e, make_error_code(errc::not_connected),
-                    "no link to a server for " + std::to_string(opts_.ack_timeout.count()) + " ms");
-    } else {
-      retry_or_fail(e, make_error_code(errc::publish_timeout),
-                    "no PubAck within " + std::to_string(opts_.ack_timeout.count()) + " ms");
-    }
+  for (const auto& expired : window_.on_deadline(steady::now())) {
+    window::entry* e = window_.find(expired.id);
+    if (e == nullptr) continue;  // completed by an earlier one's consequences
+    if (expired.write) write(*e);
+    else apply(*e, expired.verdict);
   }
   arm_timer();
 }
 
-void publisher_core::retry_or_fail(entry& e, error_code ec, const std::string& detail) {
-  e.last_error = ec;
-  if (e.attempt >= opts_.retry.max_attempts) {
-    if (ec == nats_errc::no_responders)
-      return complete(e.token, make_error_code(errc::no_stream), {},
-                      "no stream is bound to the subject (no responders after " + std::to_string(e.attempt) +
-                          " attempts)");
-    return complete(e.token, ec, {}, detail + " (after " + std::to_string(e.attempt) + " attempts)");
-  }
-  const auto delay = opts_.retry.delay(e.attempt, std::uniform_real_distribution<double>(0.0, 1.0)(random_));
-  ++e.attempt;
-  stats_.update([](auto& s) { ++s.retried; });
-  logger()->warn("publish of event {} to {}: {} ({}); attempt {} in {} ms", e.event_id, e.subject, ec.message(),
-                 detail, e.attempt, delay.count());
-  e.resend_pending = true;
-  schedule(e, steady::now() + delay);
-}
-
-void publisher_core::on_reply(std::uint64_t token, nats_msg_ptr msg) {
-  auto it = in_flight_.find(token);
-  if (it == in_flight_.end()) return;  // a late reply to a publish already completed
-  entry& e = it->second;
-  if (natsMsg_IsNoResponders(msg.get())) {
-    if (e.resend_pending) return;  // already waiting to retry
-    return retry_or_fail(e, nats_error(NATS_NO_RESPONDERS), "no stream answered for the subject");
-  }
+void publisher_core::on_reply(window::token id, nats_msg_ptr msg) {
+  window::entry* e = window_.find(id);
+  if (e == nullptr) return;  // a late reply to a publish already completed
+  const auto now = steady::now();
+  if (natsMsg_IsNoResponders(msg.get()))
+    return apply(*e, window_.on_reply(id, window::reply::no_responders, nats_error(NATS_NO_RESPONDERS),
+                                      "no stream answered for the subject", now));
   pub_ack ack;
   std::string detail;
   const error_code ec = parse_pub_ack(message_data(msg.get()), ack, detail);
-  if (ec && ec.category() == jetstream_category() && ec.value() == 503) {  // the stream is not available yet
-    if (!e.resend_pending) retry_or_fail(e, ec, detail);
-    return;
-  }
-  complete(token, ec, ack, detail);
+  if (ec && ec.category() == jetstream_category() && ec.value() == 503)  // the stream is not available yet
+    return apply(*e, window_.on_reply(id, window::reply::unavailable, ec, detail, now));
+  complete(id, ec, ack, detail);
 }
 
-void publisher_core::complete(std::uint64_t token, error_code ec, const pub_ack& ack, const std::string& detail) {
-  auto it = in_flight_.find(token);
-  if (it == in_flight_.end()) return;
-  entry e = std::move(it->second);
-  in_flight_.erase(it);
-  deadlines_.erase({e.due, e.token});
+void publisher_core::complete(window::token id, error_code ec, const pub_ack& ack, const std::string& detail) {
+  auto e = window_.take(id);
+  if (!e) return;
   if (ec) {
-    e.op->fail(log_failure(e.subject, e.event_id, ec, detail), ec, ack);
+    e->payload.op->fail(log_failure(e->subject, e->payload.event_id, ec, detail), ec, ack);
   } else {
     stats_.update([&](auto& s) {
       ++s.acknowledged;
       if (ack.duplicate) ++s.duplicates;
     });
-    logger()->debug("stored event {} on {} as {} #{}{}", e.event_id, e.subject, ack.stream, ack.sequence,
+    logger()->debug("stored event {} on {} as {} #{}{}", e->payload.event_id, e->subject, ack.stream, ack.sequence,
                     ack.duplicate ? " (duplicate)" : "");
+    e->payload.op->complete(ec, ack);
   }
-  if (!ec) e.op->complete(ec, ack);
   pump_waiting();
   levels_changed();
   check_room();
@@ -393,15 +349,11 @@ void publisher_core::complete(std::uint64_t token, error_code ec, const pub_ack&
 }
 
 void publisher_core::pump_waiting() {
-  while (!waiting_.empty() && in_flight_.size() < opts_.max_in_flight) {
-    entry e = std::move(waiting_.front());
-    waiting_.pop_front();
-    send_first(e);
-  }
+  while (auto* e = window_.next_waiting()) write_first(*e);
 }
 
 void publisher_core::check_flushes() {
-  if (!in_flight_.empty() || !waiting_.empty() || flushes_.empty()) return;
+  if (!window_.idle() || flushes_.empty()) return;
   auto done = std::move(flushes_);
   flushes_.clear();
   for (auto& f : done) f->complete({});
@@ -414,23 +366,14 @@ void publisher_core::flush(const std::shared_ptr<flush_operation>& op) {
 
 void publisher_core::wait_for_room(const std::shared_ptr<flush_operation>& op) {
   if (shut_down_) return void(op->complete(make_error_code(errc::closing)));  // no PubAck will ever free a place
-  if (room_waiters_.empty() && !window_was_full_ && has_room()) return void(op->complete({}));  // room already
+  if (room_waiters_.empty() && window_.room_for_newcomer()) return void(op->complete({}));  // room already
   room_waiters_.push_back(op);
   check_room();
 }
 
 void publisher_core::check_room() {
-  // Once the window was full, waiters resume only when a quarter of it is free
-  // again, together: a producer woken for every single PubAck would cost a
-  // thread wake-up per message (measured: half the throughput of benchmark A).
-  if (!has_room()) {
-    window_was_full_ = true;
-    return;
-  }
-  if (window_was_full_ && in_flight_.size() > opts_.max_in_flight - opts_.max_in_flight / 4) return;
-  window_was_full_ = false;
   // One waiter per free place: each is expected to publish once it resumes.
-  std::size_t free = opts_.max_in_flight - in_flight_.size();
+  std::size_t free = window_.places_for_waiters();
   while (!room_waiters_.empty() && free > 0) {
     if (room_waiters_.front()->complete({})) --free;  // a cancelled one takes no place
     room_waiters_.pop_front();
@@ -440,14 +383,10 @@ void publisher_core::check_room() {
 void publisher_core::on_connection_event(const connection_event& ev) {
   switch (ev.kind) {
     case connection_event_kind::connected:  // the first link of a degraded start
-    case connection_event_kind::reconnected: {
-      // What could not be written meanwhile goes now; and replies to what was sent
-      // before the link broke may be lost: send that again too rather than wait
-      // for the ack timeout (Nats-Msg-Id makes it harmless).
-      for (auto& [token, e] : in_flight_)
-        if (!e.resend_pending) send(e);
+    case connection_event_kind::reconnected:
+      for (auto id : window_.on_link_restored())
+        if (auto* e = window_.find(id)) write(*e);
       break;
-    }
     case connection_event_kind::server_error: {
       // 'Permissions Violation for Publish to "subject"' fails the oldest publish to that subject.
       if (ev.error != nats_errc::not_permitted) break;
@@ -455,10 +394,8 @@ void publisher_core::on_connection_event(const connection_event& ev) {
       if (marker == std::string::npos) break;
       const auto start = marker + std::string_view("Publish to \"").size();
       const std::string subject = ev.detail.substr(start, ev.detail.find('"', start) - start);
-      std::uint64_t oldest = 0;
-      for (const auto& [token, e] : in_flight_)
-        if (e.subject == subject && (oldest == 0 || token < oldest)) oldest = token;
-      if (oldest != 0) complete(oldest, make_error_code(nats_errc::not_permitted), {}, ev.detail);
+      if (auto oldest = window_.oldest_to(subject))
+        complete(*oldest, make_error_code(nats_errc::not_permitted), {}, ev.detail);
       break;
     }
     case connection_event_kind::closed: shutdown(); break;
@@ -475,14 +412,11 @@ void publisher_core::shutdown() {
     listener_id_ = 0;
   }
   timer_.cancel();
-  std::vector<std::uint64_t> tokens;
-  for (const auto& [token, e] : in_flight_) tokens.push_back(token);
-  for (auto token : tokens) complete(token, make_error_code(errc::closing), {}, "the publisher or connection closed");
-  while (!waiting_.empty()) {
-    entry e = std::move(waiting_.front());
-    waiting_.pop_front();
-    fail_now(e.op, e.subject, e.event_id, make_error_code(errc::closing), "closed before it was sent");
-  }
+  // The waiting ones first: completing what is in flight would let them take its places.
+  for (auto& e : window_.take_waiting())
+    fail_now(e.payload.op, e.subject, e.payload.event_id, make_error_code(errc::closing), "closed before it was sent");
+  for (auto id : window_.tokens())
+    complete(id, make_error_code(errc::closing), {}, "the publisher or connection closed");
   levels_changed();
   check_flushes();
 }
