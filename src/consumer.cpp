@@ -8,7 +8,7 @@
 #include <natscoro/detail/message_state.hpp>
 #include <natscoro/detail/on_strand.hpp>
 #include <natscoro/detail/pending_operation.hpp>
-#include <natscoro/detail/pull_credits.hpp>
+#include <natscoro/detail/pull_protocol.hpp>
 #include <natscoro/detail/reply_inbox.hpp>
 #include <natscoro/detail/run_counters.hpp>
 #include <natscoro/detail/wire.hpp>
@@ -41,8 +41,7 @@ consumer_core::consumer_core(const jetstream& js, std::string stream, std::strin
       name_(std::move(name)),
       next_subject_(js.opts().api_prefix + ".CONSUMER.MSG.NEXT." + stream_ + "." + name_),
       opts_(opts),
-      credits_(opts.capacity),
-      watchdog_(opts.idle_heartbeat),
+      protocol_({.capacity = opts.capacity, .pull_expiry = opts.pull_expiry, .idle_heartbeat = opts.idle_heartbeat}),
       tick_(conn_.get_executor()),
       executor_(conn_.get_executor()) {
   const auto* cfg = info.is_object() ? info.as_object().if_contains("config") : nullptr;
@@ -97,28 +96,28 @@ void consumer_core::next_batch(std::size_t max, const std::shared_ptr<batch_oper
 }
 
 void consumer_core::wait(waiter w) {
-  if (fatal_ || phase_ != phase::running) {
+  if (fatal_ || !protocol_.running()) {
     if (w.one) return void(w.one->fail(fatal_text_, fatal_, std::nullopt));
     return void(w.batch->fail(fatal_text_, fatal_, std::vector<message>{}));
   }
   waiters_.push_back(std::move(w));
-  pulling_ = true;
+  protocol_.start_pulling();
   hand_out();
   maybe_pull();
 }
 
 std::optional<message> consumer_core::try_next() {
-  if (fatal_ || phase_ != phase::running || !waiters_.empty()) return std::nullopt;
+  if (fatal_ || !protocol_.running() || !waiters_.empty()) return std::nullopt;
   auto state = pop_held();
   if (!state) return std::nullopt;
-  pulling_ = true;
+  protocol_.start_pulling();
   maybe_pull();
   return access::make_message(std::move(state));
 }
 
 std::vector<message> consumer_core::try_next_batch(std::size_t max) {
   std::vector<message> out;
-  if (fatal_ || phase_ != phase::running || !waiters_.empty()) return out;
+  if (fatal_ || !protocol_.running() || !waiters_.empty()) return out;
   out.reserve(std::min(max, held_.size()));
   while (out.size() < max) {
     auto state = pop_held();
@@ -126,7 +125,7 @@ std::vector<message> consumer_core::try_next_batch(std::size_t max) {
     out.push_back(access::make_message(std::move(state)));
   }
   if (out.empty()) return out;
-  pulling_ = true;
+  protocol_.start_pulling();
   maybe_pull();  // once for the batch: the credits it freed go out in one request
   return out;
 }
@@ -135,7 +134,7 @@ std::shared_ptr<message_state> consumer_core::pop_held() {
   while (!held_.empty()) {
     auto state = message_state::from(std::move(held_.front()), conn_, api_, opts_.envelope);
     held_.pop_front();
-    credits_.on_released();
+    protocol_.on_released();
     if (state) {
       publish_levels();
       return state;
@@ -146,7 +145,7 @@ std::shared_ptr<message_state> consumer_core::pop_held() {
 }
 
 void consumer_core::hand_out() {
-  while (phase_ == phase::running && !waiters_.empty() && !held_.empty()) {
+  while (protocol_.running() && !waiters_.empty() && !held_.empty()) {
     auto w = std::move(waiters_.front());
     waiters_.pop_front();
     if (!w.pending()) continue;  // cancelled: the messages stay for the next call
@@ -188,29 +187,19 @@ void consumer_core::maybe_pull() {
 void consumer_core::publish_levels() {
   stats_.update([this](auto& s) {
     s.held = held_.size();
-    s.outstanding = credits_.outstanding();
+    s.outstanding = protocol_.outstanding();
   });
 }
 
 void consumer_core::pull() {
-  if (phase_ != phase::running || fatal_ || !pulling_ || !inbox_) return;
-  const auto now = steady::now();
-  if (now < paused_until_) return;  // the tick retries
-  const std::size_t batch = credits_.request_size();
-  if (batch == 0) return;
-  if (credits_.outstanding() == 0) watchdog_.on_activity(now);  // silence counts from the first open request
-  // The server ends the request at `expires` with a 408; a little later it is forgotten here anyway.
-  const std::uint64_t id = credits_.on_request_sent(batch, now + opts_.pull_expiry + opts_.idle_heartbeat);
-  boost::json::object request;
-  request["batch"] = batch;
-  request["expires"] = std::chrono::nanoseconds(opts_.pull_expiry).count();
-  request["idle_heartbeat"] = std::chrono::nanoseconds(opts_.idle_heartbeat).count();
-  const std::string body = boost::json::serialize(request);
-  const std::string reply = inbox_->reply_subject(id);
+  if (fatal_ || !inbox_) return;
+  const auto request = protocol_.next_request(steady::now());
+  if (!request) return;
+  const std::string reply = inbox_->reply_subject(request->id);
   // While the link is down the request is not written: the reconnect pulls afresh.
-  const natsStatus s = wire_of(conn_).request(next_subject_.c_str(), reply.c_str(), body);
+  const natsStatus s = wire_of(conn_).request(next_subject_.c_str(), reply.c_str(), request->body);
   if (s != NATS_OK) {
-    credits_.on_request_ended(id);
+    protocol_.on_request_unsent(request->id);
     if (s == NATS_CONNECTION_CLOSED) fail(make_error_code(errc::not_connected), "the connection is closed");
     return;
   }
@@ -220,11 +209,12 @@ void consumer_core::pull() {
 void consumer_core::on_inbox(std::uint64_t token, nats_msg_ptr msg) {
   const char* reply = natsMsg_GetReply(msg.get());
   const bool delivered = reply != nullptr && std::string_view(reply).rfind("$JS.ACK.", 0) == 0;
-  if (phase_ == phase::stopped || fatal_) {
+  if (protocol_.stopped()) {
     if (delivered) give_back(msg.get());  // never dropped: redelivered at once
     return;
   }
-  watchdog_.on_activity(steady::now());
+  const auto now = steady::now();
+  protocol_.on_activity(now);
   if (natsMsg_IsNoResponders(msg.get())) return on_status(token, "503", "no responders");
   if (!delivered) {  // a status (one with an ack subject never is): only these are searched for one,
                      // which spares each delivery nats.c's parsing of its headers
@@ -233,7 +223,7 @@ void consumer_core::on_inbox(std::uint64_t token, nats_msg_ptr msg) {
     return;
   }
   stats_.update([](auto& s) { ++s.delivered; });
-  if (!credits_.on_message()) {  // from a request forgotten after a reconnect, with no room left
+  if (protocol_.on_delivery(now) == pull_protocol::arrival::give_back_later) {
     // Later, not at once: at once, the forgotten request could take it again and again, each time a delivery.
     give_back(msg.get(), unrequested_give_back_delay);
     stats_.update([](auto& s) { ++s.given_back_unrequested; });
@@ -245,38 +235,33 @@ void consumer_core::on_inbox(std::uint64_t token, nats_msg_ptr msg) {
 }
 
 void consumer_core::on_status(std::uint64_t token, const std::string& status, const std::string& description) {
-  if (status == "100") return;  // idle heartbeat
-  credits_.on_request_ended(token);
-  if (status == "404" || status == "408") {  // no messages / the request expired: ask again
-    maybe_pull();
-    return finish_drain_if_done();
+  using kind = pull_protocol::status_action::kind;
+  const auto action = protocol_.on_status(token, status, description, steady::now());
+  switch (action.what) {
+    case kind::none: return;
+    case kind::fail: return fail(action.ec, action.detail);
+    case kind::pull: maybe_pull(); break;
+    case kind::check_consumer:
+      // Find out whether the consumer (or its stream) is gone.
+      api_->request("CONSUMER.INFO", {stream_, name_}, "",
+                    [weak = weak_from_this()](error_code ec, boost::json::value) {
+                      auto self = weak.lock();
+                      if (!self) return;
+                      if (ec == jetstream_errc::consumer_not_found || ec == jetstream_errc::stream_not_found)
+                        return self->fail(ec, "the consumer or its stream was deleted");
+                      self->maybe_pull();
+                    });
+      break;
+    case kind::pause:
+      logger()->debug("consumer {}/{}: pull ended by the server: {}", stream_, name_, action.detail);
+      break;
   }
-  if (status == "409" && description.find("Consumer Deleted") != std::string::npos)
-    return fail(make_error_code(jetstream_errc::consumer_not_found), "the consumer was deleted");
-  if (status == "409" && description.find("push based") != std::string::npos)
-    return fail(make_error_code(errc::invalid_argument), "the consumer is push based, not a pull consumer");
-  if (status == "503") {
-    // No one answers for the consumer: find out whether it (or its stream) is gone.
-    api_->request("CONSUMER.INFO", {stream_, name_}, "",
-                  [weak = weak_from_this()](error_code ec, boost::json::value) {
-                    auto self = weak.lock();
-                    if (!self) return;
-                    if (ec == jetstream_errc::consumer_not_found || ec == jetstream_errc::stream_not_found)
-                      return self->fail(ec, "the consumer or its stream was deleted");
-                    self->maybe_pull();
-                  });
-  } else {
-    logger()->debug("consumer {}/{}: pull ended by the server: {} {}", stream_, name_, status, description);
-  }
-  // 409 "Exceeded MaxAckPending", "Leadership Change" and the like: pull again shortly.
-  paused_until_ = steady::now() + std::chrono::milliseconds(500);
   finish_drain_if_done();
 }
 
 void consumer_core::on_connection_event(const connection_event& ev) {
   if (ev.kind == connection_event_kind::reconnected) {
-    // nats.c re-subscribes but does not resend pull requests: they are gone.
-    credits_.reset();
+    protocol_.on_link_restored();
     stats_.update([](auto& s) { ++s.repulls; });
     maybe_pull();
   } else if (ev.kind == connection_event_kind::closed) {
@@ -293,17 +278,14 @@ void consumer_core::schedule_tick() {
 }
 
 void consumer_core::on_tick() {
-  if (phase_ != phase::running) return;
-  const auto now = steady::now();
-  credits_.expire(now);
-  if (credits_.outstanding() > 0 && watchdog_.expired(now)) {
+  if (!protocol_.running()) return;
+  if (protocol_.on_tick(steady::now())) {
     logger()->warn("consumer {}/{}: no heartbeat for {} ms; pulling afresh", stream_, name_,
-                   (2 * opts_.idle_heartbeat).count());
-    credits_.reset();
+                   protocol_.silence_allowed().count());
     stats_.update([](auto& s) { ++s.repulls; });
   }
   maybe_pull();
-  if (phase_ == phase::running) schedule_tick();
+  if (protocol_.running()) schedule_tick();
 }
 
 void consumer_core::give_back(natsMsg* msg, std::chrono::nanoseconds delay) {
@@ -314,14 +296,14 @@ void consumer_core::give_back(natsMsg* msg, std::chrono::nanoseconds delay) {
 void consumer_core::give_back_held() {
   for (auto& m : held_) {
     give_back(m.get());
-    credits_.on_released();
+    protocol_.on_released();
   }
   held_.clear();
   publish_levels();
 }
 
 void consumer_core::fail(error_code ec, const std::string& detail) {
-  if (fatal_ || phase_ == phase::stopped) return;
+  if (fatal_ || protocol_.stopped()) return;
   fatal_ = ec;
   fatal_text_ = "consumer " + stream_ + "/" + name_ + ": " + ec.message() + " (" + detail + ")";
   logger()->error("{}", fatal_text_);
@@ -337,8 +319,7 @@ void consumer_core::drain(std::chrono::milliseconds grace, const std::shared_ptr
 }
 
 void consumer_core::start_draining(std::chrono::milliseconds grace) {
-  if (phase_ != phase::running) return;
-  phase_ = phase::draining;
+  if (!protocol_.begin_drain()) return;
   drain_deadline_ = steady::now() + grace;
   settle_waiters();
   tick_.cancel();
@@ -348,21 +329,20 @@ void consumer_core::start_draining(std::chrono::milliseconds grace) {
 }
 
 void consumer_core::on_unsubscribed() {
-  if (unsubscribed_) return;
-  unsubscribed_ = true;
+  const auto held = protocol_.on_unsubscribed();
+  if (!held) return;
   inbox_.reset();
-  if (participant_unsubscribed_) {
-    std::exchange(participant_unsubscribed_, nullptr)(take_held());
-  } else if (!participant_attached_) {
-    give_back_held();
+  switch (*held) {
+    case pull_protocol::held_goes::to_participant: std::exchange(participant_unsubscribed_, nullptr)(take_held()); break;
+    case pull_protocol::held_goes::back: give_back_held(); break;
   }
   finish_drain_if_done();
 }
 
 bool consumer_core::attach_drain_participant(std::function<void(std::vector<message>)> on_unsubscribed) {
-  if (participant_attached_) return false;
-  participant_attached_ = true;
-  if (unsubscribed_) {
+  bool held_now = false;
+  if (!protocol_.attach_participant(&held_now)) return false;
+  if (held_now) {
     on_unsubscribed(take_held());
   } else {
     participant_unsubscribed_ = std::move(on_unsubscribed);
@@ -378,23 +358,26 @@ std::vector<message> consumer_core::take_held() {
 
 void consumer_core::detach_drain_participant() {
   give_back_held();  // anything that came after the participant took its share
-  participant_attached_ = false;
+  protocol_.detach_participant();
   participant_unsubscribed_ = nullptr;
   finish_drain_if_done();
 }
 
 void consumer_core::finish_drain_if_done() {
-  if (phase_ == phase::draining && unsubscribed_) return close_now();
-  if (phase_ != phase::stopped || participant_attached_) return;
+  switch (protocol_.next_drain_step()) {
+    case pull_protocol::drain_step::none: return;
+    case pull_protocol::drain_step::stop: return close_now();
+    case pull_protocol::drain_step::complete: break;
+  }
   auto drains = std::move(drains_);
   drains_.clear();
   for (auto& d : drains) d->complete({});
 }
 
 void consumer_core::close_now() {
-  if (phase_ == phase::stopped) return;
-  if (phase_ == phase::running) drain_deadline_ = steady::now();
-  phase_ = phase::stopped;
+  const bool was_running = protocol_.running();
+  if (!protocol_.stop()) return;
+  if (was_running) drain_deadline_ = steady::now();
   settle_waiters();
   tick_.cancel();
   if (listener_id_ != 0) {

@@ -5,7 +5,7 @@
 #include <natscoro/consumer.hpp>
 #include <natscoro/detail/nats_message.hpp>
 #include <natscoro/detail/pending_operation.hpp>
-#include <natscoro/detail/pull_credits.hpp>
+#include <natscoro/detail/pull_protocol.hpp>
 #include <natscoro/detail/reply_inbox.hpp>
 #include <natscoro/detail/shared_stats.hpp>
 #include <natscoro/jetstream.hpp>
@@ -69,7 +69,7 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
   void detach_drain_participant();
   /// When handlers must be done by: the drain's deadline (now when stopped without one).
   steady::time_point drain_deadline() const { return drain_deadline_; }
-  bool draining_or_stopped() const { return phase_ != phase::running; }
+  bool draining_or_stopped() const { return !protocol_.running(); }
 
   const jetstream& js() const { return js_; }
   const std::string& stream() const { return stream_; }
@@ -81,8 +81,6 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
   const boost::asio::any_io_executor& executor() const { return executor_; }
 
  private:
-  enum class phase { running, draining, stopped };
-
   /// A next() or next_batch() waiting for a message.
   struct waiter {
     std::shared_ptr<next_operation> one;
@@ -124,21 +122,15 @@ class consumer_core : public std::enable_shared_from_this<consumer_core> {
   consumer_options opts_;
   std::chrono::nanoseconds ack_wait_{std::chrono::seconds(30)};
   int max_deliver_ = -1;
-  pull_credits credits_;
-  heartbeat_watchdog watchdog_;
+  pull_protocol protocol_;
   std::shared_ptr<reply_inbox> inbox_;
   std::uint64_t listener_id_ = 0;
-  std::deque<nats_msg_ptr> held_;  // at most opts_.capacity (pull_credits)
+  std::deque<nats_msg_ptr> held_;  // at most opts_.capacity (pull_protocol)
   std::deque<waiter> waiters_;
   std::vector<std::shared_ptr<drain_operation>> drains_;
   steady::time_point drain_deadline_{};
   boost::asio::steady_timer tick_;
-  phase phase_ = phase::running;
-  bool pulling_ = false;       // from the first next()
-  bool unsubscribed_ = false;  // the server can deliver nothing more
-  bool participant_attached_ = false;
-  std::function<void(std::vector<message>)> participant_unsubscribed_;
-  steady::time_point paused_until_{};
+  std::function<void(std::vector<message>)> participant_unsubscribed_;  // until the participant has what is held
   error_code fatal_;
   std::string fatal_text_;  // what fail() logged: the diagnostics of later next() calls
   shared_stats<consumer_stats> stats_;
