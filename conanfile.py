@@ -1,19 +1,28 @@
 # Conan 2 recipe. Conan is not installable on the project's Debian CI, which
 # instead builds test_package/ against a plain `cmake --install`.
+import os
+import re
+
 from conan import ConanFile
 from conan.tools.cmake import CMake, CMakeToolchain, CMakeDeps, cmake_layout
+from conan.tools.files import copy, load
 
 
 class NatscoroConan(ConanFile):
     name = "natscoro"
-    version = "0.1.0"
     license = "BSL-1.0"
+    package_type = "library"
     description = "C++20 coroutines for NATS JetStream on Boost.Asio"
     topics = ("nats", "jetstream", "asio", "coroutines", "cloudevents")
     settings = "os", "arch", "compiler", "build_type"
     options = {"shared": [True, False], "fPIC": [True, False], "with_postgresql": [True, False]}
     default_options = {"shared": False, "fPIC": True, "with_postgresql": True}
-    exports_sources = "CMakeLists.txt", "cmake/*", "include/*", "src/*", "sql/*"
+    exports_sources = "CMakeLists.txt", "LICENSE", "cmake/*", "include/*", "src/*", "sql/*"
+
+    def set_version(self):
+        # The version's single source: include/natscoro/version.hpp.
+        header = load(self, os.path.join(self.recipe_folder, "include", "natscoro", "version.hpp"))
+        self.version = re.search(r'#define NATSCORO_VERSION_STRING "([^"]+)"', header).group(1)
 
     def requirements(self):
         self.requires("cnats/3.4.1", transitive_headers=True)
@@ -35,6 +44,9 @@ class NatscoroConan(ConanFile):
         tc.cache_variables["NATSCORO_BUILD_BENCHMARKS"] = False
         tc.cache_variables["NATSCORO_BUILD_TOOLS"] = False
         tc.cache_variables["NATSCORO_WITH_POSTGRESQL"] = bool(self.options.with_postgresql)
+        # ConanCenter's cnats gives cnats::nats_static (static, its default) or
+        # cnats::nats (shared) through its CMake package; cmake/Findcnats.cmake takes either.
+        tc.cache_variables["NATSCORO_CNATS_CONFIG"] = True
         tc.generate()
 
     def build(self):
@@ -43,6 +55,7 @@ class NatscoroConan(ConanFile):
         cmake.build()
 
     def package(self):
+        copy(self, "LICENSE", src=self.source_folder, dst=os.path.join(self.package_folder, "licenses"))
         CMake(self).install()
 
     def package_info(self):
@@ -51,10 +64,15 @@ class NatscoroConan(ConanFile):
         core.set_property("cmake_target_name", "natscoro::natscoro")
         core.set_property("pkg_config_name", "natscoro")
         core.libs = ["natscoro"]
-        core.requires = ["cnats::nats", "boost::headers", "boost::json", "spdlog::spdlog", "sqlite3::sqlite3"]
+        # Conan names here, "package::component" as ConanCenter's recipes define them
+        # (not CMake targets): cnats has no components (its whole package), Boost's
+        # are its modules, spdlog's library is "libspdlog", sqlite3's "sqlite", libpq's "pq".
+        core.requires = ["cnats::cnats", "boost::headers", "boost::json", "spdlog::libspdlog", "sqlite3::sqlite"]
+        if self.settings.os in ["Linux", "FreeBSD"]:
+            core.system_libs = ["pthread"]
         if self.options.with_postgresql:
             postgres = self.cpp_info.components["postgres"]
             postgres.set_property("cmake_target_name", "natscoro::postgres")
             postgres.set_property("pkg_config_name", "natscoro-postgres")
             postgres.libs = ["natscoro_postgres"]
-            postgres.requires = ["natscoro", "libpq::libpq"]
+            postgres.requires = ["natscoro", "libpq::pq"]

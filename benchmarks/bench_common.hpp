@@ -30,14 +30,14 @@ inline constexpr std::size_t payload_bytes = 256;
 struct workload {
   char id = 'A';
   std::string what;
-  bool needs_fill = false;          ///< the stream is filled by a separate `fill` run first
-  std::uint64_t messages = 0;       ///< published, consumed, or the backlog stored (F)
-  std::size_t window = 0;           ///< A: PubAcks outstanding at most
-  std::size_t batch = 0;            ///< C, E: raw Fetch size and natscoro's capacity
-  std::size_t keys = 1;             ///< subjects "bench.<w>.<key>"
-  std::size_t concurrency = 0;      ///< E, F: handlers at once
-  double seconds = 0;               ///< F: how long the consumer runs against the backlog
-  std::size_t consumers = 0;        ///< G
+  bool needs_fill = false;      ///< the stream is filled by a separate `fill` run first
+  std::uint64_t messages = 0;   ///< published, consumed, or the backlog stored (F)
+  std::size_t window = 0;       ///< A: PubAcks outstanding at most
+  std::size_t batch = 0;        ///< C, E: raw Fetch size and natscoro's capacity
+  std::size_t keys = 1;         ///< subjects "bench.<w>.<key>"
+  std::size_t concurrency = 0;  ///< E, F: handlers at once
+  double seconds = 0;           ///< F: how long the consumer runs against the backlog
+  std::size_t consumers = 0;    ///< G
   /// B, D: messages sent one at a time before measuring, so that a fresh
   /// server's first writes (stream files, first consumer) weigh on neither client.
   std::uint64_t warmup = 0;
@@ -59,44 +59,90 @@ inline workload workload_for(char id, bool quick) {
   const auto n = [quick](std::uint64_t full, std::uint64_t small) { return quick ? small : full; };
   switch (id) {
     case 'A':
-      return {.id = 'A', .what = "pipelined publish with PubAck", .messages = n(200'000, 2'000), .window = 4096,
+      return {.id = 'A',
+              .what = "pipelined publish with PubAck",
+              .messages = n(200'000, 2'000),
+              .window = 4096,
               .same_job_baseline = true};
     case 'B':
-      return {.id = 'B', .what = "sequential publish, latency", .messages = n(5'000, 200), .warmup = n(200, 20),
+      return {.id = 'B',
+              .what = "sequential publish, latency",
+              .messages = n(5'000, 200),
+              .warmup = n(200, 20),
               .send_asap = true};
     case 'C':
-      return {.id = 'C', .what = "durable pull consumer drains the stream, ack each", .needs_fill = true,
-              .messages = n(200'000, 2'000), .batch = 500, .same_job_baseline = true};
+      return {.id = 'C',
+              .what = "durable pull consumer drains the stream, ack each",
+              .needs_fill = true,
+              .messages = n(200'000, 2'000),
+              .batch = 500,
+              .same_job_baseline = true};
     case 'D':
-      return {.id = 'D', .what = "end-to-end latency, publish to next()", .messages = n(5'000, 200),
-              .warmup = n(200, 20), .send_asap = true};
+      return {.id = 'D',
+              .what = "end-to-end latency, publish to next()",
+              .messages = n(5'000, 200),
+              .warmup = n(200, 20),
+              .send_asap = true};
     case 'E':
-      return {.id = 'E', .what = "runner, 1,000 keys, trivial handler", .needs_fill = true,
-              .messages = n(200'000, 2'000), .batch = 500, .keys = n(1'000, 100), .concurrency = 64,
+      return {.id = 'E',
+              .what = "runner, 1,000 keys, trivial handler",
+              .needs_fill = true,
+              .messages = n(200'000, 2'000),
+              .batch = 500,
+              .keys = n(1'000, 100),
+              .concurrency = 64,
               .same_job_baseline = true};
     case 'F':
-      return {.id = 'F', .what = "memory under a backlog, 1 ms handler", .needs_fill = true,
-              .messages = n(1'000'000, 20'000), .batch = 64, .keys = n(1'000, 100), .concurrency = 64,
+      return {.id = 'F',
+              .what = "memory under a backlog, 1 ms handler",
+              .needs_fill = true,
+              .messages = n(1'000'000, 20'000),
+              .batch = 64,
+              .keys = n(1'000, 100),
+              .concurrency = 64,
               .seconds = quick ? 1.0 : 10.0};
     case 'G':  // one subject per consumer
       return {.id = 'G', .what = "consumers on one connection", .keys = n(1'000, 50), .consumers = n(1'000, 50)};
     case 'H':
-      return {.id = 'H', .what = "outbox (SQLite, synchronous FULL): 64 producers store", .messages = n(200'000, 2'000),
-              .window = 4096, .outbox = true, .producers = 64};
+      return {.id = 'H',
+              .what = "outbox (SQLite, synchronous FULL): 64 producers store",
+              .messages = n(200'000, 2'000),
+              .window = 4096,
+              .outbox = true,
+              .producers = 64};
     case 'I':
-      return {.id = 'I', .what = "outbox relay drains a backlog (SQLite)", .needs_fill = true,
-              .messages = n(200'000, 2'000), .window = 4096, .outbox = true, .producers = 64};
+      return {.id = 'I',
+              .what = "outbox relay drains a backlog (SQLite)",
+              .needs_fill = true,
+              .messages = n(200'000, 2'000),
+              .window = 4096,
+              .outbox = true,
+              .producers = 64};
     case 'J':
-      return {.id = 'J', .what = "outbox relay drains a backlog (PostgreSQL)", .needs_fill = true,
-              .messages = n(100'000, 1'000), .window = 4096, .outbox = true};
+      return {.id = 'J',
+              .what = "outbox relay drains a backlog (PostgreSQL)",
+              .needs_fill = true,
+              .messages = n(100'000, 1'000),
+              .window = 4096,
+              .outbox = true};
     case 'K':
-      return {.id = 'K', .what = "events pending in the outbox (SQLite), broker down", .messages = n(1'000'000, 20'000),
-              .outbox = true, .raw_baseline = false, .producers = 64};
+      return {.id = 'K',
+              .what = "events pending in the outbox (SQLite), broker down",
+              .messages = n(1'000'000, 20'000),
+              .outbox = true,
+              .raw_baseline = false,
+              .producers = 64};
     case 'L':  // E's runner twice on the same backlog: without, then with the processed-id store
-      return {.id = 'L', .what = "runner with the processed-id store (vs without), 1,000 keys", .needs_fill = true,
-              .messages = n(50'000, 2'000), .batch = 500, .keys = n(1'000, 100), .concurrency = 64,
+      return {.id = 'L',
+              .what = "runner with the processed-id store (vs without), 1,000 keys",
+              .needs_fill = true,
+              .messages = n(50'000, 2'000),
+              .batch = 500,
+              .keys = n(1'000, 100),
+              .concurrency = 64,
               .raw_baseline = false};
-    default: throw std::invalid_argument(std::string("unknown workload '") + id + "' (A to L)");
+    default:
+      throw std::invalid_argument(std::string("unknown workload '") + id + "' (A to L)");
   }
 }
 
@@ -116,9 +162,8 @@ struct command_line {
 };
 
 inline command_line parse_command_line(int argc, char** argv) {
-  const std::string usage =
-      std::string("usage: ") + argv[0] +
-      " fill|run A-L [--server URL] [--quick] [--same-job] [--dir DIR] [--postgres CONNINFO]";
+  const std::string usage = std::string("usage: ") + argv[0] +
+                            " fill|run A-L [--server URL] [--quick] [--same-job] [--dir DIR] [--postgres CONNINFO]";
   if (argc < 3) throw std::invalid_argument(usage);
   command_line cl;
   const std::string verb = argv[1], id = argv[2];
@@ -126,12 +171,18 @@ inline command_line parse_command_line(int argc, char** argv) {
   cl.fill = verb == "fill";
   for (int i = 3; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--quick") cl.quick = true;
-    else if (arg == "--same-job") cl.same_job = true;
-    else if (arg == "--server" && i + 1 < argc) cl.server = argv[++i];
-    else if (arg == "--dir" && i + 1 < argc) cl.dir = argv[++i];
-    else if (arg == "--postgres" && i + 1 < argc) cl.postgres = argv[++i];
-    else throw std::invalid_argument(usage);
+    if (arg == "--quick")
+      cl.quick = true;
+    else if (arg == "--same-job")
+      cl.same_job = true;
+    else if (arg == "--server" && i + 1 < argc)
+      cl.server = argv[++i];
+    else if (arg == "--dir" && i + 1 < argc)
+      cl.dir = argv[++i];
+    else if (arg == "--postgres" && i + 1 < argc)
+      cl.postgres = argv[++i];
+    else
+      throw std::invalid_argument(usage);
   }
   cl.load = workload_for(id[0], cl.quick);
   return cl;
@@ -169,7 +220,9 @@ std::uint64_t allocations();
 inline double cpu_seconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
-  const auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  const auto secs = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
   return secs(u.ru_utime) + secs(u.ru_stime);
 }
 

@@ -15,10 +15,10 @@
 #endif
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -60,7 +60,8 @@ asio::awaitable<void> publish_pipelined(nc::publisher& pub, const workload& w, s
   std::uint64_t failed = 0;
   for (std::uint64_t i = 0; i < n; ++i) {
     if (!pub.has_room()) co_await pub.wait_for_room();
-    pub.publish(bench::subject_for(w, i), make_event(data), [&failed](nc::error_code ec, nc::pub_ack) { failed += !!ec; });
+    pub.publish(bench::subject_for(w, i), make_event(data),
+                [&failed](nc::error_code ec, nc::pub_ack) { failed += !!ec; });
   }
   co_await pub.flush();
   if (failed > 0) throw std::runtime_error(std::to_string(failed) + " publishes failed");
@@ -98,8 +99,8 @@ asio::awaitable<void> run_runner(nc::consumer cons, const workload& w, std::uint
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer stop_timer(ex);
   if (seconds > 0) {
-    stop_timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(seconds)));
+    stop_timer.expires_after(
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds)));
     stop_timer.async_wait([&, cons](nc::error_code ec) mutable {
       if (ec) return;
       measured->stop();
@@ -259,7 +260,8 @@ asio::awaitable<void> run_outbox(nc::connection& conn, const bench::command_line
       remove_outbox_file(outbox_file(cl));
       co_return;
     }
-    default: throw std::invalid_argument(std::string("workload ") + w.id + " is not built here (no PostgreSQL)");
+    default:
+      throw std::invalid_argument(std::string("workload ") + w.id + " is not built here (no PostgreSQL)");
   }
   r.print();
 }
@@ -360,7 +362,8 @@ asio::awaitable<void> run(nc::connection& conn, const workload& w, bench::result
     }
     case 'D': {
       co_await recreate_stream(js);
-      auto cons = co_await js.consumer(bench::stream_name, durable("bench", "bench.>", nc::deliver_policy::new_messages));
+      auto cons =
+          co_await js.consumer(bench::stream_name, durable("bench", "bench.>", nc::deliver_policy::new_messages));
       nc::publisher pub{js, nc::publisher_options{.source = "natscoro-bench"}};
       std::vector<double> us;
       auto one = [&](std::uint64_t i) -> asio::awaitable<void> {
@@ -392,7 +395,8 @@ asio::awaitable<void> run(nc::connection& conn, const workload& w, bench::result
     case 'L': {
       co_await stored(js, r);
       const nc::consumer_options capacity{.capacity = w.batch};
-      auto plain = co_await js.consumer(bench::stream_name, durable("plain", "bench.>", nc::deliver_policy::all), capacity);
+      auto plain =
+          co_await js.consumer(bench::stream_name, durable("plain", "bench.>", nc::deliver_policy::all), capacity);
       co_await run_runner(plain, w, w.messages, 0, 0ms, r);
       const double without = r.value("msgs_per_s");
       auto recorded =
@@ -420,14 +424,18 @@ asio::awaitable<void> run(nc::connection& conn, const workload& w, bench::result
       auto ex = co_await asio::this_coro::executor;
       std::size_t received = 0;
       for (auto& c : consumers)
-        asio::co_spawn(ex, [&received, c]() mutable -> asio::awaitable<void> {
-          auto m = co_await c.next();
-          m->ack();
-          ++received;
-        }, asio::detached);
+        asio::co_spawn(
+            ex,
+            [&received, c]() mutable -> asio::awaitable<void> {
+              auto m = co_await c.next();
+              m->ack();
+              ++received;
+            },
+            asio::detached);
       nc::publisher pub{js, nc::publisher_options{.source = "natscoro-bench"}};
       bench::section delivered;
-      for (std::size_t i = 0; i < w.consumers; ++i) pub.publish(bench::subject_for(w, i), make_event(data), asio::detached);
+      for (std::size_t i = 0; i < w.consumers; ++i)
+        pub.publish(bench::subject_for(w, i), make_event(data), asio::detached);
       asio::steady_timer poll(ex);
       while (received < w.consumers) {
         poll.expires_after(1ms);
@@ -456,32 +464,35 @@ int run_client(const bench::command_line& cl) {
   int status = 1;
   // On a strand, which connect() then keeps as the connection's: every call runs
   // inline, the cheapest setup (docs/threading.md).
-  asio::co_spawn(asio::make_strand(io), [&]() -> asio::awaitable<void> {
-    if (cl.fill && cl.load.outbox) {
-      co_await fill_outbox(cl);
-      status = 0;
-      co_return;
-    }
-    nc::connect_options opts;
-    opts.servers = {cl.server};
-    opts.name = "natscoro-bench";
-    // The library's defaults, except where latency is measured (raw nats.c sets SendAsap there too).
-    opts.send_asap = cl.load.send_asap;
-    auto conn = co_await nc::connect(co_await asio::this_coro::executor, opts);
-    if (cl.fill) {
-      co_await fill(conn, cl.load);
-    } else {
-      bench::result r(cl.load, "natscoro");
-      if (cl.load.outbox)
-        co_await run_outbox(conn, cl, r);
-      else
-        co_await run(conn, cl.load, r);
-    }
-    co_await conn.drain();
-    status = 0;
-  }, [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-  });
+  asio::co_spawn(
+      asio::make_strand(io),
+      [&]() -> asio::awaitable<void> {
+        if (cl.fill && cl.load.outbox) {
+          co_await fill_outbox(cl);
+          status = 0;
+          co_return;
+        }
+        nc::connect_options opts;
+        opts.servers = {cl.server};
+        opts.name = "natscoro-bench";
+        // The library's defaults, except where latency is measured (raw nats.c sets SendAsap there too).
+        opts.send_asap = cl.load.send_asap;
+        auto conn = co_await nc::connect(co_await asio::this_coro::executor, opts);
+        if (cl.fill) {
+          co_await fill(conn, cl.load);
+        } else {
+          bench::result r(cl.load, "natscoro");
+          if (cl.load.outbox)
+            co_await run_outbox(conn, cl, r);
+          else
+            co_await run(conn, cl.load, r);
+        }
+        co_await conn.drain();
+        status = 0;
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
   io.run();
   return status;
 }

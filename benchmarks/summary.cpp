@@ -21,21 +21,34 @@ namespace {
 
 namespace json = boost::json;
 
-const std::vector<std::string> metrics = {"msgs_per_s",     "p50_us",          "p95_us",          "p99_us",
-                                          "max_us",         "rss_peak_mb",     "threads",         "stored_bytes_per_msg",
-                                          "setup_s",        "direct_msgs_per_s", "relay_vs_direct", "commits",
-                                          "pending",        "without_store_msgs_per_s", "store_vs_none",
-                                          "cpu_us_per_msg", "allocs_per_msg", "next_msgs_per_s",
+const std::vector<std::string> metrics = {"msgs_per_s",
+                                          "p50_us",
+                                          "p95_us",
+                                          "p99_us",
+                                          "max_us",
+                                          "rss_peak_mb",
+                                          "threads",
+                                          "stored_bytes_per_msg",
+                                          "setup_s",
+                                          "direct_msgs_per_s",
+                                          "relay_vs_direct",
+                                          "commits",
+                                          "pending",
+                                          "without_store_msgs_per_s",
+                                          "store_vs_none",
+                                          "cpu_us_per_msg",
+                                          "allocs_per_msg",
+                                          "next_msgs_per_s",
                                           "next_cpu_us_per_msg"};
 
 /// How a row's figure is judged.
 enum class rule {
-  none,                ///< shown for information
-  ratio_at_least,      ///< natscoro/raw >= value
-  ratio_at_most,       ///< natscoro/raw <= value
-  natscoro_at_least,   ///< natscoro's own figure >= value
-  natscoro_below,      ///< natscoro's own figure < value
-  natscoro_at_most,    ///< natscoro's own figure <= value
+  none,               ///< shown for information
+  ratio_at_least,     ///< natscoro/raw >= value
+  ratio_at_most,      ///< natscoro/raw <= value
+  natscoro_at_least,  ///< natscoro's own figure >= value
+  natscoro_below,     ///< natscoro's own figure < value
+  natscoro_at_most,   ///< natscoro's own figure <= value
 };
 
 struct row_spec {
@@ -45,7 +58,7 @@ struct row_spec {
   rule how = rule::none;
   double value = 0;
   std::string target{};
-  bool charted = true;  ///< drawn in the ratio chart (false where the two figures are not alike)
+  bool charted = true;       ///< drawn in the ratio chart (false where the two figures are not alike)
   std::string raw_metric{};  ///< raw nats.c's figure to compare with, when not `metric`
 };
 
@@ -142,20 +155,28 @@ std::map<key, group> read_results(const std::string& path) {
 
 std::optional<bool> judge(const row_spec& r, double natscoro, std::optional<double> ratio) {
   switch (r.how) {
-    case rule::none: return std::nullopt;
-    case rule::ratio_at_least: return ratio ? std::optional(*ratio >= r.value) : std::nullopt;
-    case rule::ratio_at_most: return ratio ? std::optional(*ratio <= r.value) : std::nullopt;
-    case rule::natscoro_at_least: return natscoro >= r.value;
-    case rule::natscoro_below: return natscoro < r.value;
-    case rule::natscoro_at_most: return natscoro <= r.value;
+    case rule::none:
+      return std::nullopt;
+    case rule::ratio_at_least:
+      return ratio ? std::optional(*ratio >= r.value) : std::nullopt;
+    case rule::ratio_at_most:
+      return ratio ? std::optional(*ratio <= r.value) : std::nullopt;
+    case rule::natscoro_at_least:
+      return natscoro >= r.value;
+    case rule::natscoro_below:
+      return natscoro < r.value;
+    case rule::natscoro_at_most:
+      return natscoro <= r.value;
   }
   return std::nullopt;
 }
 
 std::string figure(double v) {
   std::ostringstream s;
-  if (v >= 1000) s << std::fixed << std::setprecision(0) << v;
-  else s << std::fixed << std::setprecision(v >= 10 ? 1 : 2) << v;
+  if (v >= 1000)
+    s << std::fixed << std::setprecision(0) << v;
+  else
+    s << std::fixed << std::setprecision(v >= 10 ? 1 : 2) << v;
   return s.str();
 }
 
@@ -183,10 +204,8 @@ int summarize(int argc, char** argv) {
     json::object m;
     for (const auto& [metric, values] : g.values) m[metric] = median(values);
     medians[k] = m;
-    std::cout << json::serialize(json::object{{"workload", k.first},
-                                              {"client", k.second},
-                                              {"rounds", g.rounds},
-                                              {"median", m}})
+    std::cout << json::serialize(
+                     json::object{{"workload", k.first}, {"client", k.second}, {"rounds", g.rounds}, {"median", m}})
               << "\n";
   }
 
@@ -216,7 +235,10 @@ int summarize(int argc, char** argv) {
     if (!ran && !raw_ran && !same_job_ran) continue;  // not run this time
     if (!ran || (spec.raw_baseline && !raw_ran) || (spec.same_job_baseline && !same_job_ran)) {
       std::cerr << "summary: workload " << w << " lacks "
-                << (!ran ? "natscoro's" : !raw_ran && spec.raw_baseline ? "raw's" : "raw same-job's") << " results\n";
+                << (!ran                            ? "natscoro's"
+                    : !raw_ran && spec.raw_baseline ? "raw's"
+                                                    : "raw same-job's")
+                << " results\n";
       status = 1;
       continue;
     }
@@ -252,7 +274,8 @@ int summarize(int argc, char** argv) {
   json::object doc{{"generated", now_utc()}, {"machine", machine}, {"rows", table}};
   json::array runs;
   for (const auto& [k, m] : medians)
-    runs.push_back(json::object{{"workload", k.first}, {"client", k.second}, {"rounds", groups.at(k).rounds}, {"median", m}});
+    runs.push_back(
+        json::object{{"workload", k.first}, {"client", k.second}, {"rounds", groups.at(k).rounds}, {"median", m}});
   doc["medians"] = runs;
   std::ofstream(out_json) << json::serialize(doc) << "\n";
   return status;

@@ -1,12 +1,19 @@
 # Finds nats.c and provides the imported target cnats::nats.
 #
 # Debian's cnats-config.cmake names a libnats_static.a the package does not
-# ship, so find_package(cnats CONFIG) fails there. A package manager that
-# provides a working cnats::nats target (Conan does) wins; otherwise the
+# ship, so find_package(cnats CONFIG) fails there. A package that was found
+# already and gives cnats::nats (a shared nats.c, e.g. Conan's) or
+# cnats::nats_static (a static one, Conan's default) wins; otherwise the
 # library is located through pkg-config's libnats.
 include(FindPackageHandleStandardArgs)
 
 if(TARGET cnats::nats)
+  set(cnats_FOUND TRUE)
+  return()
+endif()
+if(TARGET cnats::nats_static)
+  add_library(cnats::nats INTERFACE IMPORTED)
+  set_target_properties(cnats::nats PROPERTIES INTERFACE_LINK_LIBRARIES cnats::nats_static)
   set(cnats_FOUND TRUE)
   return()
 endif()

@@ -50,8 +50,8 @@ struct shared_state {
   std::set<std::string> first_attempt_failed;          // event ids
   std::set<std::string> handled;                       // event ids handled at least once
   std::vector<double> latency_ms;                      // publish time to handled
-  std::uint64_t order_violations = 0;                  // an event handled for the first time after a newer one of its user
-  std::uint64_t redelivered = 0;                       // handled again (at-least-once after a fault)
+  std::uint64_t order_violations = 0;  // an event handled for the first time after a newer one of its user
+  std::uint64_t redelivered = 0;       // handled again (at-least-once after a fault)
 };
 
 double percentile(std::vector<double> v, double p) {
@@ -90,7 +90,8 @@ asio::awaitable<void> demo(asio::any_io_executor ex, std::string url, std::strin
     cfg.max_deliver = 5;
     if (std::ranges::count((co_await js.list_consumers("AUTH_EVENTS")), cfg.durable) > 0)
       co_await js.delete_consumer("AUTH_EVENTS", cfg.durable);
-    connections.push_back(co_await nc::connect(ex, opts));  // each instance its own connection, as separate processes would
+    connections.push_back(
+        co_await nc::connect(ex, opts));  // each instance its own connection, as separate processes would
     instances.push_back(co_await nc::jetstream{connections.back()}.consumer("AUTH_EVENTS", cfg));
   }
 
@@ -120,8 +121,7 @@ asio::awaitable<void> demo(asio::any_io_executor ex, std::string url, std::strin
       auto& last = state.last_sequence[user];
       if (seq < last) ++state.order_violations;
       last = seq;
-      state.latency_ms.push_back(
-          std::chrono::duration<double, std::milli>(nc::event::clock::now() - evt.time).count());
+      state.latency_ms.push_back(std::chrono::duration<double, std::milli>(nc::event::clock::now() - evt.time).count());
       co_return;
     };
     instances[static_cast<std::size_t>(p)].run(handler, ro, [&, p](nc::error_code ec) {
@@ -188,7 +188,8 @@ asio::awaitable<void> demo(asio::any_io_executor ex, std::string url, std::strin
   std::cout << "\nsummary\n";
   row("published", published.published);
   row("acknowledged (PubAck)", acknowledged.size());
-  for (int p = 0; p < partitions; ++p) row("handled by instance " + std::to_string(p + 1), results[static_cast<std::size_t>(p)].handled);
+  for (int p = 0; p < partitions; ++p)
+    row("handled by instance " + std::to_string(p + 1), results[static_cast<std::size_t>(p)].handled);
   row("handled again (redelivered)", state.redelivered);
   row("retried (first attempts failed)", retried);
   row("dead-lettered (always failing)", dead);
@@ -212,7 +213,7 @@ int main(int argc, char** argv) {
   const std::string url = argc > 1 ? argv[1] : (env != nullptr && *env != '\0' ? env : "nats://127.0.0.1:4222");
   const std::string topology = argc > 2 ? argv[2] : NATSCORO_DEMO_TOPOLOGY;
   nc::logger()->set_level(spdlog::level::err);  // the summary says what happened; warnings would be each retry
-  std::cout << std::unitbuf;  // each line as it happens, also into a pipe
+  std::cout << std::unitbuf;                    // each line as it happens, also into a pipe
   asio::io_context ioc;
   int status = 1;
   asio::co_spawn(ioc, demo(ioc.get_executor(), url, topology, status), [&](std::exception_ptr e) {

@@ -29,7 +29,8 @@ using namespace boost::asio::experimental::awaitable_operators;
 void other_services_publish(const std::string& url) {
   natsConnection* conn = nullptr;
   jsCtx* js = nullptr;
-  if (natsConnection_ConnectTo(&conn, url.c_str()) != NATS_OK || natsConnection_JetStream(&js, conn, nullptr) != NATS_OK)
+  if (natsConnection_ConnectTo(&conn, url.c_str()) != NATS_OK ||
+      natsConnection_JetStream(&js, conn, nullptr) != NATS_OK)
     throw std::runtime_error("the other services cannot connect to " + url);
   auto publish = [&](const char* subject, const std::string& payload) {
     jsErrCode code{};
@@ -82,7 +83,7 @@ asio::awaitable<int> service(asio::any_io_executor ex, std::string url) {
     return std::to_string(m.event().data.at("customer_id").to_number<int>());
   };
   aml_run.processed_ids = nc::processed_id_options{.bucket = "kyc_processed"};  // handled once, across restarts
-  aml_run.dead_letter = nc::dead_letter_options{.stream = "DLQ_EVENTS"};  // what does not decode goes there
+  aml_run.dead_letter = nc::dead_letter_options{.stream = "DLQ_EVENTS"};        // what does not decode goes there
   auto aml_handler = [&](nc::message& m) -> asio::awaitable<void> {
     const nc::event evt = m.event();
     std::cout << "aml " << evt.type << " " << boost::json::serialize(evt.data) << "\n";
@@ -100,14 +101,13 @@ asio::awaitable<int> service(asio::any_io_executor ex, std::string url) {
                                                          .correlationid = "/metadata/correlation_id"});
   deltran = co_await js.consumer("DELTRAN_EVENTS", nc::consumer_config{.durable = "ledger"}, deltran_options);
   nc::event_router router(nc::unknown_event_policy::ack_and_log);
-  router.on<transaction_created>("transaction.created",
-                                 [&](const transaction_created& t, nc::message& m) -> asio::awaitable<void> {
-                                   std::cout << "deltran transaction " << t.transaction_id << " " << t.amount << " "
-                                             << t.currency << " (correlation "
-                                             << m.event().correlationid.value_or("-") << ")\n";
-                                   one_more();
-                                   co_return;
-                                 });
+  router.on<transaction_created>(
+      "transaction.created", [&](const transaction_created& t, nc::message& m) -> asio::awaitable<void> {
+        std::cout << "deltran transaction " << t.transaction_id << " " << t.amount << " " << t.currency
+                  << " (correlation " << m.event().correlationid.value_or("-") << ")\n";
+        one_more();
+        co_return;
+      });
   nc::run_options deltran_run;
   deltran_run.dead_letter = nc::dead_letter_options{.stream = "DLQ_EVENTS"};
   co_await (aml.run(aml_handler, aml_run, asio::use_awaitable) &&

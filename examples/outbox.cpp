@@ -27,7 +27,7 @@ asio::awaitable<void> service(asio::any_io_executor ex, std::string url, std::st
   nc::jetstream js{conn};
 
   nc::outbox_options opts;
-  opts.path = file;                        // the local spool (SQLite, WAL, synchronous=FULL)
+  opts.path = file;  // the local spool (SQLite, WAL, synchronous=FULL)
   opts.publish.source = "orders-service";
   opts.alert_age = std::chrono::minutes(5);
   opts.on_alert = [](std::chrono::milliseconds age) {

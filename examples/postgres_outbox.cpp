@@ -41,9 +41,8 @@ void exec(PGconn* db, const char* sql) {
 void record_transaction(PGconn* db, const nc::postgres_outbox& ob, int id, long amount_cents) {
   exec(db, "BEGIN");
   try {
-    const std::string row = "INSERT INTO aml_transactions (id, account, amount_cents) VALUES (" +
-                            std::to_string(id) + ", 'acct-" + std::to_string(id % 7) + "', " +
-                            std::to_string(amount_cents) + ")";
+    const std::string row = "INSERT INTO aml_transactions (id, account, amount_cents) VALUES (" + std::to_string(id) +
+                            ", 'acct-" + std::to_string(id % 7) + "', " + std::to_string(amount_cents) + ")";
     exec(db, row.c_str());  // the CHECK constraint rejects a negative amount
     auto evt = nc::event::make("aml.transaction.ingested", "bank-1",
                                boost::json::object{{"transaction_id", id}, {"amount_cents", amount_cents}});
@@ -78,8 +77,9 @@ asio::awaitable<void> service(asio::any_io_executor ex, std::string url, std::st
       [&]() -> asio::awaitable<int> {
         PGconn* db = PQconnectdb(conninfo.c_str());
         if (PQstatus(db) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(db));
-        exec(db, "CREATE TABLE IF NOT EXISTS aml_transactions ("
-                 "id integer PRIMARY KEY, account text NOT NULL, amount_cents bigint NOT NULL CHECK (amount_cents > 0))");
+        exec(db,
+             "CREATE TABLE IF NOT EXISTS aml_transactions ("
+             "id integer PRIMARY KEY, account text NOT NULL, amount_cents bigint NOT NULL CHECK (amount_cents > 0))");
         exec(db, "TRUNCATE aml_transactions");
         int ok = 0;
         for (int id = 1; id <= 101; ++id) {

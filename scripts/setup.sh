@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  clang-19 libclang-rt-19-dev llvm-19
+  clang-19 libclang-rt-19-dev llvm-19 clang-format-19
   libnats-dev nats-server
   libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev libboost-program-options1.81-dev
   libspdlog-dev libsqlite3-dev libpq-dev postgresql

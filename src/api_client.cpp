@@ -49,7 +49,8 @@ void api_client::request_raw(const std::string& subject, std::string_view payloa
                                    payload = std::string(payload)] { self->send(op, subject, payload); });
 }
 
-void api_client::send(const std::shared_ptr<raw_operation>& op, const std::string& subject, const std::string& payload) {
+void api_client::send(const std::shared_ptr<raw_operation>& op, const std::string& subject,
+                      const std::string& payload) {
   if (!inbox_) {
     error_code ec;
     inbox_ = reply_inbox::open(

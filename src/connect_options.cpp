@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
-#include <chrono>
 #include <vector>
 
 namespace natscoro::detail {
@@ -80,7 +80,8 @@ std::string check_server_url(std::string_view url) {
   if (!port.empty()) {
     unsigned value = 0;
     for (char c : port) {
-      if (c < '0' || c > '9' || value > 65535) return quoted() + ": the port \"" + printable(port) + "\" is not 1 to 65535";
+      if (c < '0' || c > '9' || value > 65535)
+        return quoted() + ": the port \"" + printable(port) + "\" is not 1 to 65535";
       value = value * 10 + static_cast<unsigned>(c - '0');
     }
     if (value == 0 || value > 65535) return quoted() + ": the port " + std::string(port) + " is not 1 to 65535";
@@ -100,7 +101,8 @@ native_options_result make_native_options(const connect_options& opts, const nat
   if (std::any_of(opts.servers.begin(), opts.servers.end(), [](const auto& s) { return s.empty(); }))
     return invalid("connect_options::servers holds an empty URL");
   for (const auto& url : opts.servers)
-    if (auto problem = check_server_url(url); !problem.empty()) return invalid_url("connect_options::servers: " + problem);
+    if (auto problem = check_server_url(url); !problem.empty())
+      return invalid_url("connect_options::servers: " + problem);
   if (opts.connect_timeout <= milliseconds::zero()) return invalid("connect_options::connect_timeout must be positive");
   if (opts.write_deadline <= milliseconds::zero()) return invalid("connect_options::write_deadline must be positive");
   if (opts.reconnect.wait < milliseconds::zero()) return invalid("connect_options::reconnect.wait is negative");
@@ -150,12 +152,14 @@ native_options_result make_native_options(const connect_options& opts, const nat
     if (!opts.tls.ca_file.empty())
       set("tls.ca_file", natsOptions_LoadCATrustedCertificates(raw, opts.tls.ca_file.c_str()));
     if (!opts.tls.cert_file.empty())
-      set("tls.cert_file", natsOptions_LoadCertificatesChain(raw, opts.tls.cert_file.c_str(), opts.tls.key_file.c_str()));
+      set("tls.cert_file",
+          natsOptions_LoadCertificatesChain(raw, opts.tls.cert_file.c_str(), opts.tls.key_file.c_str()));
     if (!opts.tls.expected_hostname.empty())
       set("tls.expected_hostname", natsOptions_SetExpectedHostname(raw, opts.tls.expected_hostname.c_str()));
     if (opts.tls.skip_verification) {
-      logger()->warn("TLS: the server's certificate is not verified (tls.skip_verification): anyone on the path "
-                     "can pose as the server");
+      logger()->warn(
+          "TLS: the server's certificate is not verified (tls.skip_verification): anyone on the path "
+          "can pose as the server");
       set("tls.skip_verification", natsOptions_SkipServerVerification(raw, true));
     }
   }

@@ -1,7 +1,7 @@
 #include <natscoro/connection.hpp>
 #include <natscoro/detail/connection_core.hpp>
-#include <natscoro/detail/log_text.hpp>
 #include <natscoro/detail/last_handle.hpp>
+#include <natscoro/detail/log_text.hpp>
 #include <natscoro/detail/native_options.hpp>
 #include <natscoro/detail/runtime.hpp>
 #include <natscoro/logging.hpp>
@@ -17,12 +17,18 @@ namespace natscoro {
 
 std::string_view to_string(connection_event_kind kind) noexcept {
   switch (kind) {
-    case connection_event_kind::connected: return "connected";
-    case connection_event_kind::disconnected: return "disconnected";
-    case connection_event_kind::reconnected: return "reconnected";
-    case connection_event_kind::closed: return "closed";
-    case connection_event_kind::server_error: return "server error";
-    case connection_event_kind::lame_duck: return "lame duck";
+    case connection_event_kind::connected:
+      return "connected";
+    case connection_event_kind::disconnected:
+      return "disconnected";
+    case connection_event_kind::reconnected:
+      return "reconnected";
+    case connection_event_kind::closed:
+      return "closed";
+    case connection_event_kind::server_error:
+      return "server error";
+    case connection_event_kind::lame_duck:
+      return "lame duck";
   }
   return "unknown";
 }
@@ -43,7 +49,7 @@ constexpr auto flush_soon_rest = std::chrono::seconds(1);
 std::string connected_url(natsConnection* nc) {
   char buffer[512] = {};
   return natsConnection_GetConnectedUrl(nc, buffer, sizeof buffer) == NATS_OK ? redact_credentials(buffer)
-                                                                               : std::string();
+                                                                              : std::string();
 }
 
 }  // namespace
@@ -81,8 +87,8 @@ connection_core::~connection_core() {
 
 void connection_core::connect_blocking(const std::shared_ptr<connect_operation>& op) {
   if (!op->pending()) return;  // cancelled before it started
-  native_callbacks callbacks{&on_disconnected, &on_reconnected, &on_closed, &on_lame_duck, &on_error, &on_connected,
-                             this};
+  native_callbacks callbacks{&on_disconnected, &on_reconnected, &on_closed, &on_lame_duck,
+                             &on_error,        &on_connected,   this};
   auto native = make_native_options(options_, callbacks);
   if (native.error) {
     logger()->error("connect: {}", native.detail);
@@ -131,8 +137,9 @@ void connection_core::connect_blocking(const std::shared_ptr<connect_operation>&
     logger()->info("connected to {}{}", url, options_.name.empty() ? "" : " as " + options_.name);
   }
 
-  connection conn(std::make_shared<last_handle<connection_core, &connection_core::close_in_background>>(shared_from_this()),
-                  shared_from_this());
+  connection conn(
+      std::make_shared<last_handle<connection_core, &connection_core::close_in_background>>(shared_from_this()),
+      shared_from_this());
   // If the connect was cancelled meanwhile, `conn` goes out of scope here and closes the connection.
   op->complete(error_code{}, std::move(conn));
 }
@@ -142,9 +149,12 @@ connection_status connection_core::status() const {
   // waits for nats.c's lock, which it holds through each reconnect attempt.
   if (closed_) return connection_status::closed;
   switch (wire_.state()) {
-    case wire::link::closed: return connection_status::closed;
-    case wire::link::down: return ever_connected_ ? connection_status::reconnecting : connection_status::connecting;
-    case wire::link::up: return draining_ ? connection_status::draining : connection_status::connected;
+    case wire::link::closed:
+      return connection_status::closed;
+    case wire::link::down:
+      return ever_connected_ ? connection_status::reconnecting : connection_status::connecting;
+    case wire::link::up:
+      return draining_ ? connection_status::draining : connection_status::connected;
   }
   return connection_status::closed;
 }
@@ -195,7 +205,8 @@ void connection_core::drain(std::chrono::milliseconds timeout, std::shared_ptr<d
 
 void connection_core::flush_soon() {
   if (options_.send_asap || nc_ == nullptr || close_requested_) return;
-  if (std::chrono::steady_clock::now().time_since_epoch().count() < flush_rest_until_.load()) return;  // nats.c's flusher does it
+  if (std::chrono::steady_clock::now().time_since_epoch().count() < flush_rest_until_.load())
+    return;                                       // nats.c's flusher does it
   if (flush_requests_.fetch_add(1) != 0) return;  // the running task will flush again
   on_blocking_pool([](connection_core& self) {
     for (;;) {
@@ -229,8 +240,10 @@ connection_event connection_core::describe(natsConnection* nc, connection_event_
   ev.server_url = connected_url(nc);
   // Once disconnected nats.c no longer names the server: report the last one.
   std::lock_guard lock(url_mutex_);
-  if (ev.server_url.empty()) ev.server_url = last_url_;
-  else last_url_ = ev.server_url;
+  if (ev.server_url.empty())
+    ev.server_url = last_url_;
+  else
+    last_url_ = ev.server_url;
   return ev;
 }
 
@@ -315,14 +328,20 @@ void connection_core::handle_event(const connection_event& ev) {
     case connection_event_kind::connected:
       log->info("connected to {}{}", ev.server_url, options_.name.empty() ? "" : " as " + options_.name);
       break;
-    case connection_event_kind::reconnected: log->info("reconnected to {}", ev.server_url); break;
-    case connection_event_kind::lame_duck: log->warn("server {} entered lame duck mode", ev.server_url); break;
+    case connection_event_kind::reconnected:
+      log->info("reconnected to {}", ev.server_url);
+      break;
+    case connection_event_kind::lame_duck:
+      log->warn("server {} entered lame duck mode", ev.server_url);
+      break;
     case connection_event_kind::server_error:
       log->error("asynchronous error from {}: {} {}", ev.server_url, ev.error.message(), ev.detail);
       break;
     case connection_event_kind::closed:
-      if (ev.error) log->error("connection closed: {} ({})", ev.error.message(), ev.detail);
-      else log->info("connection closed");
+      if (ev.error)
+        log->error("connection closed: {} ({})", ev.error.message(), ev.detail);
+      else
+        log->info("connection closed");
       break;
   }
   if (options_.on_event) options_.on_event(ev);

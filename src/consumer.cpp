@@ -238,9 +238,13 @@ void consumer_core::on_status(std::uint64_t token, const std::string& status, co
   using kind = pull_protocol::status_action::kind;
   const auto action = protocol_.on_status(token, status, description, steady::now());
   switch (action.what) {
-    case kind::none: return;
-    case kind::fail: return fail(action.ec, action.detail);
-    case kind::pull: maybe_pull(); break;
+    case kind::none:
+      return;
+    case kind::fail:
+      return fail(action.ec, action.detail);
+    case kind::pull:
+      maybe_pull();
+      break;
     case kind::check_consumer:
       // Find out whether the consumer (or its stream) is gone.
       api_->request("CONSUMER.INFO", {stream_, name_}, "",
@@ -333,8 +337,12 @@ void consumer_core::on_unsubscribed() {
   if (!held) return;
   inbox_.reset();
   switch (*held) {
-    case pull_protocol::held_goes::to_participant: std::exchange(participant_unsubscribed_, nullptr)(take_held()); break;
-    case pull_protocol::held_goes::back: give_back_held(); break;
+    case pull_protocol::held_goes::to_participant:
+      std::exchange(participant_unsubscribed_, nullptr)(take_held());
+      break;
+    case pull_protocol::held_goes::back:
+      give_back_held();
+      break;
   }
   finish_drain_if_done();
 }
@@ -365,9 +373,12 @@ void consumer_core::detach_drain_participant() {
 
 void consumer_core::finish_drain_if_done() {
   switch (protocol_.next_drain_step()) {
-    case pull_protocol::drain_step::none: return;
-    case pull_protocol::drain_step::stop: return close_now();
-    case pull_protocol::drain_step::complete: break;
+    case pull_protocol::drain_step::none:
+      return;
+    case pull_protocol::drain_step::stop:
+      return close_now();
+    case pull_protocol::drain_step::complete:
+      break;
   }
   auto drains = std::move(drains_);
   drains_.clear();
@@ -393,7 +404,8 @@ void bind_consumer(const jetstream& js, std::string stream, std::string name, co
                    const std::shared_ptr<pending_operation<void(error_code, natscoro::consumer)>>& op) {
   auto core = std::make_shared<consumer_core>(js, std::move(stream), std::move(name), opts, info);
   if (auto ec = core->start()) return void(op->complete(ec, natscoro::consumer{}));
-  op->complete({}, access::make_consumer(std::make_shared<last_handle<consumer_core, &consumer_core::stop>>(core), core));
+  op->complete({},
+               access::make_consumer(std::make_shared<last_handle<consumer_core, &consumer_core::stop>>(core), core));
 }
 
 }  // namespace detail
@@ -423,7 +435,8 @@ void consumer::async_next(const std::shared_ptr<detail::consumer_core>& core,
     auto op = detail::next_operation::create(std::move(handler), boost::asio::system_executor());
     return void(op->complete(make_error_code(errc::not_connected), std::nullopt));
   }
-  if (detail::running_on(core->executor())) return core->next(std::move(handler));  // no allocation when a message is held
+  if (detail::running_on(core->executor()))
+    return core->next(std::move(handler));  // no allocation when a message is held
   // From another thread: the cancellation slot is connected here, where it may be emitted.
   auto op = detail::next_operation::create(std::move(handler), core->executor());
   op->complete_on_cancel(boost::asio::error::operation_aborted, std::nullopt);

@@ -30,13 +30,15 @@ class dead_letter_queue_core : public std::enable_shared_from_this<dead_letter_q
   }
 
   void replay(std::uint64_t sequence, replay_done done) {
-    fetch_stored_message(js_, stream_, sequence, false,
-                         [self = shared_from_this(), sequence, done = std::move(done)](error_code ec, stored_message m) {
-                           if (ec)
-                             return done(ec, {}, self->stream_ + ": dead-letter entry #" + std::to_string(sequence) +
-                                                     " not read: " + ec.message());
-                           self->replay_entry(read_dead_letter_entry(std::move(m)), std::move(done));
-                         });
+    fetch_stored_message(
+        js_, stream_, sequence, false,
+        [self = shared_from_this(), sequence, done = std::move(done)](error_code ec, stored_message m) {
+          if (ec)
+            return done(
+                ec, {},
+                self->stream_ + ": dead-letter entry #" + std::to_string(sequence) + " not read: " + ec.message());
+          self->replay_entry(read_dead_letter_entry(std::move(m)), std::move(done));
+        });
   }
 
   // Entry after entry, up to the last one there at the start (a replayed message that
@@ -62,17 +64,16 @@ class dead_letter_queue_core : public std::enable_shared_from_this<dead_letter_q
   void collect(std::uint64_t from, std::size_t limit, const std::shared_ptr<std::vector<dead_letter_entry>>& out,
                const std::shared_ptr<list_operation>& op) {
     if (out->size() >= limit) return void(op->complete({}, std::move(*out)));
-    fetch_stored_message(js_, stream_, from, true,
-                         [self = shared_from_this(), from, limit, out, op](error_code ec, stored_message m) {
-                           if (ec == jetstream_errc::no_message_found) return void(op->complete({}, std::move(*out)));
-                           if (ec)
-                             return void(op->fail(self->stream_ + ": dead-letter entry #" + std::to_string(from) +
-                                                      " not read: " + ec.message(),
-                                                  ec, {}));
-                           const auto next = m.sequence + 1;
-                           out->push_back(read_dead_letter_entry(std::move(m)));
-                           self->collect(next, limit, out, op);
-                         });
+    fetch_stored_message(
+        js_, stream_, from, true, [self = shared_from_this(), from, limit, out, op](error_code ec, stored_message m) {
+          if (ec == jetstream_errc::no_message_found) return void(op->complete({}, std::move(*out)));
+          if (ec)
+            return void(op->fail(
+                self->stream_ + ": dead-letter entry #" + std::to_string(from) + " not read: " + ec.message(), ec, {}));
+          const auto next = m.sequence + 1;
+          out->push_back(read_dead_letter_entry(std::move(m)));
+          self->collect(next, limit, out, op);
+        });
   }
 
   // The entry's original stream says which subjects it may go to; the server checks
@@ -102,26 +103,28 @@ class dead_letter_queue_core : public std::enable_shared_from_this<dead_letter_q
         return done(refused, {}, detail);
       }
       const auto sequence = entry.sequence;
-      self->publisher().publish_raw(replay_message(entry, self->stream_), [self, sequence, done](error_code ec, pub_ack ack) {
-        if (ec)
-          return done(ec, {}, self->stream_ + ": dead-letter entry #" + std::to_string(sequence) +
-                                  " not replayed: " + ec.message());
-        boost::json::object body;
-        body["seq"] = sequence;
-        access::api(self->js_)->request("STREAM.MSG.DELETE", {self->stream_}, boost::json::serialize(body),
-                                 [self, sequence, ack, done](error_code ec, boost::json::value) {
-                                   std::string why;
-                                   if (ec) {
-                                     why = "dead-letter " + self->stream_ + " #" + std::to_string(sequence) +
-                                           " was replayed but not deleted: " + ec.message();
-                                     logger()->error("{}", why);
-                                   } else {
-                                     logger()->info("dead-letter {} #{} replayed to {} #{}", self->stream_, sequence,
-                                                    ack.stream, ack.sequence);
-                                   }
-                                   done(ec, ack, why);
-                                 });
-      });
+      self->publisher().publish_raw(
+          replay_message(entry, self->stream_), [self, sequence, done](error_code ec, pub_ack ack) {
+            if (ec)
+              return done(ec, {},
+                          self->stream_ + ": dead-letter entry #" + std::to_string(sequence) +
+                              " not replayed: " + ec.message());
+            boost::json::object body;
+            body["seq"] = sequence;
+            access::api(self->js_)->request("STREAM.MSG.DELETE", {self->stream_}, boost::json::serialize(body),
+                                            [self, sequence, ack, done](error_code ec, boost::json::value) {
+                                              std::string why;
+                                              if (ec) {
+                                                why = "dead-letter " + self->stream_ + " #" + std::to_string(sequence) +
+                                                      " was replayed but not deleted: " + ec.message();
+                                                logger()->error("{}", why);
+                                              } else {
+                                                logger()->info("dead-letter {} #{} replayed to {} #{}", self->stream_,
+                                                               sequence, ack.stream, ack.sequence);
+                                              }
+                                              done(ec, ack, why);
+                                            });
+          });
     });
   }
 
@@ -136,10 +139,12 @@ class dead_letter_queue_core : public std::enable_shared_from_this<dead_letter_q
     };
     if (from == 0 || from > progress->last) return finish({}, {});
     fetch_stored_message(
-        js_, stream_, from, true, [self = shared_from_this(), from, progress, op, finish](error_code ec, stored_message m) {
+        js_, stream_, from, true,
+        [self = shared_from_this(), from, progress, op, finish](error_code ec, stored_message m) {
           if (ec == jetstream_errc::no_message_found) return finish({}, {});
-          if (ec) return finish(ec, self->stream_ + ": dead-letter entry #" + std::to_string(from) + " not read: " +
-                                        ec.message());
+          if (ec)
+            return finish(
+                ec, self->stream_ + ": dead-letter entry #" + std::to_string(from) + " not read: " + ec.message());
           const auto next = m.sequence + 1;
           if (m.sequence > progress->last) return finish({}, {});
           self->replay_entry(read_dead_letter_entry(std::move(m)),

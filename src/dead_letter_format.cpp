@@ -33,7 +33,8 @@ raw_message dead_letter_message(const std::string& subject_prefix, header_list h
   headers.emplace_back(dead_letter_headers::original_sequence, std::to_string(failure.sequence));
   headers.emplace_back(dead_letter_headers::consumer, failure.consumer);
   headers.emplace_back(dead_letter_headers::deliveries, std::to_string(failure.deliveries));
-  headers.emplace_back(dead_letter_headers::error, header_safe(failure.error.empty() ? "unknown failure" : failure.error));
+  headers.emplace_back(dead_letter_headers::error,
+                       header_safe(failure.error.empty() ? "unknown failure" : failure.error));
   headers.emplace_back(dead_letter_headers::failed_at, format_rfc3339(event::clock::now()));
   raw_message out;
   out.subject = subject_prefix + "." + failure.subject;
@@ -94,7 +95,8 @@ error_code check_replay_target(const dead_letter_entry& entry, const std::vector
   };
   const auto& subject = entry.original_subject;
   if (subject.empty()) return refuse("no Natscoro-Original-Subject header (not written by natscoro)");
-  if (!valid_publish_subject(subject)) return refuse("original subject \"" + printable(subject) + "\" is not a subject");
+  if (!valid_publish_subject(subject))
+    return refuse("original subject \"" + printable(subject) + "\" is not a subject");
   if (reserved_subject(subject))
     return refuse("original subject \"" + printable(subject) + "\" is a server or reply subject");
   for (const auto& pattern : stream_subjects)
@@ -115,7 +117,8 @@ raw_message replay_message(const dead_letter_entry& entry, const std::string& de
   });
   out.headers.emplace_back("Nats-Expected-Stream", entry.original_stream);
   out.headers.emplace_back(dead_letter_headers::replay_id, out.id);
-  out.headers.emplace_back(dead_letter_headers::replayed_from, dead_letter_stream + ":" + std::to_string(entry.sequence));
+  out.headers.emplace_back(dead_letter_headers::replayed_from,
+                           dead_letter_stream + ":" + std::to_string(entry.sequence));
   return out;
 }
 

@@ -34,10 +34,11 @@ stream_config dead_letter_stream_config(const dead_letter_options& opts) {
 }
 
 void create_stream_if_missing(const jetstream& js, const stream_config& cfg, std::function<void(error_code)> done) {
-  access::api(js)->request("STREAM.INFO", {cfg.name}, "", [js, cfg, done = std::move(done)](error_code ec, boost::json::value) {
-    if (ec != jetstream_errc::stream_not_found) return done(ec);
-    js.ensure_stream(cfg, [done](error_code ec, ensure_result) { done(ec); });
-  });
+  access::api(js)->request("STREAM.INFO", {cfg.name}, "",
+                           [js, cfg, done = std::move(done)](error_code ec, boost::json::value) {
+                             if (ec != jetstream_errc::stream_not_found) return done(ec);
+                             js.ensure_stream(cfg, [done](error_code ec, ensure_result) { done(ec); });
+                           });
 }
 
 max_deliveries_mover::max_deliveries_mover(jetstream js, std::string stream, std::string consumer,
@@ -126,21 +127,23 @@ void max_deliveries_mover::move(message advisory) {
   }
   // Anyone allowed to publish advisories could name a message the consumer has handled:
   // below the consumer's ack floor it was acknowledged (or terminated), and is not moved.
-  js_.consumer_info(stream_, consumer_, [self = shared_from_this(), advisory, sequence, deliveries](
-                                            error_code ec, consumer_info info) mutable {
-    if (ec) {
-      logger()->error("max-deliveries advisory for message {} of {}: consumer info failed: {}; trying again later",
-                      sequence, self->stream_, ec.message());
-      return self->finish_advisory(advisory, false);
-    }
-    if (sequence <= info.ack_floor_stream_sequence) {
-      logger()->warn("max-deliveries advisory for message {} of {}/{}, which the consumer acknowledged already "
-                     "(ack floor {}): ignored",
-                     sequence, self->stream_, self->consumer_, info.ack_floor_stream_sequence);
-      return self->finish_advisory(advisory, true);
-    }
-    self->move_out_of_deliveries(std::move(advisory), sequence, deliveries);
-  });
+  js_.consumer_info(
+      stream_, consumer_,
+      [self = shared_from_this(), advisory, sequence, deliveries](error_code ec, consumer_info info) mutable {
+        if (ec) {
+          logger()->error("max-deliveries advisory for message {} of {}: consumer info failed: {}; trying again later",
+                          sequence, self->stream_, ec.message());
+          return self->finish_advisory(advisory, false);
+        }
+        if (sequence <= info.ack_floor_stream_sequence) {
+          logger()->warn(
+              "max-deliveries advisory for message {} of {}/{}, which the consumer acknowledged already "
+              "(ack floor {}): ignored",
+              sequence, self->stream_, self->consumer_, info.ack_floor_stream_sequence);
+          return self->finish_advisory(advisory, true);
+        }
+        self->move_out_of_deliveries(std::move(advisory), sequence, deliveries);
+      });
 }
 
 void max_deliveries_mover::move_out_of_deliveries(message advisory, std::uint64_t sequence, std::uint64_t deliveries) {
@@ -148,19 +151,23 @@ void max_deliveries_mover::move_out_of_deliveries(message advisory, std::uint64_
       js_, stream_, sequence, false,
       [self = shared_from_this(), advisory, sequence, deliveries](error_code ec, stored_message msg) mutable {
         if (ec == jetstream_errc::no_message_found) {
-          logger()->warn("message {} of {} ran out of deliveries but is gone from the stream", sequence,
-                         self->stream_);
+          logger()->warn("message {} of {} ran out of deliveries but is gone from the stream", sequence, self->stream_);
           return self->finish_advisory(advisory, true);
         }
         if (ec) {
-          logger()->error("message {} of {} ran out of deliveries and cannot be read: {}; trying again later",
-                          sequence, self->stream_, ec.message());
+          logger()->error("message {} of {} ran out of deliveries and cannot be read: {}; trying again later", sequence,
+                          self->stream_, ec.message());
           return self->finish_advisory(advisory, false);
         }
-        failure_record failure{self->stream_, msg.subject, sequence, self->consumer_, deliveries,
+        failure_record failure{self->stream_,
+                               msg.subject,
+                               sequence,
+                               self->consumer_,
+                               deliveries,
                                "the consumer's max_deliver ran out after " + std::to_string(deliveries) +
                                    " deliveries without a handler result"};
-        auto out = dead_letter_message(self->opts_.subject_prefix, std::move(msg.headers), std::move(msg.data), failure);
+        auto out =
+            dead_letter_message(self->opts_.subject_prefix, std::move(msg.headers), std::move(msg.data), failure);
         self->dlq_->publish_raw(std::move(out), [self, advisory, sequence](error_code ec, pub_ack ack) mutable {
           if (ec) {
             logger()->error("moving message {} of {} to the dead-letter stream failed: {}; trying again later",

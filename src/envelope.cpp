@@ -61,8 +61,8 @@ class json_mapping_decoder {
     check("time", fields_.time);
     for (const auto& [name, pointer] : fields_.extensions) {
       if (!valid_extension_name(name))
-        throw error(make_error_code(errc::invalid_argument),
-                    "json_envelope_fields::extensions: \"" + name + "\" is not an extension name (a-z, 0-9, at most 20)");
+        throw error(make_error_code(errc::invalid_argument), "json_envelope_fields::extensions: \"" + name +
+                                                                 "\" is not an extension name (a-z, 0-9, at most 20)");
       check("extensions[" + name + "]", pointer);
     }
   }
@@ -81,7 +81,8 @@ class json_mapping_decoder {
         return {};
       }
       if (!v->is_string()) return invalid(detail, name + " (" + pointer + ") is not a string");
-      if (!detail::set_attribute(e, name, std::string(v->as_string()), detail)) return make_error_code(errc::invalid_event);
+      if (!detail::set_attribute(e, name, std::string(v->as_string()), detail))
+        return make_error_code(errc::invalid_event);
       return {};
     };
     if (auto err = text("id", fields_.id, true)) return err;
@@ -115,7 +116,8 @@ class json_mapping_decoder {
 
 envelope::envelope(std::string name, decode_function decode)
     : state_(std::make_shared<const state>(state{std::move(name), std::move(decode)})) {
-  if (!state_->decode) throw error(make_error_code(errc::invalid_argument), "envelope \"" + state_->name + "\" has no decode function");
+  if (!state_->decode)
+    throw error(make_error_code(errc::invalid_argument), "envelope \"" + state_->name + "\" has no decode function");
 }
 
 error_code envelope::decode(const envelope_input& in, event& out, std::string& detail) const {

@@ -130,10 +130,14 @@ const std::string* find_header(const header_list& headers, std::string_view name
 }
 
 bool set_attribute(event& e, const std::string& name, std::string value, std::string& detail) {
-  if (name == "specversion") e.specversion = std::move(value);
-  else if (name == "id") e.id = std::move(value);
-  else if (name == "source") e.source = std::move(value);
-  else if (name == "type") e.type = std::move(value);
+  if (name == "specversion")
+    e.specversion = std::move(value);
+  else if (name == "id")
+    e.id = std::move(value);
+  else if (name == "source")
+    e.source = std::move(value);
+  else if (name == "type")
+    e.type = std::move(value);
   else if (name == "time") {
     auto t = parse_rfc3339(value);
     if (!t) {
@@ -141,14 +145,22 @@ bool set_attribute(event& e, const std::string& name, std::string value, std::st
       return false;
     }
     e.time = *t;
-  } else if (name == "datacontenttype") e.datacontenttype = std::move(value);
-  else if (name == "subject") e.subject = std::move(value);
-  else if (name == "dataschema") e.dataschema = std::move(value);
-  else if (name == "organizationid") e.organizationid = std::move(value);
-  else if (name == "schemaversion") e.schemaversion = std::move(value);
-  else if (name == "correlationid") e.correlationid = std::move(value);
-  else if (name == "causationid") e.causationid = std::move(value);
-  else e.extensions[name] = std::move(value);
+  } else if (name == "datacontenttype")
+    e.datacontenttype = std::move(value);
+  else if (name == "subject")
+    e.subject = std::move(value);
+  else if (name == "dataschema")
+    e.dataschema = std::move(value);
+  else if (name == "organizationid")
+    e.organizationid = std::move(value);
+  else if (name == "schemaversion")
+    e.schemaversion = std::move(value);
+  else if (name == "correlationid")
+    e.correlationid = std::move(value);
+  else if (name == "causationid")
+    e.causationid = std::move(value);
+  else
+    e.extensions[name] = std::move(value);
   return true;
 }
 

@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <charconv>
 #include <cstdio>
-#include <atomic>
 #include <optional>
 
 #include <pthread.h>
@@ -18,9 +18,8 @@ namespace {
 
 // Attribute names the CloudEvents spec and natscoro already use; an extension may not take them.
 constexpr std::array<std::string_view, 14> known_attributes = {
-    "specversion",    "id",            "source",        "type",        "time",
-    "datacontenttype", "subject",      "dataschema",    "data",        "data_base64",
-    "organizationid", "schemaversion", "correlationid", "causationid"};
+    "specversion", "id",   "source",      "type",           "time",          "datacontenttype", "subject",
+    "dataschema",  "data", "data_base64", "organizationid", "schemaversion", "correlationid",   "causationid"};
 
 // Digits only: no sign (from_chars would take "-1" as an hour).
 template <class Int>

@@ -51,54 +51,54 @@ void jetstream::async_ensure_stream(stream_config cfg,
   op->complete_on_terminal_cancel();
   for (const auto& subject : cfg.subjects) {  // they travel in the request's body: the server's error would be vaguer
     std::string detail;
-    if (auto ec = detail::check_filter_subject("stream " + detail::printable(cfg.name, 64) + ": subject", subject, detail)) {
+    if (auto ec =
+            detail::check_filter_subject("stream " + detail::printable(cfg.name, 64) + ": subject", subject, detail)) {
       return report(op, spdlog::level::err, detail, ec, ensure_result::unchanged);
     }
   }
   auto api = api_;
   const std::string name = cfg.name;  // the request's name outlives the move of `cfg` below
-  api_->request("STREAM.INFO", {name}, "",
-                [api, op, cfg = std::move(cfg)](error_code ec, json::value info) mutable {
-                  const std::string body = json::serialize(detail::to_json(cfg));
-                  // Creates or updates; logs and completes.
-                  auto apply = [api, op, name = cfg.name, body](const char* request, const char* verb,
-                                                                 ensure_result result, std::string changes) {
-                    api->request(request, {name}, body, [op, name, verb, result, changes](error_code ec, json::value r) {
-                                   if (ec)
-                                     return report(op, spdlog::level::err,
-                                                   reason("stream " + name + " not " + verb, ec, r), ec,
-                                                   ensure_result::unchanged);
-                                   logger()->info("{} stream {}{}{}", verb, name, changes.empty() ? "" : ": ",
-                                                  changes);
-                                   op->complete({}, result);
-                                 });
-                  };
-                  if (ec == jetstream_errc::stream_not_found) return apply("STREAM.CREATE", "created", ensure_result::created, {});
-                  if (ec)
-                    return report(op, spdlog::level::err, reason("stream info for " + cfg.name, ec, info), ec,
-                                  ensure_result::unchanged);
-                  const auto* server_cfg = info.as_object().if_contains("config");
-                  const auto differences = server_cfg && server_cfg->is_object()
-                                               ? detail::compare(cfg, server_cfg->as_object())
-                                               : std::vector<detail::config_difference>{};
-                  if (differences.empty()) {
-                    logger()->debug("stream {} is up to date", cfg.name);
-                    return void(op->complete({}, ensure_result::unchanged));
-                  }
-                  const bool updatable = std::all_of(differences.begin(), differences.end(),
-                                                     [](const auto& d) { return d.updatable; });
-                  if (!updatable)
-                    return report(op, spdlog::level::err,
-                                  "stream " + cfg.name + " exists with a configuration the server cannot change to "
-                                  "ours: " + detail::describe(differences),
-                                  make_error_code(errc::config_mismatch), ensure_result::unchanged);
-                  apply("STREAM.UPDATE", "updated", ensure_result::updated, detail::describe(differences));
-                });
+  api_->request("STREAM.INFO", {name}, "", [api, op, cfg = std::move(cfg)](error_code ec, json::value info) mutable {
+    const std::string body = json::serialize(detail::to_json(cfg));
+    // Creates or updates; logs and completes.
+    auto apply = [api, op, name = cfg.name, body](const char* request, const char* verb, ensure_result result,
+                                                  std::string changes) {
+      api->request(request, {name}, body, [op, name, verb, result, changes](error_code ec, json::value r) {
+        if (ec)
+          return report(op, spdlog::level::err, reason("stream " + name + " not " + verb, ec, r), ec,
+                        ensure_result::unchanged);
+        logger()->info("{} stream {}{}{}", verb, name, changes.empty() ? "" : ": ", changes);
+        op->complete({}, result);
+      });
+    };
+    if (ec == jetstream_errc::stream_not_found) return apply("STREAM.CREATE", "created", ensure_result::created, {});
+    if (ec)
+      return report(op, spdlog::level::err, reason("stream info for " + cfg.name, ec, info), ec,
+                    ensure_result::unchanged);
+    const auto* server_cfg = info.as_object().if_contains("config");
+    const auto differences = server_cfg && server_cfg->is_object() ? detail::compare(cfg, server_cfg->as_object())
+                                                                   : std::vector<detail::config_difference>{};
+    if (differences.empty()) {
+      logger()->debug("stream {} is up to date", cfg.name);
+      return void(op->complete({}, ensure_result::unchanged));
+    }
+    const bool updatable =
+        std::all_of(differences.begin(), differences.end(), [](const auto& d) { return d.updatable; });
+    if (!updatable)
+      return report(op, spdlog::level::err,
+                    "stream " + cfg.name +
+                        " exists with a configuration the server cannot change to "
+                        "ours: " +
+                        detail::describe(differences),
+                    make_error_code(errc::config_mismatch), ensure_result::unchanged);
+    apply("STREAM.UPDATE", "updated", ensure_result::updated, detail::describe(differences));
+  });
 }
 
 namespace detail {
 void bind_consumer(const jetstream& js, std::string stream, std::string name, consumer_options opts,
-                   const json::value& info, const std::shared_ptr<pending_operation<void(error_code, natscoro::consumer)>>& op);
+                   const json::value& info,
+                   const std::shared_ptr<pending_operation<void(error_code, natscoro::consumer)>>& op);
 }
 
 void jetstream::async_consumer(std::string stream, consumer_config cfg, consumer_options opts, bool ephemeral,
@@ -108,10 +108,12 @@ void jetstream::async_consumer(std::string stream, consumer_config cfg, consumer
   op->complete_on_terminal_cancel();
   if (cfg.durable.empty() != ephemeral) {
     return report(op, spdlog::level::err,
-                  ephemeral ? "ephemeral_consumer on " + stream + ": consumer_config::durable \"" +
-                                  detail::printable(cfg.durable) + "\" is set; a durable consumer is jetstream::consumer()"
-                            : "consumer on " + stream + ": consumer_config::durable is empty; name the durable "
-                                  "consumer (an ephemeral one is jetstream::ephemeral_consumer())",
+                  ephemeral
+                      ? "ephemeral_consumer on " + stream + ": consumer_config::durable \"" +
+                            detail::printable(cfg.durable) + "\" is set; a durable consumer is jetstream::consumer()"
+                      : "consumer on " + stream +
+                            ": consumer_config::durable is empty; name the durable "
+                            "consumer (an ephemeral one is jetstream::ephemeral_consumer())",
                   make_error_code(errc::invalid_argument), natscoro::consumer{});
   }
   if (opts.capacity == 0) {
@@ -157,29 +159,27 @@ void jetstream::ensure_consumer_then(
   };
   if (cfg.durable.empty()) return create("created", ensure_result::created, {});
 
-  api_->request("CONSUMER.INFO", {stream, cfg.durable}, "",
-                [stream, cfg, update, create, done](error_code ec, json::value info) {
-                  if (ec == jetstream_errc::consumer_not_found) return create("created", ensure_result::created, {});
-                  if (ec) {
-                    auto text = reason("consumer info for " + stream + "/" + cfg.durable, ec, info);
-                    logger()->error("{}", text);
-                    return done(ec, ensure_result::unchanged, std::move(text), {});
-                  }
-                  const auto* server_cfg = info.as_object().if_contains("config");
-                  const auto differences =
-                      server_cfg && server_cfg->is_object() ? detail::compare(cfg, server_cfg->as_object())
-                                                            : std::vector<detail::config_difference>{};
-                  if (differences.empty()) return done({}, ensure_result::unchanged, cfg.durable, std::move(info));
-                  const bool updatable = std::all_of(differences.begin(), differences.end(),
-                                                     [](const auto& d) { return d.updatable; });
-                  if (update && updatable)
-                    return create("updated", ensure_result::updated, detail::describe(differences));
-                  auto text = "consumer " + stream + "/" + cfg.durable + " exists with another configuration: " +
-                              detail::describe(differences) +
-                              (update || !updatable ? "" : " (consumer_options::update allows changing what can change)");
-                  logger()->error("{}", text);
-                  done(make_error_code(errc::config_mismatch), ensure_result::unchanged, std::move(text), {});
-                });
+  api_->request(
+      "CONSUMER.INFO", {stream, cfg.durable}, "", [stream, cfg, update, create, done](error_code ec, json::value info) {
+        if (ec == jetstream_errc::consumer_not_found) return create("created", ensure_result::created, {});
+        if (ec) {
+          auto text = reason("consumer info for " + stream + "/" + cfg.durable, ec, info);
+          logger()->error("{}", text);
+          return done(ec, ensure_result::unchanged, std::move(text), {});
+        }
+        const auto* server_cfg = info.as_object().if_contains("config");
+        const auto differences = server_cfg && server_cfg->is_object() ? detail::compare(cfg, server_cfg->as_object())
+                                                                       : std::vector<detail::config_difference>{};
+        if (differences.empty()) return done({}, ensure_result::unchanged, cfg.durable, std::move(info));
+        const bool updatable =
+            std::all_of(differences.begin(), differences.end(), [](const auto& d) { return d.updatable; });
+        if (update && updatable) return create("updated", ensure_result::updated, detail::describe(differences));
+        auto text = "consumer " + stream + "/" + cfg.durable +
+                    " exists with another configuration: " + detail::describe(differences) +
+                    (update || !updatable ? "" : " (consumer_options::update allows changing what can change)");
+        logger()->error("{}", text);
+        done(make_error_code(errc::config_mismatch), ensure_result::unchanged, std::move(text), {});
+      });
 }
 
 namespace {
@@ -205,8 +205,8 @@ bool failed(error_code ec, const json::value& reply, const std::string& what,
 
 }  // namespace
 
-void jetstream::async_stream_info(const std::string& name,
-                                  boost::asio::any_completion_handler<void(error_code, natscoro::stream_info)> h) const {
+void jetstream::async_stream_info(
+    const std::string& name, boost::asio::any_completion_handler<void(error_code, natscoro::stream_info)> h) const {
   using operation = detail::pending_operation<void(error_code, natscoro::stream_info)>;
   auto op = operation::create(std::move(h), conn_.get_executor());
   op->complete_on_terminal_cancel();

@@ -15,8 +15,10 @@ error_code api_error(const json::value& reply, std::string& description) {
   if (err == nullptr || !err->is_object()) return {};
   const auto& e = err->as_object();
   int code = 0;
-  if (const auto* v = e.if_contains("err_code"); v && v->is_int64()) code = static_cast<int>(v->as_int64());
-  else if (const auto* c = e.if_contains("code"); c && c->is_int64()) code = static_cast<int>(c->as_int64());
+  if (const auto* v = e.if_contains("err_code"); v && v->is_int64())
+    code = static_cast<int>(v->as_int64());
+  else if (const auto* c = e.if_contains("code"); c && c->is_int64())
+    code = static_cast<int>(c->as_int64());
   if (const auto* d = e.if_contains("description"); d && d->is_string()) description = std::string(d->as_string());
   return jetstream_error(code);
 }
@@ -76,12 +78,18 @@ namespace {
 
 std::string_view deliver_policy_name(deliver_policy p) {
   switch (p) {
-    case deliver_policy::all: return "all";
-    case deliver_policy::last: return "last";
-    case deliver_policy::new_messages: return "new";
-    case deliver_policy::last_per_subject: return "last_per_subject";
-    case deliver_policy::by_start_sequence: return "by_start_sequence";
-    case deliver_policy::by_start_time: return "by_start_time";
+    case deliver_policy::all:
+      return "all";
+    case deliver_policy::last:
+      return "last";
+    case deliver_policy::new_messages:
+      return "new";
+    case deliver_policy::last_per_subject:
+      return "last_per_subject";
+    case deliver_policy::by_start_sequence:
+      return "by_start_sequence";
+    case deliver_policy::by_start_time:
+      return "by_start_time";
   }
   return "all";
 }
@@ -108,7 +116,8 @@ json::object to_json(const consumer_config& cfg) {
   if (!cfg.filter_subject.empty()) o["filter_subject"] = cfg.filter_subject;
   o["deliver_policy"] = deliver_policy_name(cfg.deliver);
   if (cfg.deliver == deliver_policy::by_start_sequence) o["opt_start_seq"] = cfg.start_sequence;
-  if (cfg.deliver == deliver_policy::by_start_time && cfg.start_time) o["opt_start_time"] = format_rfc3339(*cfg.start_time);
+  if (cfg.deliver == deliver_policy::by_start_time && cfg.start_time)
+    o["opt_start_time"] = format_rfc3339(*cfg.start_time);
   o["ack_policy"] = cfg.ack == ack_policy::none ? "none" : "explicit";
   // With a backoff the server takes its first delay as ack_wait; say so, or every compare differs.
   o["ack_wait"] = cfg.backoff.empty() ? cfg.ack_wait.count() : cfg.backoff.front().count();
@@ -127,7 +136,7 @@ json::object to_json(const consumer_config& cfg) {
 
 std::vector<config_difference> compare(const consumer_config& wanted, const json::object& server) {
   // What nats-server 2.9 lets an update change; the rest is fixed at creation.
-  static constexpr std::string_view updatable[] = {"description", "ack_wait",   "max_deliver",       "backoff",
+  static constexpr std::string_view updatable[] = {"description",     "ack_wait",     "max_deliver",       "backoff",
                                                    "max_ack_pending", "num_replicas", "inactive_threshold"};
   std::vector<config_difference> out;
   const json::object mine = to_json(wanted);
@@ -152,8 +161,8 @@ std::vector<config_difference> compare(const stream_config& wanted, const json::
   const json::object mine = to_json(wanted);
   for (const auto& [key, value] : mine) {
     json::value theirs = server.contains(key) ? server.at(key) : json::value();
-    if (theirs.is_null() && key == "description") theirs = "";      // omitted when empty
-    if (theirs.is_null() && value.is_bool()) theirs = false;         // omitted when false
+    if (theirs.is_null() && key == "description") theirs = "";  // omitted when empty
+    if (theirs.is_null() && value.is_bool()) theirs = false;    // omitted when false
     if (key == "subjects" && theirs.is_array()) {
       auto sorted = [](const json::value& v) {
         std::vector<std::string> out;

@@ -33,7 +33,8 @@ std::string redact_credentials(std::string_view text) {
   for (auto scheme_end = text.find("://"); scheme_end != std::string_view::npos;
        scheme_end = text.find("://", scheme_end + 3)) {
     const std::size_t start = scheme_end + 3;
-    // The authority ends at the first '/', '?', '#', whitespace, quote or comma: user information is before an '@' in it.
+    // The authority ends at the first '/', '?', '#', whitespace, quote or comma: user information is before an '@' in
+    // it.
     const std::size_t end = text.find_first_of("/?# \t\r\n\"',;", start);
     const auto authority = text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
     const auto at = authority.rfind('@');

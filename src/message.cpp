@@ -40,11 +40,14 @@ const header_list& message_state::headers() {
 
 std::string ack_payload(ack_kind kind, std::chrono::nanoseconds delay) {
   switch (kind) {
-    case ack_kind::ack: return "+ACK";
+    case ack_kind::ack:
+      return "+ACK";
     case ack_kind::nak:
       return delay.count() > 0 ? "-NAK {\"delay\": " + std::to_string(delay.count()) + "}" : "-NAK";
-    case ack_kind::term: return "+TERM";
-    case ack_kind::in_progress: return "+WPI";
+    case ack_kind::term:
+      return "+TERM";
+    case ack_kind::in_progress:
+      return "+WPI";
   }
   return "+ACK";
 }
@@ -79,8 +82,8 @@ natscoro::event message::event() const {
   natscoro::event e;
   std::string detail;
   if (auto ec = decode(e, detail))
-    throw error(ec, "message " + std::to_string(state_->metadata.stream_sequence) + " on " + state_->subject + ": " +
-                        detail);
+    throw error(
+        ec, "message " + std::to_string(state_->metadata.stream_sequence) + " on " + state_->subject + ": " + detail);
   return e;
 }
 
@@ -137,8 +140,8 @@ void message::async_ack_sync(std::shared_ptr<detail::message_state> state,
   if (state->acknowledged) return void(op->complete({}));
   state->api->request_raw(state->ack_subject(), "+ACK", [state, op](error_code ec, std::string) {
     if (!ec) state->acknowledged = true;
-    op->fail("ack_sync of message " + std::to_string(state->metadata.stream_sequence) + " on " + state->subject +
-                 ": " + ec.message(),
+    op->fail("ack_sync of message " + std::to_string(state->metadata.stream_sequence) + " on " + state->subject + ": " +
+                 ec.message(),
              ec);
   });
 }

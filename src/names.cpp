@@ -66,12 +66,12 @@ bool reserved_subject(std::string_view subject) {
 
 error_code check_name(std::string_view what, std::string_view name, std::string& detail) {
   if (valid_name(name)) return {};
-  detail = std::string(what) + " \"" + printable(name, 64) + "\" is not a valid name (" +
-           (name.empty() ? std::string("empty")
-            : name.size() > max_name_length
-                ? "longer than " + std::to_string(max_name_length) + " bytes"
-                : std::string("no '.', '*', '>', '/', '\\', spaces or control characters")) +
-           ")";
+  detail =
+      std::string(what) + " \"" + printable(name, 64) + "\" is not a valid name (" +
+      (name.empty()                    ? std::string("empty")
+       : name.size() > max_name_length ? "longer than " + std::to_string(max_name_length) + " bytes"
+                                       : std::string("no '.', '*', '>', '/', '\\', spaces or control characters")) +
+      ")";
   return make_error_code(errc::invalid_argument);
 }
 

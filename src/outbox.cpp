@@ -145,7 +145,8 @@ outbox_stats outbox_core::stats() const {
   const auto c = counters_.snapshot();
   auto s = c.stats;
   if (c.oldest_created_ns != 0)
-    s.oldest_pending_age = std::chrono::milliseconds(std::max<std::int64_t>(0, now_ns() - c.oldest_created_ns) / 1'000'000);
+    s.oldest_pending_age =
+        std::chrono::milliseconds(std::max<std::int64_t>(0, now_ns() - c.oldest_created_ns) / 1'000'000);
   return s;
 }
 
@@ -367,8 +368,8 @@ asio::awaitable<void> outbox_core::relay() {
     if (work_available_ && !stopping_ && store_->reads_ahead()) ahead = start_claim();
     co_await pub_.flush(asio::as_tuple(asio::use_awaitable));
     for (const auto& r : results->refused)
-      logger()->error("outbox {}: event #{} will not be published ({}); it stays in the store, marked refused",
-                      name(), r.seq, r.reason);
+      logger()->error("outbox {}: event #{} will not be published ({}); it stays in the store, marked refused", name(),
+                      r.seq, r.reason);
     if (results->failed.empty()) {
       backoff = std::chrono::milliseconds(0);
       settle(results);  // in the background: the next batch goes meanwhile
@@ -422,7 +423,7 @@ void outbox_core::refresh_summary() {
         self->summarizing_ = false;
         // Counting a large table costs (25 ms for 100,000 rows): at most 2% of the time.
         self->next_summary_ = std::chrono::steady_clock::now() + std::max<std::chrono::steady_clock::duration>(
-                                                                      self->settings_.shared_store_poll, 50 * s.took);
+                                                                     self->settings_.shared_store_poll, 50 * s.took);
         if (s.ec) return;  // the relay reports the store's failures
         self->counters_.update([&](auto& c) {
           c.stats.pending = s.summary.count;
@@ -472,8 +473,9 @@ void outbox_handle::async_publish(const std::shared_ptr<outbox_core>& core, std:
                                   boost::asio::any_completion_handler<void(error_code)> handler) {
   auto op = outbox_core::done_operation::create(std::move(handler), core->get_executor());
   op->complete_on_terminal_cancel();
-  on_strand(core->get_executor(),
-            [core, subject = std::move(subject), evt = std::move(evt), op]() mutable { core->publish(std::move(subject), std::move(evt), op); });
+  on_strand(core->get_executor(), [core, subject = std::move(subject), evt = std::move(evt), op]() mutable {
+    core->publish(std::move(subject), std::move(evt), op);
+  });
 }
 
 void outbox_handle::async_close(const std::shared_ptr<outbox_core>& core,

@@ -157,8 +157,10 @@ error_code postgres_store::append(std::vector<outbox_record>& records, std::stri
   if (result begin(PQexec(c, "BEGIN")); !ok(begin)) return failure(c, &begin, "storing events", detail);
   for (auto& r : records) {
     const std::string headers = format_headers(r.headers);
-    result inserted = run(c, "INSERT INTO natscoro_outbox (event_id, subject, headers, body) "
-                             "VALUES ($1, $2, $3, $4) RETURNING seq", {r.id, r.subject, headers, r.body});
+    result inserted = run(c,
+                          "INSERT INTO natscoro_outbox (event_id, subject, headers, body) "
+                          "VALUES ($1, $2, $3, $4) RETURNING seq",
+                          {r.id, r.subject, headers, r.body});
     if (!ok(inserted)) {
       auto ec = failure(c, &inserted, "storing an event", detail);
       result(PQexec(c, "ROLLBACK"));
@@ -177,8 +179,9 @@ error_code postgres_store::claim(std::size_t limit, std::vector<outbox_record>& 
   // with stale ones it sorted the whole table for each claim (45 ms for 100,000
   // rows, against 1.3 ms walking the pending index). The claim is always best
   // served by that index, so the transaction forbids the alternatives.
-  result begin(PQexec(c, "BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; "
-                         "SET LOCAL enable_sort = off"));
+  result begin(PQexec(c,
+                      "BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; "
+                      "SET LOCAL enable_sort = off"));
   if (!ok(begin)) {
     auto ec = failure(c, &begin, "claiming events", detail);
     result(PQexec(c, "ROLLBACK"));
@@ -231,8 +234,7 @@ error_code postgres_store::settle(const std::vector<std::int64_t>& relayed, cons
     for (const auto& r : refused) {
       const std::string seq = std::to_string(r.seq);
       result marked(PQexecParams(c, "UPDATE natscoro_outbox SET refused = $2 WHERE seq = $1::int8", 2, nullptr,
-                                 std::vector<const char*>{seq.c_str(), r.reason.c_str()}.data(), nullptr, nullptr,
-                                 0));
+                                 std::vector<const char*>{seq.c_str(), r.reason.c_str()}.data(), nullptr, nullptr, 0));
       if (!ok(marked)) return rollback(marked, "marking refused events");
     }
     if (result commit(PQexec(c, "COMMIT")); !ok(commit)) return failure(c, &commit, "settling relayed events", detail);

@@ -19,7 +19,9 @@ bool token_character(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
-bool plain_token(std::string_view text) { return !text.empty() && std::all_of(text.begin(), text.end(), token_character); }
+bool plain_token(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), token_character);
+}
 
 std::string base64url(std::string_view bytes) {
   namespace base64 = boost::beast::detail::base64;
@@ -80,16 +82,16 @@ void processed_id_store::seen(const std::string& event_id, std::function<void(er
   if (!subject) return done(make_error_code(errc::invalid_argument), false);
   boost::json::object body{{"last_by_subj", *subject}};
   access::api(js_)->request("STREAM.MSG.GET", {"KV_" + opts_.bucket}, boost::json::serialize(body),
-                     [done = std::move(done)](error_code ec, const boost::json::value& reply) {
-                       if (ec == jetstream_errc::no_message_found) return done({}, false);
-                       if (ec) return done(ec, false);
-                       // An operator's `nats kv del` leaves a marker: the id counts as not processed.
-                       stored_message m;
-                       std::string detail;
-                       if (auto bad = parse_stored_message(reply, m, detail)) return done(bad, false);
-                       const auto* op = find_header(m.headers, "KV-Operation");
-                       done({}, op == nullptr || *op == "PUT");
-                     });
+                            [done = std::move(done)](error_code ec, const boost::json::value& reply) {
+                              if (ec == jetstream_errc::no_message_found) return done({}, false);
+                              if (ec) return done(ec, false);
+                              // An operator's `nats kv del` leaves a marker: the id counts as not processed.
+                              stored_message m;
+                              std::string detail;
+                              if (auto bad = parse_stored_message(reply, m, detail)) return done(bad, false);
+                              const auto* op = find_header(m.headers, "KV-Operation");
+                              done({}, op == nullptr || *op == "PUT");
+                            });
 }
 
 void processed_id_store::record(const std::string& event_id, const std::string& handled_at,

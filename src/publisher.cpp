@@ -2,8 +2,8 @@
 #include <natscoro/detail/connection_core.hpp>
 #include <natscoro/detail/envelope_codec.hpp>
 #include <natscoro/detail/jetstream_api.hpp>
-#include <natscoro/detail/nats_message.hpp>
 #include <natscoro/detail/names.hpp>
+#include <natscoro/detail/nats_message.hpp>
 #include <natscoro/detail/on_strand.hpp>
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/detail/prepared_publish.hpp>
@@ -130,8 +130,8 @@ bool publisher_core::ensure_inbox(error_code& ec) {
 std::string publisher_core::log_failure(const std::string& subject, const std::string& id, error_code ec,
                                         const std::string& detail) {
   stats_.update([](auto& s) { ++s.failed; });
-  std::string text = "publish of event " + id + " to " + subject + " failed: " + ec.message() +
-                     (detail.empty() ? "" : ": ") + detail;
+  std::string text =
+      "publish of event " + id + " to " + subject + " failed: " + ec.message() + (detail.empty() ? "" : ": ") + detail;
   logger()->error("{}", text);
   return text;
 }
@@ -214,7 +214,8 @@ void publisher_core::publish(prepared_publish& prepared, const std::shared_ptr<p
   stats_.update([](auto& s) { ++s.published; });
 
   error_code ec;
-  if (!ensure_inbox(ec)) return fail_now(op, prepared.subject, prepared.event_id, ec, "cannot subscribe to the reply inbox");
+  if (!ensure_inbox(ec))
+    return fail_now(op, prepared.subject, prepared.event_id, ec, "cannot subscribe to the reply inbox");
 
   outgoing out{std::move(prepared.event_id), nullptr, op};
   natsStatus status = NATS_OK;
@@ -273,20 +274,24 @@ void publisher_core::write(window::entry& e) {
       v = window_.on_written(e, write_outcome::too_large, make_error_code(errc::payload_too_large), "refused by nats.c",
                              now);
       break;
-    default: v = window_.on_written(e, write_outcome::failed, nats_error(s), natsStatus_GetText(s), now); break;
+    default:
+      v = window_.on_written(e, write_outcome::failed, nats_error(s), natsStatus_GetText(s), now);
+      break;
   }
   apply(e, v);
 }
 
 void publisher_core::apply(window::entry& e, const publish_verdict& v) {
   switch (v.what) {
-    case publish_verdict::kind::wait: break;
+    case publish_verdict::kind::wait:
+      break;
     case publish_verdict::kind::retry:
       stats_.update([](auto& s) { ++s.retried; });
       logger()->warn("publish of event {} to {}: {} ({}); attempt {} in {} ms", e.payload.event_id, e.subject,
                      v.ec.message(), v.detail, e.attempt, v.delay.count());
       break;
-    case publish_verdict::kind::complete: return complete(e.id, v.ec, {}, v.detail);
+    case publish_verdict::kind::complete:
+      return complete(e.id, v.ec, {}, v.detail);
   }
   arm_timer();
 }
@@ -307,8 +312,10 @@ void publisher_core::on_timer() {
   for (const auto& expired : window_.on_deadline(steady::now())) {
     window::entry* e = window_.find(expired.id);
     if (e == nullptr) continue;  // completed by an earlier one's consequences
-    if (expired.write) write(*e);
-    else apply(*e, expired.verdict);
+    if (expired.write)
+      write(*e);
+    else
+      apply(*e, expired.verdict);
   }
   arm_timer();
 }
@@ -398,8 +405,11 @@ void publisher_core::on_connection_event(const connection_event& ev) {
         complete(*oldest, make_error_code(nats_errc::not_permitted), {}, ev.detail);
       break;
     }
-    case connection_event_kind::closed: shutdown(); break;
-    default: break;
+    case connection_event_kind::closed:
+      shutdown();
+      break;
+    default:
+      break;
   }
 }
 
@@ -450,7 +460,7 @@ publisher_stats publisher::stats() const { return core_->stats(); }
 bool publisher::has_room() const { return core_->had_room(); }
 
 std::shared_ptr<detail::prepared_publish> publisher::prepare(std::string subject, event evt,
-                                                            const publish_expectations& expect) {
+                                                             const publish_expectations& expect) {
   return std::make_shared<detail::prepared_publish>(core_->prepare(std::move(subject), std::move(evt), expect));
 }
 

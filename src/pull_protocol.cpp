@@ -11,8 +11,7 @@ constexpr auto refusal_pause = std::chrono::milliseconds(500);
 
 }  // namespace
 
-pull_protocol::pull_protocol(settings s)
-    : settings_(s), credits_(s.capacity), watchdog_(s.idle_heartbeat) {}
+pull_protocol::pull_protocol(settings s) : settings_(s), credits_(s.capacity), watchdog_(s.idle_heartbeat) {}
 
 std::optional<pull_protocol::request> pull_protocol::next_request(clock::time_point now) {
   if (phase_ != phase::running || !pulling_ || now < paused_until_) return std::nullopt;

@@ -112,9 +112,8 @@ class replay_core : public std::enable_shared_from_this<replay_core> {
     }
     pulling_ = true;
     consumer_->next(boost::asio::bind_cancellation_slot(
-        pull_cancel_.slot(), [self = shared_from_this()](error_code ec, std::optional<message> m) {
-          self->on_delivery(ec, std::move(m));
-        }));
+        pull_cancel_.slot(),
+        [self = shared_from_this()](error_code ec, std::optional<message> m) { self->on_delivery(ec, std::move(m)); }));
     arm_quiet_check();
   }
 
@@ -153,17 +152,19 @@ class replay_core : public std::enable_shared_from_this<replay_core> {
   void check_quiet() {
     const std::string name = consumer_->name();
     js_.consumer_info(stream_, name, [self = shared_from_this(), name](error_code ec, consumer_info info) {
-                        if (!self->pulling_ || self->phase_ != phase::running || !self->consumer_ ||
-                            self->consumer_->name() != name)
-                          return;
-                        if (ec == jetstream_errc::consumer_not_found) return self->restart("its consumer is gone");
-                        if (ec) return self->arm_quiet_check();  // asked again after the next quiet spell
-                        switch (self->cursor_.on_quiet(info.num_pending, info.delivered_consumer_sequence)) {
-                          case replay_cursor::quiet_verdict::wait: return self->arm_quiet_check();
-                          case replay_cursor::quiet_verdict::gap: return self->restart("deliveries were lost");
-                          case replay_cursor::quiet_verdict::finished: return self->finish();
-                        }
-                      });
+      if (!self->pulling_ || self->phase_ != phase::running || !self->consumer_ || self->consumer_->name() != name)
+        return;
+      if (ec == jetstream_errc::consumer_not_found) return self->restart("its consumer is gone");
+      if (ec) return self->arm_quiet_check();  // asked again after the next quiet spell
+      switch (self->cursor_.on_quiet(info.num_pending, info.delivered_consumer_sequence)) {
+        case replay_cursor::quiet_verdict::wait:
+          return self->arm_quiet_check();
+        case replay_cursor::quiet_verdict::gap:
+          return self->restart("deliveries were lost");
+        case replay_cursor::quiet_verdict::finished:
+          return self->finish();
+      }
+    });
   }
 
   void restart(const char* why) {
@@ -246,10 +247,10 @@ void replay::async_open(jetstream js, std::string stream, replay_range range, re
   if (const auto problem = detail::replay_cursor(range, 0).check(); !problem.empty())
     return refuse(problem + " (stream " + stream + ")");
   js.stream_info(stream, [js, stream, range = std::move(range), opts = std::move(opts), op](error_code ec,
-                                                                                          stream_info info) mutable {
+                                                                                            stream_info info) mutable {
     if (ec) return void(op->fail("replay of " + stream + ": stream info: " + ec.message(), ec, replay{}));
-    auto core = std::make_shared<detail::replay_core>(js, stream, std::move(opts),
-                                                      detail::replay_cursor(std::move(range), info.state.last_sequence));
+    auto core = std::make_shared<detail::replay_core>(
+        js, stream, std::move(opts), detail::replay_cursor(std::move(range), info.state.last_sequence));
     core->start([core, op, stream](error_code ec) {
       if (ec) return void(op->fail("replay of " + stream + ": its consumer: " + ec.message(), ec, replay{}));
       using owner = detail::last_handle<detail::replay_core, &detail::replay_core::close_in_background>;

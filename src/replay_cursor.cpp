@@ -21,7 +21,8 @@ std::string replay_cursor::check() const {
   const auto *from_seq = sequence_of(range_.from), *to_seq = sequence_of(range_.to);
   if (from_seq && *from_seq == 0) return "replay from sequence 0: sequences start at 1";
   if (from_seq && to_seq && *from_seq > *to_seq)
-    return "replay from sequence " + std::to_string(*from_seq) + " to " + std::to_string(*to_seq) + ": from is after to";
+    return "replay from sequence " + std::to_string(*from_seq) + " to " + std::to_string(*to_seq) +
+           ": from is after to";
   const auto *from_time = time_of(range_.from), *to_time = time_of(range_.to);
   if (from_time && to_time && *from_time > *to_time)
     return "replay from " + format_rfc3339(*from_time) + " to " + format_rfc3339(*to_time) + ": from is after to";

@@ -104,8 +104,8 @@ std::shared_ptr<reply_inbox> reply_inbox::open(const connection& conn, const boo
   inbox->on_reply_ = std::move(on_reply);
 
   inbox->completion_ = std::make_shared<completion>();
-  auto* r = new router{boost::asio::prefer(ex, boost::asio::execution::outstanding_work.tracked), inbox,
-                       inbox->prefix_, inbox->completion_};
+  auto* r = new router{boost::asio::prefer(ex, boost::asio::execution::outstanding_work.tracked), inbox, inbox->prefix_,
+                       inbox->completion_};
   const std::string wildcard = inbox->prefix_ + "*";
   natsStatus s = natsConnection_Subscribe(&inbox->sub_, nc, wildcard.c_str(), &router::on_message, r);
   if (s == NATS_OK) s = natsSubscription_SetOnCompleteCB(inbox->sub_, &router::on_complete, r);

@@ -6,13 +6,13 @@
 #include <natscoro/detail/failure_policy.hpp>
 #include <natscoro/detail/jetstream_api.hpp>
 #include <natscoro/detail/lane_scheduler.hpp>
+#include <natscoro/detail/log_text.hpp>
 #include <natscoro/detail/names.hpp>
 #include <natscoro/detail/nats_message.hpp>
 #include <natscoro/detail/on_strand.hpp>
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/detail/processed_id_store.hpp>
 #include <natscoro/detail/runner_core.hpp>
-#include <natscoro/detail/log_text.hpp>
 #include <natscoro/logging.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -55,10 +55,18 @@ void send_or_log(message& m, ack_kind kind, std::chrono::nanoseconds delay = std
   error_code ec;
   const char* what = "in_progress";
   switch (kind) {
-    case ack_kind::ack: m.ack(ec), what = "ack"; break;
-    case ack_kind::nak: m.nak(delay, ec), what = "nak"; break;
-    case ack_kind::term: m.term(ec), what = "term"; break;
-    case ack_kind::in_progress: m.in_progress(ec); break;
+    case ack_kind::ack:
+      m.ack(ec), what = "ack";
+      break;
+    case ack_kind::nak:
+      m.nak(delay, ec), what = "nak";
+      break;
+    case ack_kind::term:
+      m.term(ec), what = "term";
+      break;
+    case ack_kind::in_progress:
+      m.in_progress(ec);
+      break;
   }
   if (ec)
     logger()->warn("{} of message {} could not be sent: {} (it will be redelivered after ack_wait)", what,
@@ -93,16 +101,15 @@ boost::asio::awaitable<attempt_failure> call_handler(message_handler& handler, m
 
 }  // namespace
 
-
 void runner_core::connect_cancellation() {
   // Terminal and partial: what was handled stays handled (total would need it undone).
   op_->on_cancel(boost::asio::cancellation_type::terminal | boost::asio::cancellation_type::partial,
                  [weak = weak_from_this()] {  // posted to the strand, after start()
-    auto self = weak.lock();
-    if (!self || self->finished_) return;
-    self->cancelled_ = true;
-    self->core_->start_draining(self->opts_.drain_deadline);
-  });
+                   auto self = weak.lock();
+                   if (!self || self->finished_) return;
+                   self->cancelled_ = true;
+                   self->core_->start_draining(self->opts_.drain_deadline);
+                 });
 }
 
 void runner_core::refuse(const std::string& problem) {
@@ -113,14 +120,14 @@ void runner_core::refuse(const std::string& problem) {
 
 void runner_core::start() {
   if (opts_.concurrency == 0) return refuse("run_options::concurrency must be at least 1");
-  if (opts_.dead_letter && (!valid_name(opts_.dead_letter->stream) ||
-                            !valid_publish_subject(opts_.dead_letter->subject_prefix + ".x")))
+  if (opts_.dead_letter &&
+      (!valid_name(opts_.dead_letter->stream) || !valid_publish_subject(opts_.dead_letter->subject_prefix + ".x")))
     return refuse("dead-letter stream \"" + printable(opts_.dead_letter->stream) + "\" or subject prefix \"" +
                   printable(opts_.dead_letter->subject_prefix) + "\" is not valid");
   if (const auto& p = opts_.processed_ids;
       p && (!valid_bucket_name(p->bucket) || p->ttl.count() <= 0 || p->replicas < 1 || p->replicas > 5))
-    return refuse("processed_ids needs a bucket name of letters, digits, '-' and '_' (got \"" +
-                  printable(p->bucket) + "\"), a ttl above 0 and 1 to 5 replicas");
+    return refuse("processed_ids needs a bucket name of letters, digits, '-' and '_' (got \"" + printable(p->bucket) +
+                  "\"), a ttl above 0 and 1 to 5 replicas");
   const bool attached = core_->attach_drain_participant([weak = weak_from_this()](std::vector<message> held) {
     if (auto self = weak.lock()) self->on_unsubscribed(std::move(held));
   });
@@ -133,11 +140,12 @@ void runner_core::start() {
     dlq_ = std::make_shared<publisher>(core_->js(), dead_letter_publisher_options());
     create_stream_if_missing(core_->js(), dead_letter_stream_config(*opts_.dead_letter),
                              [name = opts_.dead_letter->stream](error_code ec) {
-                                if (ec)
-                                  logger()->error("dead-letter stream {} is not available: {}; dead-lettering will "
-                                                  "fail (and nak) until it is",
-                                                  name, ec.message());
-                              });
+                               if (ec)
+                                 logger()->error(
+                                     "dead-letter stream {} is not available: {}; dead-lettering will "
+                                     "fail (and nak) until it is",
+                                     name, ec.message());
+                             });
     if (opts_.dead_letter->capture_max_deliveries) {
       mover_ = std::make_shared<max_deliveries_mover>(core_->js(), core_->stream(), core_->name(), *opts_.dead_letter,
                                                       dlq_, [weak = weak_from_this()] {
@@ -159,8 +167,8 @@ void runner_core::start() {
   processed_ = std::make_shared<processed_id_store>(core_->js(), *opts_.processed_ids, core_->name());
   processed_->start([self = shared_from_this(), bucket = opts_.processed_ids->bucket](error_code ec) {
     if (ec)
-      logger()->error("processed-id bucket {} is not available: {}; events are handled without it until it is",
-                      bucket, ec.message());
+      logger()->error("processed-id bucket {} is not available: {}; events are handled without it until it is", bucket,
+                      ec.message());
     self->take();
   });
 }
@@ -168,9 +176,8 @@ void runner_core::start() {
 void runner_core::take() {
   if (stopping_ || taking_ || lanes_.queued() >= queue_limit_) return;
   taking_ = true;
-  core_->next([self = shared_from_this()](error_code ec, std::optional<message> m) {
-    self->on_next(ec, std::move(m));
-  });
+  core_->next(
+      [self = shared_from_this()](error_code ec, std::optional<message> m) { self->on_next(ec, std::move(m)); });
 }
 
 void runner_core::on_next(error_code ec, std::optional<message> m) {
@@ -237,11 +244,12 @@ void runner_core::run_attempt(std::uint64_t id) {
   boost::asio::co_spawn(
       s.strand, call_handler(handler_, s.msg),
       boost::asio::bind_cancellation_slot(
-          s.cancel.slot(), boost::asio::bind_executor(ex_, [self = shared_from_this(), id](std::exception_ptr e,
-                                                                                        attempt_failure failure) {
-            if (e) failure = classify(e);  // call_handler() catches all; this would be its own failure
-            self->on_attempt_done(id, failure);
-          })));
+          s.cancel.slot(), boost::asio::bind_executor(
+                               ex_, [self = shared_from_this(), id](std::exception_ptr e, attempt_failure failure) {
+                                 if (e)
+                                   failure = classify(e);  // call_handler() catches all; this would be its own failure
+                                 self->on_attempt_done(id, failure);
+                               })));
 }
 
 void runner_core::on_attempt_done(std::uint64_t id, const attempt_failure& failure) {
@@ -262,10 +270,11 @@ void runner_core::on_attempt_done(std::uint64_t id, const attempt_failure& failu
                               [self = shared_from_this(), id](error_code ec) {
                                 if (ec) {
                                   self->counters_->update([](auto& stats) { ++stats.processed_id_failures; });
-                                  logger()->warn("run {}/{}: recording event {} as processed failed: {}; acknowledged "
-                                                 "all the same (a redelivery would run its handler again)",
-                                                 self->core_->stream(), self->core_->name(),
-                                                 printable(self->slots_.at(id)->event_id), ec.message());
+                                  logger()->warn(
+                                      "run {}/{}: recording event {} as processed failed: {}; acknowledged "
+                                      "all the same (a redelivery would run its handler again)",
+                                      self->core_->stream(), self->core_->name(),
+                                      printable(self->slots_.at(id)->event_id), ec.message());
                                 }
                                 self->acknowledge_handled(id);
                               });
@@ -340,9 +349,10 @@ void runner_core::on_failure(std::uint64_t id, failure_kind kind, const std::str
       return release(id);
     case failure_action::dead_letter:
       if (opts_.dead_letter) return dead_letter(id, text);
-      logger()->error("run {}/{}: message {} ({}) failed for good and no dead-letter stream is set: terminated. "
-                      "Last failure: {}",
-                      core_->stream(), core_->name(), md.stream_sequence, s.msg.subject(), text);
+      logger()->error(
+          "run {}/{}: message {} ({}) failed for good and no dead-letter stream is set: terminated. "
+          "Last failure: {}",
+          core_->stream(), core_->name(), md.stream_sequence, s.msg.subject(), text);
       stats.update([](auto& c) { ++c.terminated; });
       send_or_log(s.msg, ack_kind::term);
       return release(id);
@@ -355,10 +365,9 @@ void runner_core::dead_letter(std::uint64_t id, const std::string& text) {
   ++dead_letters_pending_;
   const auto& md = s.msg.metadata();
   const failure_record failure{md.stream, s.msg.subject(), md.stream_sequence, md.consumer, md.num_delivered, text};
-  publish_dead_letter(id, text,
-                      dead_letter_message(opts_.dead_letter->subject_prefix, s.msg.headers(),
-                                          std::string(s.msg.data()), failure),
-                      0);
+  publish_dead_letter(
+      id, text,
+      dead_letter_message(opts_.dead_letter->subject_prefix, s.msg.headers(), std::string(s.msg.data()), failure), 0);
 }
 
 // `cuts`: 0 as it is, 1 with its body cut to max_payload, 2 without its body.
@@ -375,9 +384,10 @@ void runner_core::publish_dead_letter(std::uint64_t id, const std::string& text,
                                     : 0;  // the DLQ stream's max_msg_size is not known here: the body goes
       const std::size_t body = out.data.size();
       if (auto cut = truncated_dead_letter(std::move(out), limit)) {
-        logger()->warn("run {}/{}: message {} is too large to dead-letter ({} bytes of body): dead-lettering its "
-                       "headers and {} bytes of it, marked Natscoro-Truncated",
-                       self->core_->stream(), self->core_->name(), seq, body, cut->data.size());
+        logger()->warn(
+            "run {}/{}: message {} is too large to dead-letter ({} bytes of body): dead-lettering its "
+            "headers and {} bytes of it, marked Natscoro-Truncated",
+            self->core_->stream(), self->core_->name(), seq, body, cut->data.size());
         return self->publish_dead_letter(id, text, std::move(*cut), limit == 0 ? 2 : 1);
       }
     }
@@ -385,9 +395,10 @@ void runner_core::publish_dead_letter(std::uint64_t id, const std::string& text,
     s.settling = false;
     if (too_large) {
       stats.update([](auto& c) { ++c.terminated; });
-      logger()->error("run {}/{}: message {} ({}) cannot be dead-lettered even truncated ({}): terminated. "
-                      "Last failure: {}",
-                      self->core_->stream(), self->core_->name(), seq, s.msg.subject(), ec.message(), text);
+      logger()->error(
+          "run {}/{}: message {} ({}) cannot be dead-lettered even truncated ({}): terminated. "
+          "Last failure: {}",
+          self->core_->stream(), self->core_->name(), seq, s.msg.subject(), ec.message(), text);
       send_or_log(s.msg, ack_kind::term);
     } else if (ec) {
       // Never terminated without the DLQ's PubAck: redelivered later, and dead-lettered then.
@@ -431,21 +442,22 @@ void runner_core::begin_stop() {
     if (auto self = weak.lock()) self->on_deadline();
   });
   if (mover_running_)
-    mover_->stop(std::max(std::chrono::duration_cast<std::chrono::milliseconds>(core_->drain_deadline() - steady::now()),
-                          std::chrono::milliseconds(0)),
-                 [weak = weak_from_this()] {
-                   auto self = weak.lock();
-                   if (!self) return;
-                   self->mover_running_ = false;
-                   self->check_settled();
-                 });
+    mover_->stop(
+        std::max(std::chrono::duration_cast<std::chrono::milliseconds>(core_->drain_deadline() - steady::now()),
+                 std::chrono::milliseconds(0)),
+        [weak = weak_from_this()] {
+          auto self = weak.lock();
+          if (!self) return;
+          self->mover_running_ = false;
+          self->check_settled();
+        });
   give_back_ready();
 }
 
 void runner_core::on_unsubscribed(std::vector<message> held) {
   unsubscribed_ = true;
   begin_stop();
-  give_back_ready();  // the runner's own queue first: it came before what the consumer holds
+  give_back_ready();                          // the runner's own queue first: it came before what the consumer holds
   for (auto& m : held) accept(std::move(m));  // each given back in turn, or behind its lane
   check_settled();
 }
@@ -512,23 +524,24 @@ void runner_core::arm_keepalive() {
 void runner_core::check_alert() {
   const auto& dl = *opts_.dead_letter;
   if (dl.alert_threshold == 0 || !dl.on_alert) return;
-  access::api(core_->js())->request("STREAM.INFO", {dl.stream}, "", [weak = weak_from_this()](error_code ec, boost::json::value r) {
-    auto self = weak.lock();
-    if (!self || ec) return;
-    const auto* state = r.as_object().if_contains("state");
-    const auto* msgs = state && state->is_object() ? state->as_object().if_contains("messages") : nullptr;
-    if (msgs == nullptr) return;
-    const auto count = msgs->to_number<std::uint64_t>();
-    const auto& dl = *self->opts_.dead_letter;
-    if (count <= dl.alert_threshold) {
-      self->alerted_ = false;
-    } else if (!self->alerted_) {
-      self->alerted_ = true;
-      logger()->warn("dead-letter stream {} holds {} messages (alert threshold {})", dl.stream, count,
-                     dl.alert_threshold);
-      dl.on_alert(count);
-    }
-  });
+  access::api(core_->js())
+      ->request("STREAM.INFO", {dl.stream}, "", [weak = weak_from_this()](error_code ec, boost::json::value r) {
+        auto self = weak.lock();
+        if (!self || ec) return;
+        const auto* state = r.as_object().if_contains("state");
+        const auto* msgs = state && state->is_object() ? state->as_object().if_contains("messages") : nullptr;
+        if (msgs == nullptr) return;
+        const auto count = msgs->to_number<std::uint64_t>();
+        const auto& dl = *self->opts_.dead_letter;
+        if (count <= dl.alert_threshold) {
+          self->alerted_ = false;
+        } else if (!self->alerted_) {
+          self->alerted_ = true;
+          logger()->warn("dead-letter stream {} holds {} messages (alert threshold {})", dl.stream, count,
+                         dl.alert_threshold);
+          dl.on_alert(count);
+        }
+      });
 }
 
 void runner_core::update_gauges() {

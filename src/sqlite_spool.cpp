@@ -63,8 +63,10 @@ struct sqlite_spool::statements {
         commit(db, "COMMIT", SQLITE_PREPARE_PERSISTENT),
         insert(db, "INSERT INTO natscoro_outbox (id, subject, headers, body, created_ns, size) VALUES (?,?,?,?,?,?)",
                SQLITE_PREPARE_PERSISTENT),
-        claim(db, "SELECT seq, id, subject, headers, body, created_ns FROM natscoro_outbox "
-                  "WHERE seq > ? AND refused IS NULL ORDER BY seq LIMIT ?", SQLITE_PREPARE_PERSISTENT),
+        claim(db,
+              "SELECT seq, id, subject, headers, body, created_ns FROM natscoro_outbox "
+              "WHERE seq > ? AND refused IS NULL ORDER BY seq LIMIT ?",
+              SQLITE_PREPARE_PERSISTENT),
         remove(db, "DELETE FROM natscoro_outbox WHERE seq = ?", SQLITE_PREPARE_PERSISTENT),
         refuse(db, "UPDATE natscoro_outbox SET refused = ? WHERE seq = ?", SQLITE_PREPARE_PERSISTENT),
         oldest(db, "SELECT created_ns FROM natscoro_outbox WHERE refused IS NULL ORDER BY seq LIMIT 1",
@@ -91,8 +93,8 @@ std::string format_headers(const header_list& headers) {
 std::unique_ptr<sqlite_spool> sqlite_spool::open(const std::string& path, bool synchronous_full, error_code& ec,
                                                  std::string& detail) {
   sqlite3* db = nullptr;
-  const int status = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                     nullptr);
+  const int status =
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (status != SQLITE_OK) {
     detail = "outbox " + path + " cannot be opened: " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(status));
     sqlite3_close(db);

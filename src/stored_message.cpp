@@ -75,14 +75,14 @@ void fetch_stored_message(const jetstream& js, const std::string& stream, std::u
   body["seq"] = sequence;
   if (or_next) body["next_by_subj"] = ">";
   access::api(js)->request("STREAM.MSG.GET", {stream}, boost::json::serialize(body),
-                    [handler = std::move(handler)](error_code ec, boost::json::value reply) {
-                      if (ec) return handler(ec, {});
-                      stored_message m;
-                      std::string detail;
-                      ec = parse_stored_message(reply, m, detail);
-                      if (ec) logger()->error("{}", detail);
-                      handler(ec, std::move(m));
-                    });
+                           [handler = std::move(handler)](error_code ec, boost::json::value reply) {
+                             if (ec) return handler(ec, {});
+                             stored_message m;
+                             std::string detail;
+                             ec = parse_stored_message(reply, m, detail);
+                             if (ec) logger()->error("{}", detail);
+                             handler(ec, std::move(m));
+                           });
 }
 
 }  // namespace natscoro::detail

@@ -30,7 +30,8 @@ error_code subject_template::parse(std::string_view text, subject_template& out,
     if (close == std::string_view::npos) return refuse("a '{' is not closed");
     const std::string name(text.substr(open + 1, close - open - 1));
     if (name != "type" && name != "subject" && name != "organization" && !valid_extension_name(name))
-      return refuse("unknown placeholder {" + printable(name, 32) + "} (type, subject, organization, or an extension name)");
+      return refuse("unknown placeholder {" + printable(name, 32) +
+                    "} (type, subject, organization, or an extension name)");
     out.parts_.push_back({true, name});
     sample += 'x';
     at = close + 1;
@@ -61,14 +62,16 @@ error_code subject_template::render(const event& evt, std::string& out, std::str
     const bool fits = p.text == "type" ? valid_publish_subject(value) : one_token(value);
     if (!fits) {
       detail = "event " + evt.id + ": {" + p.text + "} is " +
-               (value.empty() ? std::string("missing") : "\"" + printable(value, 64) + "\", which cannot be " +
-                                                             (p.text == "type" ? "subject tokens" : "one subject token"));
+               (value.empty() ? std::string("missing")
+                              : "\"" + printable(value, 64) + "\", which cannot be " +
+                                    (p.text == "type" ? "subject tokens" : "one subject token"));
       return make_error_code(errc::invalid_subject);
     }
     out += value;
   }
   if (!valid_publish_subject(out)) {
-    detail = "event " + evt.id + ": the template makes \"" + printable(out, 128) + "\", not a subject one can publish to";
+    detail =
+        "event " + evt.id + ": the template makes \"" + printable(out, 128) + "\", not a subject one can publish to";
     return make_error_code(errc::invalid_subject);
   }
   return {};

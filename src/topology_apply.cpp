@@ -38,11 +38,11 @@ class topology_applier : public std::enable_shared_from_this<topology_applier> {
     }
     const auto& c = topology_.consumers[i - streams];
     access::api(js_)->request("CONSUMER.INFO", {c.stream, c.config.durable}, "",
-                       [self, i, streams](error_code ec, json::value r) {
-                         self->on_info(i, ec, r, [&](const json::object& cfg) {
-                           return compare(self->topology_.consumers[i - streams].config, cfg);
-                         });
-                       });
+                              [self, i, streams](error_code ec, json::value r) {
+                                self->on_info(i, ec, r, [&](const json::object& cfg) {
+                                  return compare(self->topology_.consumers[i - streams].config, cfg);
+                                });
+                              });
   }
 
  private:
@@ -61,7 +61,8 @@ class topology_applier : public std::enable_shared_from_this<topology_applier> {
       return void(op_->complete(ec, std::move(changes_)));
     } else {
       const auto* cfg = reply.as_object().if_contains("config");
-      const auto diffs = cfg && cfg->is_object() ? differences_with(cfg->as_object()) : std::vector<config_difference>{};
+      const auto diffs =
+          cfg && cfg->is_object() ? differences_with(cfg->as_object()) : std::vector<config_difference>{};
       change.result = diffs.empty() ? ensure_result::unchanged : ensure_result::updated;
       change.fields = describe(diffs);
       if (std::any_of(diffs.begin(), diffs.end(), [](const auto& d) { return !d.updatable; })) {

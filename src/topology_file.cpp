@@ -24,12 +24,18 @@ namespace {
 
 std::string kind_of(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::string: return "\"" + std::string(v.as_string()) + "\"";
-    case json::kind::array: return "an array";
-    case json::kind::object: return "an object";
-    case json::kind::bool_: return v.as_bool() ? "true" : "false";
-    case json::kind::null: return "null";
-    default: return json::serialize(v);
+    case json::kind::string:
+      return "\"" + std::string(v.as_string()) + "\"";
+    case json::kind::array:
+      return "an array";
+    case json::kind::object:
+      return "an object";
+    case json::kind::bool_:
+      return v.as_bool() ? "true" : "false";
+    case json::kind::null:
+      return "null";
+    default:
+      return json::serialize(v);
   }
 }
 
@@ -108,7 +114,8 @@ class field_reader {
   void subjects(const char* key, std::vector<std::string>& out, bool required) {
     const auto* v = find(key, required);
     if (!v) return;
-    if (!v->is_array() || v->as_array().empty()) fail(key, "expected a non-empty array of subjects, got " + kind_of(*v));
+    if (!v->is_array() || v->as_array().empty())
+      fail(key, "expected a non-empty array of subjects, got " + kind_of(*v));
     for (const auto& s : v->as_array()) {
       if (!s.is_string() || s.as_string().empty()) fail(key, "expected subjects, got " + kind_of(s));
       out.emplace_back(s.as_string());
@@ -124,7 +131,9 @@ class field_reader {
     for (const auto& [key, value] : o_)
       if (!known_.contains(std::string(key))) refuse(where_, "unknown field \"" + std::string(key) + "\"");
   }
-  [[noreturn]] void fail(const char* key, const std::string& what) const { refuse(where_, std::string(key) + ": " + what); }
+  [[noreturn]] void fail(const char* key, const std::string& what) const {
+    refuse(where_, std::string(key) + ": " + what);
+  }
 
  private:
   const json::value* find(const char* key, bool required) {
@@ -255,7 +264,8 @@ topology parse_topology(std::string_view json_text) {
       for (const auto& mine : s.subjects)
         for (const auto& theirs : t.streams[j].subjects)
           if (detail::subjects_overlap(mine, theirs))
-            refuse(where, "subjects: \"" + mine + "\" overlaps \"" + theirs + "\" of stream \"" + t.streams[j].name + "\"");
+            refuse(where,
+                   "subjects: \"" + mine + "\" overlaps \"" + theirs + "\" of stream \"" + t.streams[j].name + "\"");
   }
   std::set<std::pair<std::string, std::string>> consumers;
   for (std::size_t i = 0; i < t.consumers.size(); ++i) {

@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <iostream>
+#include <string_view>
 
 int main() {
   boost::asio::io_context ioc;
@@ -13,6 +14,9 @@ int main() {
   natscoro::error_code result;
   natscoro::connect(ioc.get_executor(), opts, [&](natscoro::error_code ec, natscoro::connection) { result = ec; });
   ioc.run();
-  std::cout << "test_package: connect to a closed port -> " << result.message() << "\n";
+  std::cout << "test_package: natscoro " << natscoro::version() << ", connect to a closed port -> " << result.message()
+            << "\n";
+  // The library linked in is the one whose headers were compiled.
+  if (std::string_view(natscoro::version()) != NATSCORO_VERSION_STRING) return 1;
   return result == natscoro::nats_errc::no_server ? 0 : 1;
 }

@@ -23,10 +23,10 @@ struct tls_options {
 
 struct reconnect_options {
   bool allowed = true;
-  int max_attempts = -1;                            ///< per server; -1: forever
-  std::chrono::milliseconds wait{2000};             ///< between attempts on one server
-  std::chrono::milliseconds jitter{100};            ///< random extra wait (plain TCP)
-  std::chrono::milliseconds jitter_tls{1000};       ///< random extra wait (TLS)
+  int max_attempts = -1;                       ///< per server; -1: forever
+  std::chrono::milliseconds wait{2000};        ///< between attempts on one server
+  std::chrono::milliseconds jitter{100};       ///< random extra wait (plain TCP)
+  std::chrono::milliseconds jitter_tls{1000};  ///< random extra wait (TLS)
   /// Bytes nats.c buffers between a link's loss and its report; natscoro writes
   /// nothing while the link is down (detail/wire.hpp), so little goes here.
   std::size_t buffer_size = 8 * 1024 * 1024;

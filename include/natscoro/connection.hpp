@@ -1,8 +1,8 @@
 // The connection to a NATS server or cluster.
 #pragma once
 
-#include <natscoro/diagnostics.hpp>
 #include <natscoro/connect_options.hpp>
+#include <natscoro/diagnostics.hpp>
 #include <natscoro/error.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>

@@ -1,8 +1,8 @@
 // A durable pull consumer: `while (auto m = co_await c.next())`.
 #pragma once
 
-#include <natscoro/diagnostics.hpp>
 #include <natscoro/consumer_config.hpp>
+#include <natscoro/diagnostics.hpp>
 #include <natscoro/message.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -24,7 +24,7 @@ namespace detail {
 class consumer_core;
 struct run_counters;
 struct access;
-}
+}  // namespace detail
 
 // The runner's options and counters (runner.hpp, which run() needs at the call).
 struct run_options;
@@ -34,14 +34,14 @@ struct runner_stats;
 using message_handler = std::function<boost::asio::awaitable<void>(message&)>;
 
 struct consumer_stats {
-  std::uint64_t delivered = 0;   ///< messages received from the server
-  std::uint64_t pulls = 0;       ///< pull requests sent
-  std::uint64_t repulls = 0;     ///< pulls re-issued after a reconnect or missed heartbeats
+  std::uint64_t delivered = 0;  ///< messages received from the server
+  std::uint64_t pulls = 0;      ///< pull requests sent
+  std::uint64_t repulls = 0;    ///< pulls re-issued after a reconnect or missed heartbeats
   /// Messages from pull requests forgotten after a reconnect (the server still filled
   /// them) that found the capacity full: given back, redelivered a second later.
   std::uint64_t given_back_unrequested = 0;
-  std::size_t held = 0;          ///< received, not yet handed out (at most consumer_options::capacity)
-  std::size_t outstanding = 0;   ///< messages open pull requests may still bring
+  std::size_t held = 0;         ///< received, not yet handed out (at most consumer_options::capacity)
+  std::size_t outstanding = 0;  ///< messages open pull requests may still bring
 };
 
 /// One instance of a durable pull consumer. Several instances (in one process or

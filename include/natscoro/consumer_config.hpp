@@ -27,19 +27,19 @@ enum class ack_policy {
 };
 
 struct consumer_config {
-  std::string durable{};         ///< the consumer's name (empty only for jetstream::ephemeral_consumer())
+  std::string durable{};  ///< the consumer's name (empty only for jetstream::ephemeral_consumer())
   std::string description{};
   std::string filter_subject{};  ///< empty: every subject of the stream
   deliver_policy deliver = deliver_policy::all;
-  std::uint64_t start_sequence = 0;                                     ///< with by_start_sequence
-  std::optional<std::chrono::system_clock::time_point> start_time{};     ///< with by_start_time
+  std::uint64_t start_sequence = 0;                                   ///< with by_start_sequence
+  std::optional<std::chrono::system_clock::time_point> start_time{};  ///< with by_start_time
   ack_policy ack = ack_policy::explicit_each;
-  std::chrono::nanoseconds ack_wait{std::chrono::seconds(30)};          ///< redelivery after this without ack
-  int max_deliver = -1;                                                 ///< -1: unlimited
-  std::vector<std::chrono::nanoseconds> backoff{};                        ///< redelivery delays (overrides ack_wait)
+  std::chrono::nanoseconds ack_wait{std::chrono::seconds(30)};  ///< redelivery after this without ack
+  int max_deliver = -1;                                         ///< -1: unlimited
+  std::vector<std::chrono::nanoseconds> backoff{};              ///< redelivery delays (overrides ack_wait)
   int max_ack_pending = 1000;  ///< delivered but unacknowledged, at most (not sent with ack_policy::none)
-  std::chrono::nanoseconds inactive_threshold{0};                       ///< ephemeral consumers: removed after this idle
-  int replicas = 0;                                                     ///< 0: as the stream
+  std::chrono::nanoseconds inactive_threshold{0};  ///< ephemeral consumers: removed after this idle
+  int replicas = 0;                                ///< 0: as the stream
 };
 
 /// How a consumer object pulls (client side; the server does not know these).

@@ -1,8 +1,8 @@
 // The dead-letter queue's tools: list what failed and why, replay it.
 #pragma once
 
-#include <natscoro/header_list.hpp>
 #include <natscoro/diagnostics.hpp>
+#include <natscoro/header_list.hpp>
 #include <natscoro/jetstream.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -21,7 +21,7 @@ namespace natscoro {
 /// A message in the dead-letter stream, with the failure natscoro recorded.
 struct dead_letter_entry {
   std::uint64_t sequence = 0;  ///< in the dead-letter stream
-  std::string subject{};         ///< in the dead-letter stream ("<prefix>.<original subject>")
+  std::string subject{};       ///< in the dead-letter stream ("<prefix>.<original subject>")
   std::string original_stream{};
   std::string original_subject{};
   std::uint64_t original_sequence = 0;
@@ -29,8 +29,8 @@ struct dead_letter_entry {
   std::uint64_t deliveries = 0;
   std::string error{};      ///< what the last attempt met
   std::string failed_at{};  ///< RFC 3339
-  header_list headers{};  ///< all of them, the original ones included
-  std::string data{};                                          ///< the original body, untouched
+  header_list headers{};    ///< all of them, the original ones included
+  std::string data{};       ///< the original body, untouched
 };
 
 namespace detail {

@@ -129,7 +129,7 @@ struct awaited_value<> {
 /// The default token's coroutine: awaits the operation, throws on error.
 template <class... Ts, class Initiation, class... Args>
 boost::asio::awaitable<typename awaited_value<Ts...>::type> await_with_diagnostics(Initiation initiation,
-                                                                                  Args... args) {
+                                                                                   Args... args) {
   auto sink = std::make_shared<diagnostics>();
   auto token = boost::asio::as_tuple(boost::asio::use_awaitable);
   auto result = co_await boost::asio::async_initiate<decltype(token), void(error_code, Ts...)>(

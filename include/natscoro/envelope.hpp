@@ -5,9 +5,9 @@
 // dead-letter queue and the processed-id store all go through it.
 #pragma once
 
-#include <natscoro/header_list.hpp>
 #include <natscoro/error.hpp>
 #include <natscoro/event.hpp>
+#include <natscoro/header_list.hpp>
 #include <natscoro/message_metadata.hpp>
 
 #include <cstddef>

@@ -10,6 +10,8 @@
 // server's text, the offending attribute).
 #pragma once
 
+#include <natscoro/version.hpp>  // checks the language standard (most headers include this one)
+
 #include <boost/system/error_code.hpp>
 #include <boost/system/system_error.hpp>
 
@@ -23,22 +25,22 @@ using error_code = boost::system::error_code;
 
 /// natscoro's own conditions.
 enum class errc {
-  not_connected = 1,    ///< the connection is closed or not established
-  invalid_argument,     ///< an option or argument is not acceptable (the log says which)
-  invalid_subject,      ///< a subject that NATS would refuse
-  payload_too_large,    ///< the message exceeds the server's max_payload
-  invalid_event,        ///< an event that is not a valid CloudEvent
-  publish_timeout,      ///< no PubAck within the ack timeout, after every retry
-  no_stream,            ///< no stream is bound to the subject
-  closing,              ///< the object is being drained or closed
-  invalid_url,          ///< a server URL that cannot be parsed
-  config_mismatch,      ///< a stream or consumer exists with another configuration (the log lists the fields)
-  replay_refused,       ///< a dead-letter entry names a subject it may not be replayed to (the log says why)
-  out_of_range,         ///< a number or time outside what can be represented or what the server accepts
-  outbox_full,          ///< the outbox's quota (or its disk) is full: the event was not stored
-  outbox_corrupt,       ///< the outbox file is not a database, or is damaged (the log says how)
-  database_unavailable, ///< the outbox's database cannot be reached (the detail carries libpq's reason)
-  database_error,       ///< the outbox's database refused a statement (the detail carries its message)
+  not_connected = 1,     ///< the connection is closed or not established
+  invalid_argument,      ///< an option or argument is not acceptable (the log says which)
+  invalid_subject,       ///< a subject that NATS would refuse
+  payload_too_large,     ///< the message exceeds the server's max_payload
+  invalid_event,         ///< an event that is not a valid CloudEvent
+  publish_timeout,       ///< no PubAck within the ack timeout, after every retry
+  no_stream,             ///< no stream is bound to the subject
+  closing,               ///< the object is being drained or closed
+  invalid_url,           ///< a server URL that cannot be parsed
+  config_mismatch,       ///< a stream or consumer exists with another configuration (the log lists the fields)
+  replay_refused,        ///< a dead-letter entry names a subject it may not be replayed to (the log says why)
+  out_of_range,          ///< a number or time outside what can be represented or what the server accepts
+  outbox_full,           ///< the outbox's quota (or its disk) is full: the event was not stored
+  outbox_corrupt,        ///< the outbox file is not a database, or is damaged (the log says how)
+  database_unavailable,  ///< the outbox's database cannot be reached (the detail carries libpq's reason)
+  database_error,        ///< the outbox's database refused a statement (the detail carries its message)
 };
 
 /// The nats.c statuses natscoro reports. Values are those of nats.c's natsStatus
@@ -47,16 +49,16 @@ enum class nats_errc {
   protocol_error = 2,
   io_error = 3,
   connection_closed = 5,
-  no_server = 6,                 ///< server unreachable (nothing listening, DNS, refused)
+  no_server = 6,  ///< server unreachable (nothing listening, DNS, refused)
   connection_disconnected = 10,
-  authorization_failed = 11,      ///< wrong user, password, token, credentials
-  not_permitted = 12,            ///< permissions violation
-  address_missing = 14,          ///< bad URL
+  authorization_failed = 11,  ///< wrong user, password, token, credentials
+  not_permitted = 12,         ///< permissions violation
+  address_missing = 14,       ///< bad URL
   invalid_subject = 15,
   invalid_argument = 16,
   max_payload = 21,
   timeout = 26,
-  ssl_error = 29,                ///< TLS handshake or certificate verification failed
+  ssl_error = 29,  ///< TLS handshake or certificate verification failed
   no_server_support = 30,
   not_yet_connected = 31,
   no_responders = 34,
@@ -65,14 +67,14 @@ enum class nats_errc {
 /// JetStream API error codes ("err_code") natscoro reacts to; others keep their number.
 enum class jetstream_errc {
   consumer_not_found = 10014,
-  no_message_found = 10037,        ///< no message at that sequence (deleted or never stored)
-  message_too_large = 10054,       ///< larger than the stream's max_msg_size
-  stream_name_in_use = 10058,      ///< a stream of that name exists with another configuration
+  no_message_found = 10037,    ///< no message at that sequence (deleted or never stored)
+  message_too_large = 10054,   ///< larger than the stream's max_msg_size
+  stream_name_in_use = 10058,  ///< a stream of that name exists with another configuration
   stream_not_found = 10059,
-  stream_not_match = 10060,        ///< the expected stream is not the one bound to the subject
-  subjects_overlap = 10065,        ///< the subjects overlap those of another stream
-  wrong_last_msg_id = 10070,       ///< expected last message id did not match
-  wrong_last_sequence = 10071,     ///< expected last sequence (of the stream or of the subject) did not match
+  stream_not_match = 10060,     ///< the expected stream is not the one bound to the subject
+  subjects_overlap = 10065,     ///< the subjects overlap those of another stream
+  wrong_last_msg_id = 10070,    ///< expected last message id did not match
+  wrong_last_sequence = 10071,  ///< expected last sequence (of the stream or of the subject) did not match
   jetstream_not_enabled = 10076,
 };
 

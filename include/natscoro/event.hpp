@@ -25,15 +25,15 @@ struct event {
   using clock = std::chrono::system_clock;
 
   std::string specversion = "1.0";
-  std::string id;                        ///< unique per source; make() draws a UUID v4
-  std::string source;                    ///< URI-reference of the producer; the publisher fills it in when empty
-  std::string type;                      ///< e.g. "user.created"
-  clock::time_point time{};              ///< UTC; encoded as RFC 3339 with microseconds
+  std::string id;            ///< unique per source; make() draws a UUID v4
+  std::string source;        ///< URI-reference of the producer; the publisher fills it in when empty
+  std::string type;          ///< e.g. "user.created"
+  clock::time_point time{};  ///< UTC; encoded as RFC 3339 with microseconds
   std::string datacontenttype = "application/json";
-  std::optional<std::string> subject;    ///< CloudEvents "subject": what the event is about (not the NATS subject)
+  std::optional<std::string> subject;  ///< CloudEvents "subject": what the event is about (not the NATS subject)
   std::optional<std::string> dataschema;
 
-  std::string organizationid;            ///< tenant; required unless the publisher says otherwise
+  std::string organizationid;  ///< tenant; required unless the publisher says otherwise
   std::string schemaversion = "1.0";
   std::optional<std::string> correlationid;
   std::optional<std::string> causationid;

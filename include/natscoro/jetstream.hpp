@@ -1,10 +1,10 @@
 // JetStream: the API of streams, and the handle publishers and consumers start from.
 #pragma once
 
-#include <natscoro/diagnostics.hpp>
 #include <natscoro/connection.hpp>
 #include <natscoro/consumer.hpp>
 #include <natscoro/consumer_config.hpp>
+#include <natscoro/diagnostics.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
@@ -13,8 +13,8 @@
 #include <boost/json/value.hpp>
 
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -82,7 +82,7 @@ struct consumer_info {
   std::uint64_t num_pending = 0;      ///< not delivered yet
   std::uint64_t num_ack_pending = 0;  ///< delivered, not acknowledged
   std::uint64_t num_redelivered = 0;
-  std::uint64_t num_waiting = 0;      ///< open pull requests
+  std::uint64_t num_waiting = 0;  ///< open pull requests
   std::uint64_t ack_floor_stream_sequence = 0;
   std::uint64_t delivered_consumer_sequence = 0;  ///< deliveries the server has made (the last one's number)
 };
@@ -90,7 +90,7 @@ struct consumer_info {
 namespace detail {
 class api_client;
 struct access;
-}
+}  // namespace detail
 
 /// The JetStream context of a connection. Cheap to copy; safe from any thread.
 class jetstream {
@@ -121,7 +121,9 @@ class jetstream {
   template <class CompletionToken = natscoro::default_token_t>
   auto ensure_stream(const stream_config& cfg, CompletionToken&& token = {}) const {
     return boost::asio::async_initiate<CompletionToken, void(error_code, ensure_result)>(
-        [](auto handler, jetstream self, stream_config c) { self.async_ensure_stream(std::move(c), std::move(handler)); },
+        [](auto handler, jetstream self, stream_config c) {
+          self.async_ensure_stream(std::move(c), std::move(handler));
+        },
         token, *this, cfg);
   }
 
@@ -189,44 +191,41 @@ class jetstream {
   /// Deletes the stream and its messages. Completion: `void(error_code)`.
   template <class CompletionToken = natscoro::default_token_t>
   auto delete_stream(std::string name, CompletionToken&& token = {}) const {
-    return initiate<void(error_code)>(token,
-                                      [name](const jetstream& js, auto h) { js.async_delete_stream(name, std::move(h)); });
+    return initiate<void(error_code)>(
+        token, [name](const jetstream& js, auto h) { js.async_delete_stream(name, std::move(h)); });
   }
   /// Removes messages (see purge_options). Completion: `void(error_code, std::uint64_t purged)`.
   template <class CompletionToken = natscoro::default_token_t>
   auto purge_stream(std::string name, purge_options what = {}, CompletionToken&& token = {}) const {
-    return initiate<void(error_code, std::uint64_t)>(token, [name, what](const jetstream& js, auto h) {
-      js.async_purge_stream(name, what, std::move(h));
-    });
+    return initiate<void(error_code, std::uint64_t)>(
+        token, [name, what](const jetstream& js, auto h) { js.async_purge_stream(name, what, std::move(h)); });
   }
   /// The names of all streams, sorted. Completion: `void(error_code, std::vector<std::string>)`.
   template <class CompletionToken = natscoro::default_token_t>
   auto list_streams(CompletionToken&& token = {}) const {
-    return initiate<void(error_code, std::vector<std::string>)>(
-        token, [](const jetstream& js, auto h) { js.async_list_names("STREAM.NAMES", std::nullopt, "streams", std::move(h)); });
+    return initiate<void(error_code, std::vector<std::string>)>(token, [](const jetstream& js, auto h) {
+      js.async_list_names("STREAM.NAMES", std::nullopt, "streams", std::move(h));
+    });
   }
   /// Creates the durable consumer `cfg.durable` on `stream`, updates what the server
   /// can change, or leaves it. Completion: `void(error_code, ensure_result)`.
   /// Errors also: errc::config_mismatch when a field the server cannot change differs (logged).
   template <class CompletionToken = natscoro::default_token_t>
   auto ensure_consumer(std::string stream, consumer_config cfg, CompletionToken&& token = {}) const {
-    return initiate<void(error_code, ensure_result)>(token, [stream, cfg](const jetstream& js, auto h) {
-      js.async_ensure_consumer(stream, cfg, std::move(h));
-    });
+    return initiate<void(error_code, ensure_result)>(
+        token, [stream, cfg](const jetstream& js, auto h) { js.async_ensure_consumer(stream, cfg, std::move(h)); });
   }
   /// Completion: `void(error_code, consumer_info)`.
   template <class CompletionToken = natscoro::default_token_t>
   auto consumer_info(std::string stream, std::string name, CompletionToken&& token = {}) const {
-    return initiate<void(error_code, natscoro::consumer_info)>(token, [stream, name](const jetstream& js, auto h) {
-      js.async_consumer_info(stream, name, std::move(h));
-    });
+    return initiate<void(error_code, natscoro::consumer_info)>(
+        token, [stream, name](const jetstream& js, auto h) { js.async_consumer_info(stream, name, std::move(h)); });
   }
   /// Completion: `void(error_code)`.
   template <class CompletionToken = natscoro::default_token_t>
   auto delete_consumer(std::string stream, std::string name, CompletionToken&& token = {}) const {
-    return initiate<void(error_code)>(token, [stream, name](const jetstream& js, auto h) {
-      js.async_delete_consumer(stream, name, std::move(h));
-    });
+    return initiate<void(error_code)>(
+        token, [stream, name](const jetstream& js, auto h) { js.async_delete_consumer(stream, name, std::move(h)); });
   }
   /// The names of the consumers of `stream`, sorted. Completion: `void(error_code, std::vector<std::string>)`.
   template <class CompletionToken = natscoro::default_token_t>

@@ -1,10 +1,10 @@
 // A message delivered by a JetStream consumer, and its acknowledgements.
 #pragma once
 
-#include <natscoro/header_list.hpp>
-#include <natscoro/diagnostics.hpp>
 #include <natscoro/connection.hpp>
+#include <natscoro/diagnostics.hpp>
 #include <natscoro/event.hpp>
+#include <natscoro/header_list.hpp>
 #include <natscoro/message_metadata.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -23,7 +23,7 @@ namespace natscoro {
 namespace detail {
 struct message_state;
 struct access;
-}
+}  // namespace detail
 
 enum class ack_kind { ack, nak, term, in_progress };
 
@@ -40,7 +40,6 @@ std::shared_ptr<const natscoro::event> decoded_event(const message& m, error_cod
 /// Safe from any thread: of two threads settling one message, one sends (docs/threading.md).
 class message {
  public:
-
   const std::string& subject() const;
   const header_list& headers() const;
   /// The first value of header `name` (case-insensitive), or empty.
@@ -70,8 +69,8 @@ class message {
   ///   do; ack_sync() waits for the server's confirmation. No completion, no
   ///   suspension, no hop to the connection's strand: callable from any thread.
   /// Errors: throws natscoro::error (errc::not_connected: the connection is closed
-  ///   or reconnecting, and nothing was written; the server redelivers after ack_wait); the overload with `error_code&` sets it
-  ///   instead. Acknowledging twice is harmless: only the first ack, nak or term is sent.
+  ///   or reconnecting, and nothing was written; the server redelivers after ack_wait); the overload with `error_code&`
+  ///   sets it instead. Acknowledging twice is harmless: only the first ack, nak or term is sent.
   void ack() { settle(ack_kind::ack, {}); }
   void ack(error_code& ec) noexcept { ec = settle_now(ack_kind::ack, {}); }
   /// Asks for redelivery, at once or after `delay`. Like ack() otherwise.
@@ -94,7 +93,9 @@ class message {
   template <class CompletionToken = natscoro::default_token_t>
   auto ack_sync(CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code)>(
-        [](auto handler, std::shared_ptr<detail::message_state> s) { async_ack_sync(std::move(s), std::move(handler)); },
+        [](auto handler, std::shared_ptr<detail::message_state> s) {
+          async_ack_sync(std::move(s), std::move(handler));
+        },
         token, state_);
   }
 

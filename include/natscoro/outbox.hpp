@@ -135,8 +135,8 @@ class outbox : public detail::outbox_handle {
   template <class CompletionToken = natscoro::default_token_t>
   static auto open(const jetstream& js, outbox_options opts, CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code, outbox)>(
-        [](auto handler, jetstream j, outbox_options o) { async_open(j, std::move(o), std::move(handler)); }, token,
-        js, std::move(opts));
+        [](auto handler, jetstream j, outbox_options o) { async_open(j, std::move(o), std::move(handler)); }, token, js,
+        std::move(opts));
   }
 
   outbox() = default;

@@ -1,9 +1,9 @@
 // Publishing events to JetStream with a verified PubAck.
 #pragma once
 
-#include <natscoro/header_list.hpp>
 #include <natscoro/diagnostics.hpp>
 #include <natscoro/event.hpp>
+#include <natscoro/header_list.hpp>
 #include <natscoro/jetstream.hpp>
 #include <natscoro/retry_policy.hpp>
 

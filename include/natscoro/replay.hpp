@@ -3,8 +3,8 @@
 // the end. For rebuilding a projection, auditing a day, re-running an incident.
 #pragma once
 
-#include <natscoro/diagnostics.hpp>
 #include <natscoro/consumer_config.hpp>
+#include <natscoro/diagnostics.hpp>
 #include <natscoro/envelope.hpp>
 #include <natscoro/jetstream.hpp>
 #include <natscoro/message.hpp>
@@ -49,8 +49,8 @@ struct replay_options {
 };
 
 struct replay_stats {
-  std::uint64_t delivered = 0;   ///< messages handed out by next()
-  std::uint64_t restarts = 0;    ///< consumers re-created after a gap (messages lost in a reconnect) or their loss
+  std::uint64_t delivered = 0;     ///< messages handed out by next()
+  std::uint64_t restarts = 0;      ///< consumers re-created after a gap (messages lost in a reconnect) or their loss
   std::uint64_t end_sequence = 0;  ///< the last stream sequence the replay may reach
 };
 
@@ -95,8 +95,7 @@ class replay {
   template <class CompletionToken = natscoro::default_token_t>
   auto next(CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code, std::optional<message>)>(
-        [](auto handler, std::shared_ptr<detail::replay_core> c) { async_next(c, std::move(handler)); }, token,
-        core_);
+        [](auto handler, std::shared_ptr<detail::replay_core> c) { async_next(c, std::move(handler)); }, token, core_);
   }
 
   /// Ends the replay early: deletes the consumer.
@@ -106,8 +105,7 @@ class replay {
   template <class CompletionToken = natscoro::default_token_t>
   auto close(CompletionToken&& token = {}) {
     return boost::asio::async_initiate<CompletionToken, void(error_code)>(
-        [](auto handler, std::shared_ptr<detail::replay_core> c) { async_close(c, std::move(handler)); }, token,
-        core_);
+        [](auto handler, std::shared_ptr<detail::replay_core> c) { async_close(c, std::move(handler)); }, token, core_);
   }
 
   replay_stats stats() const;

@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto first = input.find('\n');
   const auto second = first == std::string_view::npos ? first : input.find('\n', first + 1);
   const auto text = input.substr(0, first);
-  const std::string key(first == std::string_view::npos ? std::string_view() : input.substr(first + 1, second - first - 1));
+  const std::string key(first == std::string_view::npos ? std::string_view()
+                                                        : input.substr(first + 1, second - first - 1));
   const std::string type(second == std::string_view::npos ? std::string_view() : input.substr(second + 1));
 
   natscoro::detail::subject_template t;

@@ -15,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (const auto s = natscoro::parse_size(text); s && *s < 0) std::abort();
   if (const auto t = natscoro::parse_rfc3339(text)) {
     const auto again = natscoro::parse_rfc3339(natscoro::format_rfc3339(*t));
-    if (!again || std::chrono::floor<std::chrono::microseconds>(*again) != std::chrono::floor<std::chrono::microseconds>(*t))
+    if (!again ||
+        std::chrono::floor<std::chrono::microseconds>(*again) != std::chrono::floor<std::chrono::microseconds>(*t))
       std::abort();
   }
   return 0;

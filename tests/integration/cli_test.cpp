@@ -139,16 +139,15 @@ BOOST_FIXTURE_TEST_CASE(pub_sub_and_dlq_replay_round_trip, server_fixture) {
     nc::publisher publisher{nc::jetstream{conn}, nc::publisher_options{}};
     auto evt = nc::event::make("user.deleted", "org-1", boost::json::object{{"user", 8}});
     evt.source = "test";
-    co_await publisher.publish_raw(nc::raw_message{
-        .subject = "dlq.auth.user.8.deleted",
-        .headers = {{"Natscoro-Original-Stream", "AUTH_EVENTS"},
-                    {"Natscoro-Original-Subject", "auth.user.8.deleted"},
-                    {"Natscoro-Original-Sequence", "7"},
-                    {"Natscoro-Consumer", "analytics"},
-                    {"Natscoro-Deliveries", "5"},
-                    {"Natscoro-Error", "database unavailable"},
-                    {"Natscoro-Failed-At", "2026-11-23T10:00:00.000000Z"}},
-        .data = nc::to_structured_json(evt)});
+    co_await publisher.publish_raw(nc::raw_message{.subject = "dlq.auth.user.8.deleted",
+                                                   .headers = {{"Natscoro-Original-Stream", "AUTH_EVENTS"},
+                                                               {"Natscoro-Original-Subject", "auth.user.8.deleted"},
+                                                               {"Natscoro-Original-Sequence", "7"},
+                                                               {"Natscoro-Consumer", "analytics"},
+                                                               {"Natscoro-Deliveries", "5"},
+                                                               {"Natscoro-Error", "database unavailable"},
+                                                               {"Natscoro-Failed-At", "2026-11-23T10:00:00.000000Z"}},
+                                                   .data = nc::to_structured_json(evt)});
     co_await conn.drain();
   });
   auto ls = run_tool(server, {"dlq", "ls", "DLQ_EVENTS"});
@@ -202,10 +201,11 @@ BOOST_FIXTURE_TEST_CASE(bad_arguments_are_refused_by_name, server_fixture) {
 BOOST_FIXTURE_TEST_CASE(sub_reports_a_poison_message_once_and_a_peek_ends, server_fixture) {
   BOOST_REQUIRE(run_tool(server, {"apply", topology("giia")}).status == 0);
   publish_raw(server, nc::raw_message{.subject = "auth.user.2.created", .data = "not json\x1b[2J"});
-  BOOST_REQUIRE(run_tool(server, {"pub", "auth.user.1.created", "--type", "user.created", "--org", "o", "--count", "3"})
-                    .status == 0);
+  BOOST_REQUIRE(
+      run_tool(server, {"pub", "auth.user.1.created", "--type", "user.created", "--org", "o", "--count", "3"}).status ==
+      0);
   auto peek = run_tool(server, {"sub", "AUTH_EVENTS", "--durable", "peeker", "--no-ack"});
-  BOOST_TEST(peek.status == 1);  // the poison message
+  BOOST_TEST(peek.status == 1);         // the poison message
   BOOST_TEST(peek.lines.size() == 4u);  // three events and one report, each once
   BOOST_TEST(std::count_if(peek.lines.begin(), peek.lines.end(),
                            [](const auto& l) { return l.find("is not a CloudEvent") != std::string::npos; }) == 1);
@@ -233,7 +233,8 @@ BOOST_FIXTURE_TEST_CASE(dlq_output_cannot_drive_the_terminal, server_fixture) {
   for (const auto& r : {ls, show})
     for (const auto& line : r.lines) {
       BOOST_TEST(line.find('\x1b') == std::string::npos, line);
-      if (line.find("FAKE 2026") != std::string::npos) BOOST_TEST(line.find("data: line one") == 0u);  // not a line of its own
+      if (line.find("FAKE 2026") != std::string::npos)
+        BOOST_TEST(line.find("data: line one") == 0u);  // not a line of its own
     }
   auto exact = run_tool(server, {"dlq", "show", "DLQ_EVENTS", "1", "--json"});
   BOOST_REQUIRE(exact.lines.size() == 1u);
@@ -299,10 +300,17 @@ BOOST_FIXTURE_TEST_CASE(replay_prints_a_range_and_leaves_nothing_behind, server_
 
 // --help works on every command word, and on each subcommand.
 BOOST_FIXTURE_TEST_CASE(help_on_every_command_word, server_fixture) {
-  const std::vector<std::vector<std::string>> words = {
-      {"--help"},           {"apply", "--help"},         {"streams", "--help"},     {"streams", "ls", "--help"},
-      {"consumers", "--help"}, {"consumers", "info", "--help"}, {"pub", "--help"},  {"sub", "--help"},
-      {"dlq", "--help"},    {"dlq", "replay", "--help"}, {"replay", "--help"}};
+  const std::vector<std::vector<std::string>> words = {{"--help"},
+                                                       {"apply", "--help"},
+                                                       {"streams", "--help"},
+                                                       {"streams", "ls", "--help"},
+                                                       {"consumers", "--help"},
+                                                       {"consumers", "info", "--help"},
+                                                       {"pub", "--help"},
+                                                       {"sub", "--help"},
+                                                       {"dlq", "--help"},
+                                                       {"dlq", "replay", "--help"},
+                                                       {"replay", "--help"}};
   for (const auto& args : words) {
     const auto r = run_tool(server, args);
     BOOST_TEST(r.status == 0, args.front());

@@ -47,8 +47,7 @@ BOOST_FIXTURE_TEST_CASE(keeps_working_when_its_node_is_killed, cluster_fixture) 
 // An R3 stream through node failures: its leader is killed while 4 publishers and a
 // consumer group of two run, then a follower (no quorum: nothing can be stored), then
 // both come back. Every PubAck'd event must be stored and handled.
-BOOST_FIXTURE_TEST_CASE(an_r3_stream_loses_nothing_acknowledged_through_leader_and_follower_failures,
-                        cluster_fixture) {
+BOOST_FIXTURE_TEST_CASE(an_r3_stream_loses_nothing_acknowledged_through_leader_and_follower_failures, cluster_fixture) {
   constexpr int publishers = 4, per_publisher = 2'500;
   std::set<std::string> acked, handled;
   std::uint64_t failed = 0;
@@ -106,16 +105,18 @@ BOOST_FIXTURE_TEST_CASE(an_r3_stream_loses_nothing_acknowledged_through_leader_a
                 popts.source = "failover-" + std::to_string(p);
                 popts.max_in_flight = 128;
                 popts.ack_timeout = std::chrono::seconds(2);
-                popts.retry = nc::retry_policy{15, {std::chrono::milliseconds(250), std::chrono::milliseconds(500),
-                                                    std::chrono::seconds(1)}};
+                popts.retry = nc::retry_policy{
+                    15, {std::chrono::milliseconds(250), std::chrono::milliseconds(500), std::chrono::seconds(1)}};
                 nc::publisher pub{nc::jetstream{conn}, popts};
                 for (int i = 0; i < per_publisher; ++i) {
                   if (!pub.has_room()) co_await pub.wait_for_room();
                   auto evt = nc::event::make("failover.tested", "org-1", boost::json::object{{"p", p}, {"i", i}});
                   const std::string id = evt.id;
                   pub.publish("failover." + std::to_string(p), std::move(evt), [&, id](nc::error_code ec, nc::pub_ack) {
-                    if (ec) ++failed;
-                    else acked.insert(id);
+                    if (ec)
+                      ++failed;
+                    else
+                      acked.insert(id);
                   });
                 }
                 co_await pub.flush(asio::as_tuple(asio::deferred));
@@ -128,7 +129,8 @@ BOOST_FIXTURE_TEST_CASE(an_r3_stream_loses_nothing_acknowledged_through_leader_a
         auto new_leader = [&](const std::string& old) -> asio::awaitable<std::string> {
           const auto start = std::chrono::steady_clock::now();
           std::string now;
-          co_await wait_until([&] { return !(now = inspect.leader("FAILOVER")).empty() && now != old; }, std::chrono::seconds(60));
+          co_await wait_until([&] { return !(now = inspect.leader("FAILOVER")).empty() && now != old; },
+                              std::chrono::seconds(60));
           election = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
           co_return now;
         };

@@ -111,7 +111,9 @@ BOOST_FIXTURE_TEST_CASE(publisher_operations, server_fixture) {
         });
     co_await check_completion_tokens<void(error_code, nc::pub_ack)>(
         "publish_raw to an invalid subject", p,
-        [](auto& pub, auto token) { return pub->publish_raw(nc::raw_message{.subject = "orders.*"}, std::move(token)); },
+        [](auto& pub, auto token) {
+          return pub->publish_raw(nc::raw_message{.subject = "orders.*"}, std::move(token));
+        },
         [](error_code ec, nc::pub_ack) { BOOST_TEST(ec == nc::errc::invalid_subject); }, true);
     co_await check_completion_tokens<void(error_code)>(
         "wait_for_room", p, [](auto& pub, auto token) { return pub->wait_for_room(std::move(token)); }, expect_ok);
@@ -250,8 +252,7 @@ BOOST_FIXTURE_TEST_CASE(consumer_and_message_operations, server_fixture) {
     auto next_message = [&]() -> asio::awaitable<nc::message> { co_return *co_await reader.next(); };
 
     co_await check_completion_tokens<void(error_code, std::optional<nc::message>)>(
-        "next", same(reader),
-        [](auto& c, auto token) { return c.next(std::move(token)); },
+        "next", same(reader), [](auto& c, auto token) { return c.next(std::move(token)); },
         [](error_code ec, std::optional<nc::message> m) {
           BOOST_TEST(!ec);
           BOOST_TEST_REQUIRE(m.has_value());
@@ -360,9 +361,11 @@ BOOST_FIXTURE_TEST_CASE(dead_letter_replay_and_outbox_operations, server_fixture
       return o;
     };
     co_await check_completion_tokens<void(error_code, nc::outbox)>(
-        "outbox::open", j, [&](auto& js, auto token) { return nc::outbox::open(js, outbox_options(), std::move(token)); },
-        expect_ok);
-    auto open_outbox = [&]() -> asio::awaitable<nc::outbox> { co_return co_await nc::outbox::open(js, outbox_options()); };
+        "outbox::open", j,
+        [&](auto& js, auto token) { return nc::outbox::open(js, outbox_options(), std::move(token)); }, expect_ok);
+    auto open_outbox = [&]() -> asio::awaitable<nc::outbox> {
+      co_return co_await nc::outbox::open(js, outbox_options());
+    };
     co_await check_completion_tokens<void(error_code)>(
         "outbox::publish", open_outbox,
         [](nc::outbox& o, auto token) { return o.publish("orders.created", order(), std::move(token)); }, expect_ok);

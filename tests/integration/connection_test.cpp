@@ -82,10 +82,10 @@ BOOST_AUTO_TEST_CASE(a_malformed_url_is_a_clear_error) {
     auto [ec, conn] = co_await nc::connect(ex, opts, asio::as_tuple(asio::deferred));
     BOOST_TEST(ec == nc::errc::invalid_url, ec.message());
     // The examples, each refused before nats.c sees it, the problem named in the exception.
-    for (const auto& [url, problem] : std::vector<std::pair<std::string, std::string>>{
-             {"foo://bar", "the scheme \"foo\" is not nats:// or tls://"},
-             {"not a url", "has a space or a control character"},
-             {"nats://:4222", "has no host"}}) {
+    for (const auto& [url, problem] :
+         std::vector<std::pair<std::string, std::string>>{{"foo://bar", "the scheme \"foo\" is not nats:// or tls://"},
+                                                          {"not a url", "has a space or a control character"},
+                                                          {"nats://:4222", "has no host"}}) {
       opts.servers = {url};
       try {
         co_await nc::connect(ex, opts);
@@ -243,9 +243,8 @@ BOOST_AUTO_TEST_CASE(a_degraded_start_publishes_once_a_server_appears) {
     int acked = 0, failed = 0;
     for (int i = 0; i < 100; ++i) {
       if (!pub.has_room()) break;  // the window is full: a producer waits here (wait_for_room)
-      pub.publish("degraded.event", nc::event::make("started", "org-1"), [&](nc::error_code ec, nc::pub_ack) {
-        ec ? ++failed : ++acked;
-      });
+      pub.publish("degraded.event", nc::event::make("started", "org-1"),
+                  [&](nc::error_code ec, nc::pub_ack) { ec ? ++failed : ++acked; });
     }
     BOOST_TEST(pub.stats().in_flight + pub.stats().waiting == 64u);  // bounded by the window
     asio::steady_timer still(ex, std::chrono::milliseconds(300));

@@ -4,8 +4,8 @@
 #include "async_test.hpp"
 #include "child_process.hpp"
 #include "nats_server.hpp"
-#include "test_options.hpp"
 #include "stream_inspector.hpp"
+#include "test_options.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -65,15 +65,18 @@ BOOST_FIXTURE_TEST_CASE(ten_thousand_events_are_consumed_exactly_once, server_fi
     nc::jetstream js{conn};
 
     nc::consumer_config cfg;
-    cfg.durable = "analytics";  cfg.filter_subject = "auth.user.>";
-    cfg.ack_wait = std::chrono::seconds(30);  cfg.max_deliver = 5;
-    nc::consumer_options opts;  opts.capacity = 256;        // most messages held, received but not handed out
-    nc::consumer cons = co_await js.consumer("AUTH_EVENTS", cfg, opts);   // opts may be left out
+    cfg.durable = "analytics";
+    cfg.filter_subject = "auth.user.>";
+    cfg.ack_wait = std::chrono::seconds(30);
+    cfg.max_deliver = 5;
+    nc::consumer_options opts;
+    opts.capacity = 256;  // most messages held, received but not handed out
+    nc::consumer cons = co_await js.consumer("AUTH_EVENTS", cfg, opts);  // opts may be left out
     int handled = 0;
     while (std::optional<nc::message> msg = co_await cons.next()) {
-      nc::event evt = msg->event();                       // decoded CloudEvent
-      const nc::message_metadata& md = msg->metadata();   // md.stream_sequence, md.consumer_sequence,
-      BOOST_REQUIRE(md.num_delivered == 1u);              // md.num_delivered, md.num_pending, md.timestamp
+      nc::event evt = msg->event();                      // decoded CloudEvent
+      const nc::message_metadata& md = msg->metadata();  // md.stream_sequence, md.consumer_sequence,
+      BOOST_REQUIRE(md.num_delivered == 1u);             // md.num_delivered, md.num_pending, md.timestamp
       BOOST_REQUIRE(md.stream_sequence == static_cast<std::uint64_t>(handled + 1));
       ++seen.at(static_cast<std::size_t>(evt.data_as<boost::json::object>().at("n").to_number<int>()));
       msg->ack();  // written now, no wait; also nak(), nak(delay), term(), in_progress(); co_await ack_sync()
@@ -183,7 +186,8 @@ BOOST_FIXTURE_TEST_CASE(next_batch_hands_out_what_is_held_in_order, server_fixtu
 
     // Nothing held: it waits for the next message published.
     asio::steady_timer later(ex, 50ms);
-    later.async_wait([conn](nc::error_code) { asio::co_spawn(conn.get_executor(), fill_stream(conn, 1, 1000), asio::detached); });
+    later.async_wait(
+        [conn](nc::error_code) { asio::co_spawn(conn.get_executor(), fill_stream(conn, 1, 1000), asio::detached); });
     auto waited = co_await cons.next_batch(64);
     BOOST_REQUIRE(waited.size() == 1u);
     BOOST_TEST(waited.front().metadata().stream_sequence == 1001u);
@@ -347,10 +351,13 @@ BOOST_FIXTURE_TEST_CASE(a_waiting_consumer_survives_a_server_kill, server_fixtur
 
     std::optional<nc::message> got;
     bool waiting = true;
-    asio::co_spawn(ex, [&]() -> asio::awaitable<void> {
-      got = co_await cons.next();
-      waiting = false;
-    }, asio::detached);
+    asio::co_spawn(
+        ex,
+        [&]() -> asio::awaitable<void> {
+          got = co_await cons.next();
+          waiting = false;
+        },
+        asio::detached);
     BOOST_REQUIRE(co_await wait_until([&] { return cons.stats().outstanding > 0; }));
     server.restart_after_kill();
     BOOST_REQUIRE(co_await wait_until([&] { return conn.is_connected(); }));
@@ -359,9 +366,10 @@ BOOST_FIXTURE_TEST_CASE(a_waiting_consumer_survives_a_server_kill, server_fixtur
     BOOST_REQUIRE(co_await wait_until([&] { return !waiting; }, 15s));
     BOOST_REQUIRE(got);
     BOOST_TEST(data_n(*got) == 1);
-    BOOST_TEST_MESSAGE("received " << std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          std::chrono::steady_clock::now() - published).count()
-                                   << " ms after the publish");
+    BOOST_TEST_MESSAGE(
+        "received "
+        << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - published).count()
+        << " ms after the publish");
     co_await conn.drain();
   });
 }
@@ -442,7 +450,8 @@ BOOST_FIXTURE_TEST_CASE(a_different_existing_configuration_is_refused_with_the_f
     }
     // ...or handed over with any other token.
     nc::diagnostics diag;
-    auto [ec, c] = co_await js.consumer("AUTH_EVENTS", changed, nc::with_diagnostics(diag, asio::as_tuple(asio::deferred)));
+    auto [ec, c] =
+        co_await js.consumer("AUTH_EVENTS", changed, nc::with_diagnostics(diag, asio::as_tuple(asio::deferred)));
     BOOST_TEST(ec == nc::errc::config_mismatch, ec.message());
     BOOST_TEST(diag.message.find("max_deliver: server 5, wanted 9") != std::string::npos, diag.message);
     nc::consumer_options update;
@@ -450,8 +459,8 @@ BOOST_FIXTURE_TEST_CASE(a_different_existing_configuration_is_refused_with_the_f
     auto updated = co_await js.consumer("AUTH_EVENTS", changed, update);
     auto [ec2, c2] = co_await js.consumer("AUTH_EVENTS", changed, asio::as_tuple(asio::deferred));
     BOOST_TEST(!ec2, ec2.message());  // now the same
-    auto [ec3, c3] = co_await js.consumer("NO_SUCH_STREAM", changed,
-                                          nc::with_diagnostics(diag, asio::as_tuple(asio::deferred)));
+    auto [ec3, c3] =
+        co_await js.consumer("NO_SUCH_STREAM", changed, nc::with_diagnostics(diag, asio::as_tuple(asio::deferred)));
     BOOST_TEST(ec3 == nc::jetstream_errc::stream_not_found, ec3.message());
     BOOST_TEST(diag.message.find("consumer info for NO_SUCH_STREAM/strict") != std::string::npos, diag.message);
     BOOST_TEST(diag.message.find("stream not found") != std::string::npos, diag.message);
@@ -590,14 +599,15 @@ BOOST_FIXTURE_TEST_CASE(run_honours_partial_cancellation_and_ignores_total, serv
     bool done = false;
     nc::error_code result;
     asio::cancellation_signal cancel;
-    c.run([&](nc::message&) -> asio::awaitable<void> {
-            ++handled;
-            co_return;
-          },
-          {}, asio::bind_cancellation_slot(cancel.slot(), [&](nc::error_code ec) {
-            result = ec;
-            done = true;
-          }));
+    c.run(
+        [&](nc::message&) -> asio::awaitable<void> {
+          ++handled;
+          co_return;
+        },
+        {}, asio::bind_cancellation_slot(cancel.slot(), [&](nc::error_code ec) {
+          result = ec;
+          done = true;
+        }));
     BOOST_TEST(co_await wait_until([&] { return handled == 3; }));
     cancel.emit(asio::cancellation_type::total);
     co_await fill_stream(conn, 1, 3);  // still running: it handles what comes after
@@ -624,15 +634,15 @@ BOOST_FIXTURE_TEST_CASE(jetstream_requests_honour_terminal_cancellation_only, se
       info_result = ec;  // succeeds before or after the delete below
     }));
     total.emit(asio::cancellation_type::total | asio::cancellation_type::partial);
-    js.delete_stream("AUTH_EVENTS", asio::bind_cancellation_slot(terminal.slot(), [&](nc::error_code ec) {
-      delete_result = ec;
-    }));
+    js.delete_stream("AUTH_EVENTS",
+                     asio::bind_cancellation_slot(terminal.slot(), [&](nc::error_code ec) { delete_result = ec; }));
     terminal.emit(asio::cancellation_type::terminal);
     BOOST_TEST(co_await wait_until([&] { return info_result && delete_result; }));
     BOOST_TEST(!*info_result);  // answered
     BOOST_TEST(*delete_result == asio::error::operation_aborted);
     // The delete was sent all the same: the caller only stopped waiting.
-    BOOST_TEST(co_await wait_until([&] { return stream_inspector(server.url()).stream("AUTH_EVENTS") == std::nullopt; }));
+    BOOST_TEST(
+        co_await wait_until([&] { return stream_inspector(server.url()).stream("AUTH_EVENTS") == std::nullopt; }));
     co_await conn.drain();
   });
 }

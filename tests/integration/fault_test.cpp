@@ -107,15 +107,17 @@ BOOST_FIXTURE_TEST_CASE(nothing_acknowledged_is_lost_through_cuts_a_black_hole_a
           auto evt = nc::event::make("fault.tested", "org-1", boost::json::object{{"i", i}});
           const std::string id = evt.id;
           pub.publish("faults." + std::to_string(i % 50), std::move(evt), [&, id](nc::error_code ec, nc::pub_ack) {
-            if (ec) ++failed;
-            else acked.insert(id);
+            if (ec)
+              ++failed;
+            else
+              acked.insert(id);
           });
         }
         co_await pub.flush(asio::as_tuple(asio::deferred));
         proxy.stop_cutting();
-        BOOST_TEST_MESSAGE("published: " << acked.size() << " acknowledged, " << failed << " failed; proxy: "
-                                         << proxy.connections_accepted() << " connections, " << proxy.connections_cut()
-                                         << " cut");
+        BOOST_TEST_MESSAGE("published: " << acked.size() << " acknowledged, " << failed
+                                         << " failed; proxy: " << proxy.connections_accepted() << " connections, "
+                                         << proxy.connections_cut() << " cut");
         BOOST_REQUIRE(co_await wait_until(
             [&] { return std::includes(handled.begin(), handled.end(), acked.begin(), acked.end()); }, 120s));
         stop = true;
@@ -137,10 +139,10 @@ BOOST_FIXTURE_TEST_CASE(nothing_acknowledged_is_lost_through_cuts_a_black_hole_a
                                << ", most held by a member " << most_held << "; fresh pulls " << repulls
                                << ", messages of forgotten pulls given back " << given_back_unrequested);
   BOOST_TEST(acked.size() + failed == total);
-  BOOST_TEST(stored->messages >= acked.size());    // every PubAck'd event is stored
-  BOOST_TEST(stored->messages <= total);           // and none twice (Nats-Msg-Id)
-  BOOST_TEST(proxy.connections_cut() >= 5u);       // the faults happened
-  BOOST_TEST(most_in_flight <= 256u);              // memory bounded by the windows
+  BOOST_TEST(stored->messages >= acked.size());  // every PubAck'd event is stored
+  BOOST_TEST(stored->messages <= total);         // and none twice (Nats-Msg-Id)
+  BOOST_TEST(proxy.connections_cut() >= 5u);     // the faults happened
+  BOOST_TEST(most_in_flight <= 256u);            // memory bounded by the windows
   BOOST_TEST(most_held <= 64u);
 }
 

@@ -15,8 +15,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <map>
-#include <set>
 #include <random>
+#include <set>
 
 namespace nc = natscoro;
 namespace asio = boost::asio;
@@ -48,13 +48,14 @@ nc::envelope deltran_envelope() {
 }
 
 std::string deltran_event(const std::string& id, const std::string& type, boost::json::object data) {
-  return boost::json::serialize(boost::json::object{{"event_id", id},
-                                                    {"event_type", type},
-                                                    {"timestamp", "2025-11-06T12:00:00.123456789Z"},
-                                                    {"source", "token-engine"},
-                                                    {"version", "1.0"},
-                                                    {"data", std::move(data)},
-                                                    {"metadata", {{"correlation_id", "corr-" + id}, {"user_id", "u-1"}}}});
+  return boost::json::serialize(
+      boost::json::object{{"event_id", id},
+                          {"event_type", type},
+                          {"timestamp", "2025-11-06T12:00:00.123456789Z"},
+                          {"source", "token-engine"},
+                          {"version", "1.0"},
+                          {"data", std::move(data)},
+                          {"metadata", {{"correlation_id", "corr-" + id}, {"user_id", "u-1"}}}});
 }
 
 // A handler that takes a little while, differently each time: keys overtake each other.
@@ -102,9 +103,8 @@ BOOST_FIXTURE_TEST_CASE(aml_plain_json_is_handled_in_order_per_customer_with_dlq
           handled[evt.data.at("customer_id").to_number<int>()].push_back(evt.data.at("n").to_number<int>());
         },
         opts, [&](nc::error_code) { run_done = true; });
-    BOOST_REQUIRE(co_await wait_until([&] {
-      return cons.run_stats().handled == customers * per_customer && cons.run_stats().dead_lettered == 1;
-    }));
+    BOOST_REQUIRE(co_await wait_until(
+        [&] { return cons.run_stats().handled == customers * per_customer && cons.run_stats().dead_lettered == 1; }));
     BOOST_TEST(types_wrong == 0);
     nc::dead_letter_queue dlq{js, "DLQ_EVENTS"};
     for (const auto& e : co_await dlq.list(0, 10)) dead[e.original_subject] = e.error;
@@ -116,7 +116,8 @@ BOOST_FIXTURE_TEST_CASE(aml_plain_json_is_handled_in_order_per_customer_with_dlq
                                        nc::replay_options{.envelope = copts.envelope});
     std::vector<int> history;
     while (auto m = co_await r.next())
-      if (m->event().data.at("customer_id").to_number<int>() == 3) history.push_back(m->event().data.at("n").to_number<int>());
+      if (m->event().data.at("customer_id").to_number<int>() == 3)
+        history.push_back(m->event().data.at("n").to_number<int>());
     BOOST_TEST(history.size() == static_cast<std::size_t>(per_customer));
     BOOST_TEST(std::is_sorted(history.begin(), history.end()));
     BOOST_TEST((co_await js.list_consumers("AML_EVENTS")) == std::vector<std::string>{"screening"});
@@ -143,23 +144,25 @@ BOOST_FIXTURE_TEST_CASE(deltran_events_are_routed_by_type_and_handled_once, serv
     auto conn = co_await nc::connect(ex, options_for(server));
     nc::jetstream js{conn};
     co_await js.ensure_stream(nc::stream_config{.name = "DELTRAN_EVENTS", .subjects = {"events.>"}});
-    const auto t1 = deltran_event("e-1", "transaction.created", {{"transaction_id", "t-1"}, {"amount", 1000.0}, {"currency", "USD"}});
+    const auto t1 = deltran_event("e-1", "transaction.created",
+                                  {{"transaction_id", "t-1"}, {"amount", 1000.0}, {"currency", "USD"}});
     raw.publish("events.transactions.created", t1);
     raw.publish("events.clearing.window.opened", deltran_event("e-2", "window.opened", {{"window_id", "w-7"}}));
     raw.publish("events.transactions.created", t1);  // the producer's retry, stored again
-    raw.publish("events.transactions.created",
-                deltran_event("e-3", "transaction.created", {{"transaction_id", "t-2"}, {"amount", 5.0}, {"currency", "EUR"}}));
-    raw.publish("events.settlement.batch.closed", deltran_event("e-4", "batch.closed", {}));  // no handler
+    raw.publish(
+        "events.transactions.created",
+        deltran_event("e-3", "transaction.created", {{"transaction_id", "t-2"}, {"amount", 5.0}, {"currency", "EUR"}}));
+    raw.publish("events.settlement.batch.closed", deltran_event("e-4", "batch.closed", {}));          // no handler
     raw.publish("events.transactions.created", R"({"event_type":"transaction.created","data":{}})");  // no event_id
 
     nc::event_router router(nc::unknown_event_policy::dead_letter);
-    router.on<transaction_created>("transaction.created",
-                                   [&](const transaction_created& t, nc::message& m) -> asio::awaitable<void> {
-                                     const auto evt = m.event();
-                                     seen.push_back(t.transaction_id + " " + t.currency + " " +
-                                                    evt.correlationid.value_or("?") + " " + evt.extensions.at("userid"));
-                                     co_return;
-                                   });
+    router.on<transaction_created>(
+        "transaction.created", [&](const transaction_created& t, nc::message& m) -> asio::awaitable<void> {
+          const auto evt = m.event();
+          seen.push_back(t.transaction_id + " " + t.currency + " " + evt.correlationid.value_or("?") + " " +
+                         evt.extensions.at("userid"));
+          co_return;
+        });
     router.on<window_opened>("window.opened", [&](const window_opened& w, nc::message&) -> asio::awaitable<void> {
       seen.push_back("window " + w.window_id);
       co_return;
@@ -211,17 +214,19 @@ BOOST_FIXTURE_TEST_CASE(giia_go_events_are_handled_in_order_per_tenant, server_f
     co_await js.ensure_stream(nc::stream_config{.name = "AUTH_EVENTS", .subjects = {"auth.>"}});
     for (int n = 0; n < per_tenant; ++n)
       for (int t = 0; t < tenants; ++t)
-        raw.publish("auth.user.login.succeeded",
-                    boost::json::serialize(boost::json::object{{"ID", "ev-" + std::to_string(t) + "-" + std::to_string(n)},
-                                                               {"Type", "user.login.succeeded"},
-                                                               {"Source", "auth-service"},
-                                                               {"OrganizationID", "org-" + std::to_string(t)},
-                                                               {"Timestamp", "2026-11-30T08:00:00.123456789+01:00"},
-                                                               {"SchemaVersion", "1.0"},
-                                                               {"Data", {{"n", n}}}}),
-                    {{"Nats-Msg-Id", "ev-" + std::to_string(t) + "-" + std::to_string(n)}});
-    raw.publish("auth.user.login.failed",
-                R"({"ID":"ev-x","Type":"user.login.failed","Source":"auth-service","Timestamp":"yesterday","Data":{}})");
+        raw.publish(
+            "auth.user.login.succeeded",
+            boost::json::serialize(boost::json::object{{"ID", "ev-" + std::to_string(t) + "-" + std::to_string(n)},
+                                                       {"Type", "user.login.succeeded"},
+                                                       {"Source", "auth-service"},
+                                                       {"OrganizationID", "org-" + std::to_string(t)},
+                                                       {"Timestamp", "2026-11-30T08:00:00.123456789+01:00"},
+                                                       {"SchemaVersion", "1.0"},
+                                                       {"Data", {{"n", n}}}}),
+            {{"Nats-Msg-Id", "ev-" + std::to_string(t) + "-" + std::to_string(n)}});
+    raw.publish(
+        "auth.user.login.failed",
+        R"({"ID":"ev-x","Type":"user.login.failed","Source":"auth-service","Timestamp":"yesterday","Data":{}})");
 
     nc::consumer_options copts;
     copts.envelope = nc::envelope::json_mapping({.id = "/ID",
@@ -246,9 +251,8 @@ BOOST_FIXTURE_TEST_CASE(giia_go_events_are_handled_in_order_per_tenant, server_f
           handled[evt.organizationid].push_back(evt.data.at("n").to_number<int>());
         },
         opts, [&](nc::error_code) { run_done = true; });
-    BOOST_REQUIRE(co_await wait_until([&] {
-      return cons.run_stats().handled == tenants * per_tenant && cons.run_stats().dead_lettered == 1;
-    }));
+    BOOST_REQUIRE(co_await wait_until(
+        [&] { return cons.run_stats().handled == tenants * per_tenant && cons.run_stats().dead_lettered == 1; }));
     nc::dead_letter_queue dlq{js, "DLQ_EVENTS"};
     const auto entries = co_await dlq.list(0, 10);
     BOOST_REQUIRE(entries.size() == 1u);

@@ -63,7 +63,11 @@ int main(int argc, char** argv) {
         status = 0;
       },
       [](std::exception_ptr e) {
-        if (e) try { std::rethrow_exception(e); } catch (const std::exception& ex) { std::cerr << ex.what() << "\n"; }
+        if (e) try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            std::cerr << ex.what() << "\n";
+          }
       });
   ioc.run();
   return status;

@@ -191,8 +191,8 @@ BOOST_AUTO_TEST_CASE(a_full_outbox_refuses_by_name) {
     auto invalid = nc::event::make("", "org-1");  // no type
     auto [invalid_ec] = co_await ob.publish("outbox.tested", invalid, asio::as_tuple(asio::deferred));
     BOOST_TEST(invalid_ec == nc::errc::invalid_event);
-    auto [subject_ec] = co_await ob.publish("outbox.*", nc::event::make("outbox.tested", "org-1"),
-                                            asio::as_tuple(asio::deferred));
+    auto [subject_ec] =
+        co_await ob.publish("outbox.*", nc::event::make("outbox.tested", "org-1"), asio::as_tuple(asio::deferred));
     BOOST_TEST(subject_ec == nc::errc::invalid_subject);
     BOOST_TEST(ob.stats().pending == 0u);
     int stored = 0;
@@ -200,8 +200,10 @@ BOOST_AUTO_TEST_CASE(a_full_outbox_refuses_by_name) {
     for (int i = 0; i < 200 && !refused; ++i) {
       auto [ec] = co_await ob.publish("outbox.tested", nc::event::make("outbox.tested", "org-1"),
                                       asio::as_tuple(asio::deferred));
-      if (ec) refused = ec;
-      else ++stored;
+      if (ec)
+        refused = ec;
+      else
+        ++stored;
     }
     BOOST_TEST(refused == nc::errc::outbox_full);
     BOOST_TEST(stored > 0);

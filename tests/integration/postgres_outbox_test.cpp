@@ -130,10 +130,11 @@ BOOST_FIXTURE_TEST_CASE(the_documented_insert_works_and_unpublishable_rows_are_r
       BOOST_TEST(e.code() == nc::errc::invalid_subject);
     }
 
-    db.exec("INSERT INTO natscoro_outbox (event_id, subject, body) VALUES "
-            "('py-1', '$JS.API.STREAM.DELETE.OUTBOX', '{}'), "
-            "('py-2', 'outbox.has space', '{}'), "
-            "('py-3', 'outbox.from_python', '{\"amount\": 12}')");
+    db.exec(
+        "INSERT INTO natscoro_outbox (event_id, subject, body) VALUES "
+        "('py-1', '$JS.API.STREAM.DELETE.OUTBOX', '{}'), "
+        "('py-2', 'outbox.has space', '{}'), "
+        "('py-3', 'outbox.from_python', '{\"amount\": 12}')");
     BOOST_REQUIRE(co_await wait_until([&] { return ob.stats().relayed == 1 && ob.stats().refused == 2; }, 30s));
     stats = ob.stats();
     co_await ob.close();
@@ -173,7 +174,8 @@ BOOST_FIXTURE_TEST_CASE(postgresql_down_the_relay_waits_and_resumes, fixture) {
     ids = commit_events(setup, ob, 200);
     pg.kill();
     server.start();
-    auto [ec, other] = co_await nc::postgres_outbox::open(nc::jetstream{conn}, opts, asio::as_tuple(asio::use_awaitable));
+    auto [ec, other] =
+        co_await nc::postgres_outbox::open(nc::jetstream{conn}, opts, asio::as_tuple(asio::use_awaitable));
     open_while_down = ec;
     pg.start();
     pg_session later(pg.conninfo());
@@ -239,8 +241,8 @@ BOOST_FIXTURE_TEST_CASE(killed_mid_20000_every_committed_event_once, fixture) {
   run_async([&](auto ex) -> asio::awaitable<void> {
     auto conn = co_await nc::connect(ex, natscoro::test::options_for(server));
     auto ob = co_await nc::postgres_outbox::open(nc::jetstream{conn}, options_for(pg));
-    BOOST_REQUIRE(co_await wait_until([&] { return ob.stats().pending == 0 && ob.stats().oldest_pending_age == 0ms; },
-                                      120s));
+    BOOST_REQUIRE(
+        co_await wait_until([&] { return ob.stats().pending == 0 && ob.stats().oldest_pending_age == 0ms; }, 120s));
     co_await ob.close();
     co_await conn.drain();
   });

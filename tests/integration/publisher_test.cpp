@@ -4,8 +4,8 @@
 
 #include "async_test.hpp"
 #include "nats_server.hpp"
-#include "test_options.hpp"
 #include "stream_inspector.hpp"
+#include "test_options.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -46,24 +46,29 @@ std::int64_t server_in_msgs(const nats_server& server) {
 BOOST_FIXTURE_TEST_CASE(the_documented_usage_works, server_fixture) {
   run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
     const std::string url = server.url();
-    nc::connect_options copts;  copts.servers = {url};
+    nc::connect_options copts;
+    copts.servers = {url};
     nc::connection conn = co_await nc::connect(ex, copts);
     nc::jetstream js{conn};
-    nc::stream_config scfg;  scfg.name = "AUTH_EVENTS";  scfg.subjects = {"auth.>"};
+    nc::stream_config scfg;
+    scfg.name = "AUTH_EVENTS";
+    scfg.subjects = {"auth.>"};
     BOOST_TEST((co_await js.ensure_stream(scfg) == nc::ensure_result::created));
     BOOST_TEST((co_await js.ensure_stream(scfg) == nc::ensure_result::unchanged));
-    nc::publisher_options popts;  popts.source = "auth-service";  popts.subject_prefix = "auth";
+    nc::publisher_options popts;
+    popts.source = "auth-service";
+    popts.subject_prefix = "auth";
     nc::publisher pub{js, popts};
     nc::event evt = nc::event::make("user.created", "org-42", boost::json::object{{"user_id", 7}});
-    nc::pub_ack ack = co_await pub.publish(evt);              // subject "auth.user.created"
+    nc::pub_ack ack = co_await pub.publish(evt);  // subject "auth.user.created"
     BOOST_TEST((ack.stream == "AUTH_EVENTS" && ack.sequence > 0 && !ack.duplicate));
-    nc::pub_ack again = co_await pub.publish(evt);            // same event id: deduplicated
+    nc::pub_ack again = co_await pub.publish(evt);  // same event id: deduplicated
     BOOST_TEST((again.duplicate && again.sequence == ack.sequence));
     nc::event login = nc::event::make("audit.login", "org-42", boost::json::object{{"user_id", 7}});
     auto [ec, ack2] = co_await pub.publish("auth.audit.login", login, asio::as_tuple(asio::deferred));
     BOOST_TEST(!ec);
     BOOST_TEST(ack2.sequence == ack.sequence + 1);
-    co_await pub.flush();                                      // every publish in flight has completed
+    co_await pub.flush();  // every publish in flight has completed
 
     const auto stats = pub.stats();
     BOOST_TEST(stats.published == 3u);
@@ -107,7 +112,8 @@ BOOST_FIXTURE_TEST_CASE(the_stored_message_is_exactly_what_was_sent, server_fixt
     std::string detail;
     BOOST_TEST(!nc::detail::decode_event(stored->headers, stored->data, back, detail), detail);
     BOOST_TEST((back == e));
-    const auto expected = nc::detail::encode_event(e, seq == 1 ? nc::event_encoding::structured : nc::event_encoding::binary);
+    const auto expected =
+        nc::detail::encode_event(e, seq == 1 ? nc::event_encoding::structured : nc::event_encoding::binary);
     BOOST_TEST(stored->data == expected.body);
     for (const auto& [k, v] : expected.headers) BOOST_TEST(stored->header(k) == v, k);
   }
@@ -133,7 +139,10 @@ BOOST_FIXTURE_TEST_CASE(ten_thousand_publishes_survive_a_server_kill, server_fix
               auto e = nc::event::make("order.placed", "org-1", boost::json::object{{"producer", p}, {"n", i}});
               published_ids.insert(e.id);
               pub.publish(e, [&](nc::error_code ec, nc::pub_ack) {
-                if (ec) ++failed; else ++acked;
+                if (ec)
+                  ++failed;
+                else
+                  ++acked;
                 most_in_flight = std::max(most_in_flight, pub.stats().in_flight);
               });
             }
@@ -144,11 +153,11 @@ BOOST_FIXTURE_TEST_CASE(ten_thousand_publishes_survive_a_server_kill, server_fix
     }
     BOOST_REQUIRE(co_await wait_until([&] { return acked >= total / 5; }, 60s));
     BOOST_TEST(pub.stats().in_flight + pub.stats().waiting > 0u);  // the kill hits publishes in flight
-    server.restart_after_kill();  // mid-stream, with publishes in flight
+    server.restart_after_kill();                                   // mid-stream, with publishes in flight
     BOOST_REQUIRE(co_await wait_until([&] { return finished == producers; }, 120s));
     co_await pub.flush();
     BOOST_TEST_MESSAGE("retried attempts: " << pub.stats().retried << ", duplicates: " << pub.stats().duplicates
-                                             << ", most in flight: " << most_in_flight);
+                                            << ", most in flight: " << most_in_flight);
     BOOST_TEST(most_in_flight <= auth_publisher().max_in_flight);
     co_await conn.drain();
   });
@@ -193,11 +202,13 @@ BOOST_FIXTURE_TEST_CASE(a_full_window_makes_publishers_wait, server_fixture) {
         ok += !ec;
         most_in_flight = std::max(most_in_flight, pub.stats().in_flight);
       };
-      if (i == 0) pub.publish(e, asio::bind_cancellation_slot(cancel_first.slot(), on_done));
-      else if (i < 9) pub.publish(e, on_done);
-      else pub.publish(e, asio::bind_cancellation_slot(cancel_last.slot(), [&](nc::error_code ec, nc::pub_ack) {
-             last_result = ec;
-           }));
+      if (i == 0)
+        pub.publish(e, asio::bind_cancellation_slot(cancel_first.slot(), on_done));
+      else if (i < 9)
+        pub.publish(e, on_done);
+      else
+        pub.publish(e, asio::bind_cancellation_slot(cancel_last.slot(),
+                                                    [&](nc::error_code ec, nc::pub_ack) { last_result = ec; }));
     }
     BOOST_TEST(pub.stats().in_flight == 8u);
     BOOST_TEST(pub.stats().waiting == 2u);  // the 9th and 10th wait, neither failed nor buffered
@@ -282,16 +293,19 @@ BOOST_FIXTURE_TEST_CASE(wait_for_room_keeps_a_pipelining_producer_inside_the_win
     int started = 0, acknowledged = 0;
     bool producer_done = false;
     std::size_t most_waiting = 0;
-    asio::co_spawn(ex, [&]() -> asio::awaitable<void> {
-      for (int i = 0; i < 20; ++i) {
-        if (!pub->has_room()) co_await pub->wait_for_room();
-        most_waiting = std::max(most_waiting, pub->stats().waiting);
-        pub->publish(nc::event::make("user.created", "org-1", boost::json::object{{"n", i}}),
-                     [&](nc::error_code ec, nc::pub_ack) { acknowledged += !ec; });
-        ++started;
-      }
-      producer_done = true;
-    }, asio::detached);
+    asio::co_spawn(
+        ex,
+        [&]() -> asio::awaitable<void> {
+          for (int i = 0; i < 20; ++i) {
+            if (!pub->has_room()) co_await pub->wait_for_room();
+            most_waiting = std::max(most_waiting, pub->stats().waiting);
+            pub->publish(nc::event::make("user.created", "org-1", boost::json::object{{"n", i}}),
+                         [&](nc::error_code ec, nc::pub_ack) { acknowledged += !ec; });
+            ++started;
+          }
+          producer_done = true;
+        },
+        asio::detached);
     BOOST_TEST(co_await wait_until([&] { return started == 8; }));
     BOOST_TEST(pub->stats().in_flight == 8u);
     BOOST_TEST(pub->stats().waiting == 0u);
@@ -418,8 +432,8 @@ BOOST_FIXTURE_TEST_CASE(a_failed_expectation_has_its_own_error, server_fixture) 
 
     nc::publish_expectations expect;
     expect.last_sequence = first.sequence + 5;
-    auto [ec, ack] = co_await pub.publish("", nc::event::make("account.credited", "org-1"), expect,
-                                          asio::as_tuple(asio::deferred));
+    auto [ec, ack] =
+        co_await pub.publish("", nc::event::make("account.credited", "org-1"), expect, asio::as_tuple(asio::deferred));
     BOOST_TEST(ec == nc::jetstream_errc::wrong_last_sequence, ec.message());
 
     expect.last_sequence = first.sequence;
@@ -435,4 +449,3 @@ BOOST_FIXTURE_TEST_CASE(a_failed_expectation_has_its_own_error, server_fixture) 
     co_await conn.drain();
   });
 }
-

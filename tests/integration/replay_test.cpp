@@ -64,7 +64,8 @@ BOOST_FIXTURE_TEST_CASE(a_sequence_range_is_replayed_exactly_and_leaves_no_consu
     co_await create_ledger(js);
     fill_ledger(server);
 
-    nc::replay r = co_await nc::replay::open(js, "LEDGER", {.from = std::uint64_t{10}, .to = std::uint64_t{20}}, plain());
+    nc::replay r =
+        co_await nc::replay::open(js, "LEDGER", {.from = std::uint64_t{10}, .to = std::uint64_t{20}}, plain());
     BOOST_TEST(r.stats().end_sequence == 20u);
     const auto got = co_await read_all(r);
     BOOST_TEST(got == sequences(10, 20), boost::test_tools::per_element());
@@ -180,8 +181,10 @@ BOOST_FIXTURE_TEST_CASE(close_and_cancellation_lose_nothing, server_fixture) {
       auto pending = r.next(asio::bind_cancellation_slot(cancel.slot(), asio::as_tuple(asio::use_awaitable)));
       cancel.emit(asio::cancellation_type::terminal);
       auto [ec, m] = co_await std::move(pending);
-      if (m) got.push_back(m->metadata().stream_sequence);
-      else BOOST_TEST(ec == asio::error::operation_aborted);
+      if (m)
+        got.push_back(m->metadata().stream_sequence);
+      else
+        BOOST_TEST(ec == asio::error::operation_aborted);
     }
     got.push_back((co_await r.next())->metadata().stream_sequence);
     for (std::size_t i = 1; i < got.size(); ++i) BOOST_TEST(got[i] == got[i - 1] + 1);

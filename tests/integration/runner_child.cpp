@@ -80,14 +80,17 @@ int main(int argc, char** argv) {
         if (mode == "record") opts.processed_ids = nc::processed_id_options{.bucket = "processed"};
         std::uint64_t handled = 0;
         if (pause)
-          asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
-            asio::steady_timer poll(ioc);
-            while (!(handled == pause_after && cons.stats().held == capacity && cons.stats().outstanding == 0)) {
-              poll.expires_after(10ms);
-              co_await poll.async_wait(asio::use_awaitable);
-            }
-            std::cout << "quiet" << std::endl;
-          }, asio::detached);
+          asio::co_spawn(
+              ioc,
+              [&]() -> asio::awaitable<void> {
+                asio::steady_timer poll(ioc);
+                while (!(handled == pause_after && cons.stats().held == capacity && cons.stats().outstanding == 0)) {
+                  poll.expires_after(10ms);
+                  co_await poll.async_wait(asio::use_awaitable);
+                }
+                std::cout << "quiet" << std::endl;
+              },
+              asio::detached);
         co_await cons.run(
             [&](nc::message& m) -> asio::awaitable<void> {
               const auto seq = m.metadata().stream_sequence;
@@ -99,8 +102,10 @@ int main(int argc, char** argv) {
                 co_await forever.async_wait(asio::use_awaitable);
               }
               ++handled;
-              if (idempotency) std::cout << "handled " << m.event().id << std::endl;
-              else std::cout << "handled " << nc::key_by_subject_token(2)(m) << ' ' << seq << std::endl;
+              if (idempotency)
+                std::cout << "handled " << m.event().id << std::endl;
+              else
+                std::cout << "handled " << nc::key_by_subject_token(2)(m) << ' ' << seq << std::endl;
             },
             opts);
         signals.cancel();
@@ -109,7 +114,11 @@ int main(int argc, char** argv) {
         status = 0;
       },
       [](std::exception_ptr e) {
-        if (e) try { std::rethrow_exception(e); } catch (const std::exception& ex) { std::cerr << ex.what() << "\n"; }
+        if (e) try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            std::cerr << ex.what() << "\n";
+          }
       });
   ioc.run();
   return status;

@@ -94,7 +94,9 @@ struct leave_guard {
   ~leave_guard() { --count; }
 };
 
-nc::dead_letter_options dlq_options() { return nc::dead_letter_options{.stream = "DLQ_EVENTS", .subject_prefix = "dlq"}; }
+nc::dead_letter_options dlq_options() {
+  return nc::dead_letter_options{.stream = "DLQ_EVENTS", .subject_prefix = "dlq"};
+}
 
 }  // namespace
 
@@ -203,7 +205,8 @@ BOOST_FIXTURE_TEST_CASE(failures_end_in_the_dead_letter_queue_and_replay_brings_
     cons.run(
         [&](nc::message& m) -> asio::awaitable<void> {
           const auto evt = m.event();
-          if (evt.data.as_object().contains("poison") && !healed) throw std::runtime_error("poison pill\r\nsecond line");
+          if (evt.data.as_object().contains("poison") && !healed)
+            throw std::runtime_error("poison pill\r\nsecond line");
           handled_ids.insert(evt.id);
           co_return;
         },
@@ -280,24 +283,22 @@ BOOST_FIXTURE_TEST_CASE(the_router_dispatches_typed_events_and_dead_letters_the_
     co_await pub.publish(typed("user.created", "u1", user_created{"u1", "Ada"}));
     co_await pub.publish(typed("user.renamed", "u1", user_renamed{"u1", "Ada L."}));
     co_await pub.publish(typed("order.placed", "o9", order_placed{"o9", 1250}));
-    co_await pub.publish(typed("user.archived", "u1", boost::json::object{}));                 // no handler
+    co_await pub.publish(typed("user.archived", "u1", boost::json::object{}));                  // no handler
     co_await pub.publish(typed("order.placed", "o10", boost::json::object{{"order", "o10"}}));  // no amount
 
     nc::event_router router(nc::unknown_event_policy::dead_letter);
-    router.on<user_created>("user.created",
-                          [&](const user_created& u, nc::message&) -> asio::awaitable<void> {
-                            seen.push_back("created " + u.user + " " + u.name);
-                            co_return;
-                          });
-    router.on<user_renamed>("user.renamed",
-                          [&](const user_renamed& u, nc::message&) -> asio::awaitable<void> {
-                            seen.push_back("renamed " + u.user + " " + u.name);
-                            co_return;
-                          });
+    router.on<user_created>("user.created", [&](const user_created& u, nc::message&) -> asio::awaitable<void> {
+      seen.push_back("created " + u.user + " " + u.name);
+      co_return;
+    });
+    router.on<user_renamed>("user.renamed", [&](const user_renamed& u, nc::message&) -> asio::awaitable<void> {
+      seen.push_back("renamed " + u.user + " " + u.name);
+      co_return;
+    });
     router.on<order_placed>("order.placed", [&](const order_placed& o, nc::message& m) -> asio::awaitable<void> {
-          seen.push_back("placed " + o.order + " " + std::to_string(o.amount_cents) + " on " + m.subject());
-          co_return;
-        });
+      seen.push_back("placed " + o.order + " " + std::to_string(o.amount_cents) + " on " + m.subject());
+      co_return;
+    });
     auto cfg = durable("router");
     cfg.filter_subject = "auth.>";
     auto cons = co_await js.consumer("AUTH_EVENTS", cfg);
@@ -499,79 +500,83 @@ BOOST_FIXTURE_TEST_CASE(sigterm_drains_and_a_restart_handles_the_rest, server_fi
 // Cancelling run() drains too: a handler still running at the deadline is
 // cancelled and its message nak'ed; run() completes with operation_aborted.
 BOOST_FIXTURE_TEST_CASE(cancelling_run_drains_and_cancels_handlers_past_the_deadline, server_fixture) {
-  run_async([&](auto ex) -> asio::awaitable<void> {
-    auto conn = co_await nc::connect(ex, options_for(server));
-    co_await fill(conn, 4, 1);
-    nc::jetstream js{conn};
-    auto cons = co_await js.consumer("AUTH_EVENTS", durable("cancelled"));
-    nc::run_options opts;
-    opts.concurrency = 2;
-    opts.drain_deadline = 300ms;
-    int started = 0, cancelled = 0;
-    asio::cancellation_signal stop;
-    bool run_done = false;
-    nc::error_code run_ec;
-    cons.run(
-        [&](nc::message&) -> asio::awaitable<void> {
-          ++started;
-          asio::steady_timer slow(co_await asio::this_coro::executor, 1h);
-          auto [ec] = co_await slow.async_wait(asio::as_tuple(asio::use_awaitable));
-          if (ec == asio::error::operation_aborted) ++cancelled;
-        },
-        opts,
-        asio::bind_cancellation_slot(stop.slot(), [&](nc::error_code ec) {
-          run_ec = ec;
-          run_done = true;
-        }));
-    // Two running, the other two queued in the runner (not still held by the consumer).
-    BOOST_REQUIRE(co_await wait_until([&] { return started == 2 && cons.run_stats().queued == 2; }));
-    stop.emit(asio::cancellation_type::terminal);
-    BOOST_REQUIRE(co_await wait_until([&] { return run_done; }));
-    BOOST_TEST(run_ec == asio::error::operation_aborted);
-    BOOST_TEST(cancelled == 2);
-    BOOST_TEST(started == 2);  // nothing more started after the cancellation
-    const auto stats = cons.run_stats();
-    BOOST_TEST(stats.given_back == 4u);  // 2 running past the deadline, 2 never started
-    BOOST_TEST(stats.handled == 0u);
+  run_async(
+      [&](auto ex) -> asio::awaitable<void> {
+        auto conn = co_await nc::connect(ex, options_for(server));
+        co_await fill(conn, 4, 1);
+        nc::jetstream js{conn};
+        auto cons = co_await js.consumer("AUTH_EVENTS", durable("cancelled"));
+        nc::run_options opts;
+        opts.concurrency = 2;
+        opts.drain_deadline = 300ms;
+        int started = 0, cancelled = 0;
+        asio::cancellation_signal stop;
+        bool run_done = false;
+        nc::error_code run_ec;
+        cons.run(
+            [&](nc::message&) -> asio::awaitable<void> {
+              ++started;
+              asio::steady_timer slow(co_await asio::this_coro::executor, 1h);
+              auto [ec] = co_await slow.async_wait(asio::as_tuple(asio::use_awaitable));
+              if (ec == asio::error::operation_aborted) ++cancelled;
+            },
+            opts, asio::bind_cancellation_slot(stop.slot(), [&](nc::error_code ec) {
+              run_ec = ec;
+              run_done = true;
+            }));
+        // Two running, the other two queued in the runner (not still held by the consumer).
+        BOOST_REQUIRE(co_await wait_until([&] { return started == 2 && cons.run_stats().queued == 2; }));
+        stop.emit(asio::cancellation_type::terminal);
+        BOOST_REQUIRE(co_await wait_until([&] { return run_done; }));
+        BOOST_TEST(run_ec == asio::error::operation_aborted);
+        BOOST_TEST(cancelled == 2);
+        BOOST_TEST(started == 2);  // nothing more started after the cancellation
+        const auto stats = cons.run_stats();
+        BOOST_TEST(stats.given_back == 4u);  // 2 running past the deadline, 2 never started
+        BOOST_TEST(stats.handled == 0u);
 
-    // Another instance gets all four at once (not after ack_wait).
-    auto other = co_await js.consumer("AUTH_EVENTS", durable("cancelled"));
-    for (int i = 0; i < 4; ++i) {
-      auto m = co_await other.next();
-      BOOST_REQUIRE(m.has_value());
-      m->ack();
-    }
-    co_await other.drain();
-    co_await conn.drain();
-  }, 20s);
+        // Another instance gets all four at once (not after ack_wait).
+        auto other = co_await js.consumer("AUTH_EVENTS", durable("cancelled"));
+        for (int i = 0; i < 4; ++i) {
+          auto m = co_await other.next();
+          BOOST_REQUIRE(m.has_value());
+          m->ack();
+        }
+        co_await other.drain();
+        co_await conn.drain();
+      },
+      20s);
 }
 
 // The connection closing under a running runner ends run() with errc::not_connected
 // once its handlers have returned: no hang, no crash.
 BOOST_FIXTURE_TEST_CASE(a_closed_connection_ends_run_with_an_error, server_fixture) {
-  run_async([&](auto ex) -> asio::awaitable<void> {
-    auto conn = co_await nc::connect(ex, options_for(server));
-    co_await fill(conn, 4, 1);
-    nc::jetstream js{conn};
-    auto cons = co_await js.consumer("AUTH_EVENTS", durable("closing"));
-    int started = 0;
-    bool run_done = false;
-    nc::error_code run_ec;
-    cons.run(
-        [&](nc::message&) -> asio::awaitable<void> {
-          ++started;
-          asio::steady_timer slow(co_await asio::this_coro::executor, 200ms);
-          co_await slow.async_wait(asio::use_awaitable);
-        },
-        nc::run_options{}, [&](nc::error_code ec) {
-          run_ec = ec;
-          run_done = true;
-        });
-    BOOST_REQUIRE(co_await wait_until([&] { return started > 0; }));
-    conn.close();
-    BOOST_REQUIRE(co_await wait_until([&] { return run_done; }));
-    BOOST_TEST(run_ec == nc::errc::not_connected);
-  }, 30s);
+  run_async(
+      [&](auto ex) -> asio::awaitable<void> {
+        auto conn = co_await nc::connect(ex, options_for(server));
+        co_await fill(conn, 4, 1);
+        nc::jetstream js{conn};
+        auto cons = co_await js.consumer("AUTH_EVENTS", durable("closing"));
+        int started = 0;
+        bool run_done = false;
+        nc::error_code run_ec;
+        cons.run(
+            [&](nc::message&) -> asio::awaitable<void> {
+              ++started;
+              asio::steady_timer slow(co_await asio::this_coro::executor, 200ms);
+              co_await slow.async_wait(asio::use_awaitable);
+            },
+            nc::run_options{},
+            [&](nc::error_code ec) {
+              run_ec = ec;
+              run_done = true;
+            });
+        BOOST_REQUIRE(co_await wait_until([&] { return started > 0; }));
+        conn.close();
+        BOOST_REQUIRE(co_await wait_until([&] { return run_done; }));
+        BOOST_TEST(run_ec == nc::errc::not_connected);
+      },
+      30s);
 }
 
 // Bad options and a second run() on the same consumer are refused at once, naming the problem.
@@ -708,7 +713,8 @@ BOOST_FIXTURE_TEST_CASE(a_forged_max_deliveries_advisory_moves_nothing, server_f
                                              .data = boost::json::serialize(forged)});
     BOOST_REQUIRE(co_await wait_until([&] {  // the mover has taken the advisory and settled it
       const auto state = inspect.consumer("NATSCORO_MAX_DELIVERIES", "natscoro_dlq_AUTH_EVENTS_forged");
-      return state && state->pending == 0 && state->ack_pending == 0 && inspect.stream("NATSCORO_MAX_DELIVERIES")->messages == 1;
+      return state && state->pending == 0 && state->ack_pending == 0 &&
+             inspect.stream("NATSCORO_MAX_DELIVERIES")->messages == 1;
     }));
     BOOST_TEST(cons.run_stats().moved_by_advisory == 0u);
     const auto dlq = inspect.stream("DLQ_EVENTS");
@@ -783,8 +789,8 @@ struct ack_denied_fixture {
 };
 
 struct kill_outcome {
-  int handled_twice = 0;     ///< events whose handler ran more than once
-  int handled_before = 0;    ///< distinct events handled by the first process
+  int handled_twice = 0;   ///< events whose handler ran more than once
+  int handled_before = 0;  ///< distinct events handled by the first process
 };
 
 // 10,000 events; a first process (runner_child `mode`) that cannot acknowledge is

@@ -126,9 +126,8 @@ BOOST_FIXTURE_TEST_CASE(publish_ack_and_nak_from_many_threads_on_one_connection,
           if (ack.stream != "ORDERS" || ack.duplicate) ++unexpected_acks;  // Boost.Test is not thread-safe
         } else {
           if (!pub.has_room()) pub.wait_for_room(asio::use_future).get();
-          pub.publish("orders.created", std::move(evt), [&](nc::error_code ec, nc::pub_ack) {
-            ++(ec ? pipelined_failures : pipelined_acks);
-          });
+          pub.publish("orders.created", std::move(evt),
+                      [&](nc::error_code ec, nc::pub_ack) { ++(ec ? pipelined_failures : pipelined_acks); });
         }
       }
     });

@@ -23,7 +23,8 @@ struct certificates {
   certificates() {
     const std::string d = dir.path().string();
     const std::string script =
-        "set -e; cd '" + d + "';"
+        "set -e; cd '" + d +
+        "';"
         "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=natscoro-test-ca;"
         "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost;"
         "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1' > san.cnf;"
@@ -39,8 +40,8 @@ struct tls_fixture {
   certificates certs;
   nats_server server{[this] {
     server_config cfg;
-    cfg.extra = "tls { cert_file: \"" + certs.path("server.pem") + "\", key_file: \"" + certs.path("server.key") +
-                "\" }";
+    cfg.extra =
+        "tls { cert_file: \"" + certs.path("server.pem") + "\", key_file: \"" + certs.path("server.key") + "\" }";
     return cfg;
   }()};
 

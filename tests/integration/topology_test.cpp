@@ -90,7 +90,7 @@ BOOST_FIXTURE_TEST_CASE(streams_are_listed_inspected_purged_and_deleted, server_
 
     BOOST_TEST((co_await js.purge_stream("AUTH_EVENTS", nc::purge_options{.subject = "auth.user.deleted"})) == 5u);
     BOOST_TEST((co_await js.purge_stream("AUTH_EVENTS", nc::purge_options{.up_to_sequence = 8})) == 3u);  // 2, 4, 6
-    BOOST_TEST((co_await js.stream_info("AUTH_EVENTS")).state.messages == 2u);                               // 8, 10
+    BOOST_TEST((co_await js.stream_info("AUTH_EVENTS")).state.messages == 2u);                            // 8, 10
     BOOST_TEST((co_await js.purge_stream("AUTH_EVENTS")) == 2u);
 
     co_await js.delete_stream("ORDERS");
@@ -148,7 +148,9 @@ std::size_t count(const std::vector<nc::topology_change>& plan, nc::ensure_resul
       std::count_if(plan.begin(), plan.end(), [r](const auto& c) { return c.result == r; }));
 }
 
-nc::topology seed(const char* name) { return nc::load_topology(std::string(NATSCORO_TOPOLOGIES) + "/" + name + ".json"); }
+nc::topology seed(const char* name) {
+  return nc::load_topology(std::string(NATSCORO_TOPOLOGIES) + "/" + name + ".json");
+}
 
 }  // namespace
 
@@ -166,7 +168,8 @@ BOOST_AUTO_TEST_CASE(the_seed_topologies_apply_and_apply_again_unchanged) {
         BOOST_TEST(plan.size() == items);
         BOOST_TEST(count(plan, nc::ensure_result::created) == items);
         BOOST_TEST((co_await js.list_streams()).size() == t.streams.size());
-        for (const auto& c : t.consumers) BOOST_TEST((co_await js.consumer_info(c.stream, c.config.durable)).name == c.config.durable);
+        for (const auto& c : t.consumers)
+          BOOST_TEST((co_await js.consumer_info(c.stream, c.config.durable)).name == c.config.durable);
         plan = co_await nc::apply_topology(js, t, false);
         BOOST_TEST(count(plan, nc::ensure_result::unchanged) == items);
         co_await conn.drain();

@@ -124,10 +124,9 @@ struct runner<void(error_code, Values...)> {
     {  // use_future: the future becomes ready once the handler ran
       auto subject = co_await setup();
       auto future = op(subject, asio::use_future);
-      BOOST_CHECK_MESSAGE(co_await settle([&] {
-                            return future.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-                          }),
-                          name << ": the future never became ready");
+      BOOST_CHECK_MESSAGE(
+          co_await settle([&] { return future.wait_for(std::chrono::seconds(0)) == std::future_status::ready; }),
+          name << ": the future never became ready");
       result r{};
       try {
         if constexpr (sizeof...(Values) == 0) {

@@ -53,13 +53,14 @@ class session : public std::enable_shared_from_this<session> {
 
   void pump(tcp::socket& from, tcp::socket& to, direction& d) {
     const std::size_t rate = faults_.bytes_per_second;
-    const std::size_t chunk = rate == 0 ? d.buffer.size() : std::max<std::size_t>(1, std::min(d.buffer.size(), rate / 20));
-    from.async_read_some(asio::buffer(d.buffer.data(), chunk), [self = shared_from_this(), &from, &to, &d](
-                                                                     boost::system::error_code ec, std::size_t n) {
-      if (ec) return self->cut();
-      d.held = n;
-      self->forward(from, to, d);
-    });
+    const std::size_t chunk =
+        rate == 0 ? d.buffer.size() : std::max<std::size_t>(1, std::min(d.buffer.size(), rate / 20));
+    from.async_read_some(asio::buffer(d.buffer.data(), chunk),
+                         [self = shared_from_this(), &from, &to, &d](boost::system::error_code ec, std::size_t n) {
+                           if (ec) return self->cut();
+                           d.held = n;
+                           self->forward(from, to, d);
+                         });
   }
 
   // Waits out a black hole, writes what was read, then (trickling) waits before reading on.
@@ -72,15 +73,15 @@ class session : public std::enable_shared_from_this<session> {
         self->forward(from, to, d);
       });
     }
-    asio::async_write(to, asio::buffer(d.buffer.data(), d.held), [self = shared_from_this(), &from, &to, &d](
-                                                                      boost::system::error_code ec, std::size_t) {
-      if (ec) return self->cut();
-      if (self->faults_.bytes_per_second == 0) return self->pump(from, to, d);
-      d.timer->expires_after(std::chrono::milliseconds(50));
-      d.timer->async_wait([self, &from, &to, &d](boost::system::error_code) {
-        if (self->open()) self->pump(from, to, d);
-      });
-    });
+    asio::async_write(to, asio::buffer(d.buffer.data(), d.held),
+                      [self = shared_from_this(), &from, &to, &d](boost::system::error_code ec, std::size_t) {
+                        if (ec) return self->cut();
+                        if (self->faults_.bytes_per_second == 0) return self->pump(from, to, d);
+                        d.timer->expires_after(std::chrono::milliseconds(50));
+                        d.timer->async_wait([self, &from, &to, &d](boost::system::error_code) {
+                          if (self->open()) self->pump(from, to, d);
+                        });
+                      });
   }
 
   tcp::socket client_;
@@ -114,13 +115,14 @@ struct fault_proxy::impl {
       ++accepted;
       auto upstream = std::make_shared<tcp::socket>(io);
       auto client_ptr = std::make_shared<tcp::socket>(std::move(client));
-      upstream->async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(target_port)),
-                              [this, upstream, client_ptr](boost::system::error_code ec) {
-                                if (ec) return;  // the server is down: the client's socket closes
-                                auto s = std::make_shared<session>(std::move(*client_ptr), std::move(*upstream), faults);
-                                sessions.push_back(s);
-                                s->start();
-                              });
+      upstream->async_connect(
+          tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(target_port)),
+          [this, upstream, client_ptr](boost::system::error_code ec) {
+            if (ec) return;  // the server is down: the client's socket closes
+            auto s = std::make_shared<session>(std::move(*client_ptr), std::move(*upstream), faults);
+            sessions.push_back(s);
+            s->start();
+          });
       accept();
     });
   }

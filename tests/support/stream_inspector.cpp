@@ -28,7 +28,8 @@ stream_inspector::stream_inspector(const std::string& url, const std::string& us
   if (s == NATS_OK) s = natsConnection_Connect(&nc_, opts);
   natsOptions_Destroy(opts);
   if (s != NATS_OK) throw std::runtime_error("inspector: cannot connect to " + url);
-  if (natsConnection_JetStream(&js_, nc_, nullptr) != NATS_OK) throw std::runtime_error("inspector: no JetStream context");
+  if (natsConnection_JetStream(&js_, nc_, nullptr) != NATS_OK)
+    throw std::runtime_error("inspector: no JetStream context");
 }
 
 stream_inspector::~stream_inspector() {
@@ -76,7 +77,7 @@ std::optional<stream_inspector::state> stream_inspector::stream(const std::strin
 }
 
 std::optional<stream_inspector::consumer_state> stream_inspector::consumer(const std::string& stream,
-                                                                         const std::string& name) {
+                                                                           const std::string& name) {
   jsConsumerInfo* ci = nullptr;
   jsErrCode code{};
   if (js_GetConsumerInfo(&ci, js_, stream.c_str(), name.c_str(), nullptr, &code) != NATS_OK) return std::nullopt;
@@ -107,7 +108,7 @@ std::map<std::string, int> stream_inspector::message_ids(const std::string& name
 }
 
 std::optional<stream_inspector::stored_message> stream_inspector::message(const std::string& stream,
-                                                                           std::uint64_t sequence) {
+                                                                          std::uint64_t sequence) {
   natsMsg* raw = nullptr;
   jsErrCode code{};
   if (js_GetMsg(&raw, js_, stream.c_str(), sequence, nullptr, &code) != NATS_OK) return std::nullopt;

@@ -214,9 +214,9 @@ BOOST_AUTO_TEST_CASE(the_diff_lists_what_differs_and_whether_it_can_change) {
   BOOST_REQUIRE(diff.size() == 2u);
   const auto text = nc::detail::describe(diff);
   BOOST_TEST(text.find("max_deliver: server 3, wanted 5") != std::string::npos, text);
-  BOOST_TEST(text.find("filter_subject: server \"auth.>\", wanted \"auth.user.>\" (cannot be changed)") !=
-                 std::string::npos,
-             text);
+  BOOST_TEST(
+      text.find("filter_subject: server \"auth.>\", wanted \"auth.user.>\" (cannot be changed)") != std::string::npos,
+      text);
   for (const auto& d : diff) BOOST_TEST(d.updatable == (d.field == "max_deliver"));
 }
 

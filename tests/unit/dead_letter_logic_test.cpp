@@ -47,9 +47,10 @@ BOOST_AUTO_TEST_CASE(a_msg_get_reply_reads_back) {
   BOOST_TEST(m.sequence == 42u);
   BOOST_TEST(m.data == "{}");
   BOOST_TEST((m.headers == header_list{{"Natscoro-Error", "boom"}}));
-  for (const char* bad : {R"({})", R"({"message":1})", R"({"message":{"seq":1}})", R"({"message":{"subject":"a"}})",
-                          R"({"message":{"subject":"a","seq":-1}})", R"({"message":{"subject":"a","seq":1,"data":"%%"}})",
-                          R"({"message":{"subject":"a","seq":1,"hdrs":"aGVsbG8="}})"}) {
+  for (const char* bad :
+       {R"({})", R"({"message":1})", R"({"message":{"seq":1}})", R"({"message":{"subject":"a"}})",
+        R"({"message":{"subject":"a","seq":-1}})", R"({"message":{"subject":"a","seq":1,"data":"%%"}})",
+        R"({"message":{"subject":"a","seq":1,"hdrs":"aGVsbG8="}})"}) {
     BOOST_TEST(nc::detail::parse_stored_message(json::parse(bad), m, why) == nc::errc::invalid_event, bad);
   }
 }
@@ -64,9 +65,12 @@ nc::dead_letter_entry entry(const std::string& stream, const std::string& subjec
   nc::detail::stored_message m;
   m.sequence = 7;
   m.subject = "dlq." + subject;
-  m.headers = {{"Natscoro-Original-Stream", stream}, {"Natscoro-Original-Subject", subject},
-               {"Natscoro-Original-Sequence", "12"},  {"Natscoro-Deliveries", "x3"},
-               {"Nats-Rollup", "all"},                 {"X-Trace", "t"}};
+  m.headers = {{"Natscoro-Original-Stream", stream},
+               {"Natscoro-Original-Subject", subject},
+               {"Natscoro-Original-Sequence", "12"},
+               {"Natscoro-Deliveries", "x3"},
+               {"Nats-Rollup", "all"},
+               {"X-Trace", "t"}};
   m.data = "{}";
   return nc::detail::read_dead_letter_entry(std::move(m));
 }

@@ -155,7 +155,10 @@ BOOST_AUTO_TEST_CASE(cloudevents_reads_both_modes) {
   BOOST_TEST(!structured.ec, structured.detail);
   BOOST_TEST(structured.evt.id == "e1");
   const auto binary = decode(env, "x.y",
-                             {{"ce-specversion", "1.0"}, {"ce-id", "e2"}, {"ce-source", "/s"}, {"ce-type", "x.y"},
+                             {{"ce-specversion", "1.0"},
+                              {"ce-id", "e2"},
+                              {"ce-source", "/s"},
+                              {"ce-type", "x.y"},
                               {"Content-Type", "application/json"}},
                              R"({"n":2})");
   BOOST_TEST(!binary.ec, binary.detail);

@@ -30,7 +30,8 @@ BOOST_AUTO_TEST_CASE(categories_are_distinct) {
   BOOST_TEST(nc::jetstream_error(10059) != nc::nats_error(10059));
   BOOST_TEST(nc::jetstream_error(10059) == nc::jetstream_errc::stream_not_found);
   BOOST_TEST(nc::jetstream_error(10059).message() == "stream not found");
-  BOOST_TEST(nc::jetstream_error(19999).message().find("19999") != std::string::npos);  // unnamed codes keep their number
+  BOOST_TEST(nc::jetstream_error(19999).message().find("19999") !=
+             std::string::npos);  // unnamed codes keep their number
 }
 
 BOOST_AUTO_TEST_CASE(the_exception_carries_code_and_detail) {

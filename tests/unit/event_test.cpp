@@ -110,9 +110,9 @@ BOOST_AUTO_TEST_CASE(rfc3339_round_trips_and_accepts_offsets) {
 // Signs inside fields, and instants the nanosecond clock cannot hold (about 1677 to
 // 2262), are refused rather than wrapped round to another time.
 BOOST_AUTO_TEST_CASE(rfc3339_refuses_what_it_cannot_represent) {
-  for (const char* bad : {"2026-11-23T-1:05:07Z", "2026-11-23T10:-5:07Z", "-026-11-23T10:05:07Z",
-                          "2026-11-23T10:05:07+-1:00", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z",
-                          "2262-04-12T00:00:00Z", "1677-09-21T00:00:00Z"})
+  for (const char* bad :
+       {"2026-11-23T-1:05:07Z", "2026-11-23T10:-5:07Z", "-026-11-23T10:05:07Z", "2026-11-23T10:05:07+-1:00",
+        "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "2262-04-12T00:00:00Z", "1677-09-21T00:00:00Z"})
     BOOST_TEST(!nc::parse_rfc3339(bad).has_value(), bad);
   BOOST_TEST(nc::parse_rfc3339("2262-04-10T00:00:00Z").has_value());
   BOOST_TEST(nc::parse_rfc3339("1677-09-22T00:00:00Z").has_value());
@@ -187,7 +187,10 @@ BOOST_AUTO_TEST_CASE(garbage_is_invalid_event_never_a_crash) {
     BOOST_TEST(!detail.empty());
   }
   BOOST_TEST(decode_event({{"ce-specversion", "1.0"}, {"ce-id", "%zz"}}, "", out, detail) == nc::errc::invalid_event);
-  BOOST_TEST(decode_event({{"ce-specversion", "1.0"}, {"ce-id", "1"}, {"ce-source", "s"}, {"ce-type", "t"},
+  BOOST_TEST(decode_event({{"ce-specversion", "1.0"},
+                           {"ce-id", "1"},
+                           {"ce-source", "s"},
+                           {"ce-type", "t"},
                            {"Content-Type", "application/json"}},
                           "{oops", out, detail) == nc::errc::invalid_event);
   BOOST_TEST(detail.find("not JSON") != std::string::npos);
@@ -202,13 +205,16 @@ BOOST_AUTO_TEST_CASE(binary_data_and_deep_data_are_valid_events) {
   const std::string head = R"({"specversion":"1.0","id":"1","source":"s","type":"t",)";
   nc::event out;
   std::string detail;
-  BOOST_TEST(!decode_event({}, head + R"("datacontenttype":"application/octet-stream","data_base64":"AAH/"})", out,
-                           detail), detail);
+  BOOST_TEST(
+      !decode_event({}, head + R"("datacontenttype":"application/octet-stream","data_base64":"AAH/"})", out, detail),
+      detail);
   BOOST_TEST(out.data.as_string() == std::string("\0\x01\xff", 3));
   BOOST_TEST(decode_event({}, head + R"("data_base64":"not base64!"})", out, detail) == nc::errc::invalid_event);
   BOOST_TEST(detail == "attribute 'data_base64' is not base64");
 
-  auto nested = [&](std::size_t depth) { return head + "\"data\":" + std::string(depth, '[') + std::string(depth, ']') + "}"; };
+  auto nested = [&](std::size_t depth) {
+    return head + "\"data\":" + std::string(depth, '[') + std::string(depth, ']') + "}";
+  };
   BOOST_TEST(!decode_event({}, nested(100), out, detail), detail);
   BOOST_TEST(!decode_event({}, nested(nc::detail::max_json_depth - 1), out, detail), detail);
   BOOST_TEST(decode_event({}, nested(100'000), out, detail) == nc::errc::invalid_event);

@@ -18,8 +18,19 @@ BOOST_AUTO_TEST_SUITE(names)
 BOOST_AUTO_TEST_CASE(stream_and_consumer_names) {
   using nc::detail::valid_name;
   for (const char* good : {"AUTH_EVENTS", "a", "orders-v2", "日本"}) BOOST_TEST(valid_name(good), good);
-  const std::string bad[] = {"",        "A.B",     "A*",      "A>",       "A B",      "A/B",   "A\\B",
-                             "A\r\nB",  "A\tB",    "A\x1b[2J", "A\x7f",    "A\0B"s,    std::string(256, 'x')};
+  const std::string bad[] = {"",
+                             "A.B",
+                             "A*",
+                             "A>",
+                             "A B",
+                             "A/B",
+                             "A\\B",
+                             "A\r\nB",
+                             "A\tB",
+                             "A\x1b[2J",
+                             "A\x7f",
+                             "A\0B"s,
+                             std::string(256, 'x')};
   for (const auto& name : bad) BOOST_TEST(!valid_name(name), nc::detail::printable(name));
   BOOST_TEST(valid_name(std::string(255, 'x')));
 }
@@ -28,14 +39,16 @@ BOOST_AUTO_TEST_CASE(publish_subjects) {
   using nc::detail::valid_publish_subject;
   for (const char* good : {"auth.user.created", "a", "$JS.API.STREAM.INFO.X", "a.b-c_d.é"})
     BOOST_TEST(valid_publish_subject(good), good);
-  const std::string bad[] = {"", ".a", "a.", "a..b", "a b", "a.*", "a.>", "a\tb", "a\r\nPUB x 1", "a\x01", "a.b*", "a\0b"s};
+  const std::string bad[] = {"",    ".a",   "a.",           "a..b",  "a b",  "a.*",
+                             "a.>", "a\tb", "a\r\nPUB x 1", "a\x01", "a.b*", "a\0b"s};
   for (const auto& s : bad) BOOST_TEST(!valid_publish_subject(s), nc::detail::printable(s));
 }
 
 BOOST_AUTO_TEST_CASE(filter_subjects_take_wildcards_as_whole_tokens) {
   using nc::detail::valid_filter_subject;
   for (const char* good : {"auth.>", "auth.*.created", "*", ">", "a.b"}) BOOST_TEST(valid_filter_subject(good), good);
-  for (const char* bad : {"auth.>.x", "auth.a*", "auth.>x", "", "a..b", "a b"}) BOOST_TEST(!valid_filter_subject(bad), bad);
+  for (const char* bad : {"auth.>.x", "auth.a*", "auth.>x", "", "a..b", "a b"})
+    BOOST_TEST(!valid_filter_subject(bad), bad);
 }
 
 BOOST_AUTO_TEST_CASE(matching_and_overlap) {
@@ -54,14 +67,17 @@ BOOST_AUTO_TEST_CASE(matching_and_overlap) {
 BOOST_AUTO_TEST_CASE(reserved_subjects) {
   for (const char* s : {"$JS.API.STREAM.DELETE.X", "$SYS.REQ.SERVER.PING", "$KV.b.k", "_INBOX.abc"})
     BOOST_TEST(nc::detail::reserved_subject(s), s);
-  for (const char* s : {"auth.user", "JS.API", "INBOX.x", "_INBOXES.x"}) BOOST_TEST(!nc::detail::reserved_subject(s), s);
+  for (const char* s : {"auth.user", "JS.API", "INBOX.x", "_INBOXES.x"})
+    BOOST_TEST(!nc::detail::reserved_subject(s), s);
 }
 
 BOOST_AUTO_TEST_CASE(check_name_says_what_is_wrong) {
   std::string detail;
   BOOST_TEST(!nc::detail::check_name("stream name", "ORDERS", detail));
   BOOST_TEST(nc::detail::check_name("stream name", "A\r\nB", detail) == nc::errc::invalid_argument);
-  BOOST_TEST(detail == R"(stream name "A\x0d\x0aB" is not a valid name (no '.', '*', '>', '/', '\', spaces or control characters))");
+  BOOST_TEST(
+      detail ==
+      R"(stream name "A\x0d\x0aB" is not a valid name (no '.', '*', '>', '/', '\', spaces or control characters))");
   BOOST_TEST(nc::detail::check_name("consumer name", "", detail) == nc::errc::invalid_argument);
   BOOST_TEST(detail == R"(consumer name "" is not a valid name (empty))");
 }
@@ -83,7 +99,8 @@ BOOST_AUTO_TEST_CASE(control_characters_are_escaped) {
   BOOST_TEST(printable("line\r\n2023-01-01 [error] forged") == R"(line\x0d\x0a2023-01-01 [error] forged)");
   BOOST_TEST(printable("\x1b]0;owned\x07\x1b[2J") == R"(\x1b]0;owned\x07\x1b[2J)");
   BOOST_TEST(printable(printable("a\nb")) == printable("a\nb"));
-  BOOST_TEST(printable("csi \xc2\x9b" "31m") == R"(csi \u009b31m)");
+  BOOST_TEST(printable("csi \xc2\x9b"
+                       "31m") == R"(csi \u009b31m)");
   BOOST_TEST(printable("\x7f\0"s) == R"(\x7f\x00)");
   BOOST_TEST(printable(std::string(300, 'x'), 10) == "xxxxxxxxxx...(300 bytes)");
 }
@@ -95,7 +112,8 @@ BOOST_AUTO_TEST_CASE(credentials_in_urls_are_redacted) {
   BOOST_TEST(redact_credentials("connect to nats://a:b@h1:1, nats://c:d@h2:2 failed") ==
              "connect to nats://a:***@h1:1, nats://c:***@h2:2 failed");
   BOOST_TEST(redact_credentials("nats://u:p@ss@host") == "nats://u:***@host");  // '@' in the password
-  BOOST_TEST(redact_credentials("nats://host:4222 and mail me@example.com") == "nats://host:4222 and mail me@example.com");
+  BOOST_TEST(redact_credentials("nats://host:4222 and mail me@example.com") ==
+             "nats://host:4222 and mail me@example.com");
   BOOST_TEST(redact_credentials("no url") == "no url");
 }
 

@@ -15,7 +15,8 @@ BOOST_AUTO_TEST_CASE(uuids_are_kept_readable_and_anything_else_becomes_one_token
   // Stream positions (plain JSON without Nats-Msg-Id), dots, wildcards, spaces: base64url.
   const auto position = processed_id_key("billing", "AML_EVENTS/32");
   BOOST_TEST(position == "billing.b.QU1MX0VWRU5UUy8zMg");
-  for (const std::string& hostile : std::vector<std::string>{"a.b", "*", ">", "a b", "\x1b[2J", "$JS.API.STREAM.DELETE.X", std::string("\0x", 2)}) {
+  for (const std::string& hostile :
+       std::vector<std::string>{"a.b", "*", ">", "a b", "\x1b[2J", "$JS.API.STREAM.DELETE.X", std::string("\0x", 2)}) {
     const auto key = processed_id_key("billing", hostile);
     BOOST_TEST(key.rfind("billing.b.", 0) == 0u, hostile);
     BOOST_TEST(nc::detail::valid_publish_subject("$KV.ids." + key), key);
@@ -29,7 +30,8 @@ BOOST_AUTO_TEST_CASE(uuids_are_kept_readable_and_anything_else_becomes_one_token
 }
 
 BOOST_AUTO_TEST_CASE(the_bucket_is_configured_as_a_key_value_bucket) {
-  const auto cfg = nc::detail::processed_id_bucket_config({.bucket = "processed", .ttl = std::chrono::hours(24), .replicas = 3});
+  const auto cfg =
+      nc::detail::processed_id_bucket_config({.bucket = "processed", .ttl = std::chrono::hours(24), .replicas = 3});
   BOOST_TEST(cfg.name == "KV_processed");
   BOOST_TEST(cfg.subjects == std::vector<std::string>{"$KV.processed.>"});
   BOOST_TEST(cfg.max_msgs_per_subject == 1);
@@ -37,8 +39,9 @@ BOOST_AUTO_TEST_CASE(the_bucket_is_configured_as_a_key_value_bucket) {
   BOOST_TEST((cfg.duplicate_window == std::chrono::minutes(2)));
   BOOST_TEST(cfg.replicas == 3);
   BOOST_TEST(cfg.deny_delete);
-  BOOST_TEST((nc::detail::processed_id_bucket_config({.bucket = "p", .ttl = std::chrono::seconds(30)}).duplicate_window ==
-              std::chrono::seconds(30)));
+  BOOST_TEST(
+      (nc::detail::processed_id_bucket_config({.bucket = "p", .ttl = std::chrono::seconds(30)}).duplicate_window ==
+       std::chrono::seconds(30)));
   BOOST_TEST(nc::detail::valid_bucket_name("processed-ids_1"));
   BOOST_TEST(!nc::detail::valid_bucket_name("a.b"));
   BOOST_TEST(!nc::detail::valid_bucket_name(""));

@@ -45,7 +45,7 @@ BOOST_AUTO_TEST_CASE(publishes_beyond_the_window_wait_in_order_for_a_place) {
   BOOST_TEST(c->payload == 3);  // first come, first served
   BOOST_TEST(w.next_waiting() == nullptr);
   BOOST_TEST(w.in_flight() == 2u);
-  BOOST_TEST(!w.has_room());  // one still waits: a newcomer queues behind it
+  BOOST_TEST(!w.has_room());           // one still waits: a newcomer queues behind it
   BOOST_TEST(!w.take(1).has_value());  // taken once only
   BOOST_TEST(!w.idle());
 }
@@ -94,8 +94,9 @@ BOOST_AUTO_TEST_CASE(no_responders_on_every_attempt_means_no_stream) {
     if (attempt < 4) {
       BOOST_TEST((v.what == kind::retry));
       // A second no-responders reply while waiting out the backoff changes nothing.
-      BOOST_TEST((w.on_reply(e->id, window::reply::no_responders, make_error_code(nc::nats_errc::no_responders), "",
-                             now).what == kind::wait));
+      BOOST_TEST(
+          (w.on_reply(e->id, window::reply::no_responders, make_error_code(nc::nats_errc::no_responders), "", now)
+               .what == kind::wait));
       now += v.delay;
       auto expired = w.on_deadline(now);
       BOOST_REQUIRE(expired.size() == 1u);

@@ -113,7 +113,7 @@ BOOST_AUTO_TEST_CASE(a_drain_stops_once_unsubscribed_and_completes_once_stopped)
   BOOST_TEST(p.begin_drain());
   BOOST_TEST(!p.begin_drain());
   BOOST_TEST(!p.running());
-  BOOST_TEST(!p.next_request(t0).has_value());  // no pulls while draining
+  BOOST_TEST(!p.next_request(t0).has_value());                           // no pulls while draining
   BOOST_TEST((p.next_drain_step() == pull_protocol::drain_step::none));  // the unsubscribe round trip first
   BOOST_TEST((p.on_unsubscribed() == pull_protocol::held_goes::back));
   BOOST_TEST(!p.on_unsubscribed().has_value());  // once

@@ -52,7 +52,8 @@ BOOST_AUTO_TEST_CASE(deliveries_in_order_are_handed_out_until_the_end) {
 }
 
 BOOST_AUTO_TEST_CASE(a_delivery_past_a_time_bound_ends_the_replay_without_being_handed_out) {
-  replay_cursor c({.from = std::uint64_t{1}, .to = std::chrono::system_clock::time_point(std::chrono::seconds(2))}, 100);
+  replay_cursor c({.from = std::uint64_t{1}, .to = std::chrono::system_clock::time_point(std::chrono::seconds(2))},
+                  100);
   BOOST_TEST((c.on_delivery(delivery(1, 1)) == verdict::hand_out));
   BOOST_TEST((c.on_delivery(delivery(2, 2)) == verdict::hand_out));
   BOOST_TEST((c.on_delivery(delivery(3, 3)) == verdict::past_end));
@@ -77,12 +78,12 @@ BOOST_AUTO_TEST_CASE(a_gap_restarts_after_the_last_message_handed_out) {
 BOOST_AUTO_TEST_CASE(a_quiet_consumer_is_finished_or_has_lost_deliveries) {
   replay_cursor c({}, 100);
   BOOST_TEST((c.on_delivery(delivery(1, 1)) == verdict::hand_out));
-  BOOST_TEST((c.on_quiet(5, 1) == quiet::wait));       // more to come
-  BOOST_TEST((c.on_quiet(0, 1) == quiet::finished));   // nothing left (deleted or filtered away)
-  BOOST_TEST((c.on_quiet(0, 2) == quiet::wait));       // delivery 2 may still be on its way
-  BOOST_TEST((c.on_quiet(0, 2) == quiet::gap));        // it is not
+  BOOST_TEST((c.on_quiet(5, 1) == quiet::wait));      // more to come
+  BOOST_TEST((c.on_quiet(0, 1) == quiet::finished));  // nothing left (deleted or filtered away)
+  BOOST_TEST((c.on_quiet(0, 2) == quiet::wait));      // delivery 2 may still be on its way
+  BOOST_TEST((c.on_quiet(0, 2) == quiet::gap));       // it is not
   BOOST_TEST((c.on_delivery(delivery(2, 2)) == verdict::hand_out));
-  BOOST_TEST((c.on_quiet(0, 3) == quiet::wait));       // a new suspicion starts over
+  BOOST_TEST((c.on_quiet(0, 3) == quiet::wait));  // a new suspicion starts over
 }
 
 BOOST_AUTO_TEST_CASE(a_time_start_is_used_until_something_was_handed_out) {

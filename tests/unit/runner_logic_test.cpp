@@ -74,7 +74,7 @@ BOOST_AUTO_TEST_CASE(a_paused_item_keeps_its_lane_but_frees_its_place) {
   s.push(2, "a");
   s.push(3, "b");
   BOOST_TEST(start_all(s) == (std::vector<std::uint64_t>{1}), boost::test_tools::per_element());
-  s.pause(1);  // waiting for a retry
+  s.pause(1);                                                                                     // waiting for a retry
   BOOST_TEST(start_all(s) == (std::vector<std::uint64_t>{3}), boost::test_tools::per_element());  // not 2
   s.resume(1);
   BOOST_TEST(!s.start_next().has_value());  // the bound: 3 runs
@@ -151,10 +151,10 @@ BOOST_AUTO_TEST_CASE(unkeyed_failures_are_redelivered_with_the_backoff) {
 }
 
 BOOST_AUTO_TEST_CASE(the_last_attempt_dead_letters) {
-  BOOST_TEST((decide_after_failure(policy, failure_kind::failed, 4, 4, -1, false, 0.5).action ==
-              failure_action::dead_letter));
-  BOOST_TEST((decide_after_failure(policy, failure_kind::failed, 4, 1, -1, true, 0.5).action ==
-              failure_action::dead_letter));
+  BOOST_TEST(
+      (decide_after_failure(policy, failure_kind::failed, 4, 4, -1, false, 0.5).action == failure_action::dead_letter));
+  BOOST_TEST(
+      (decide_after_failure(policy, failure_kind::failed, 4, 1, -1, true, 0.5).action == failure_action::dead_letter));
 }
 
 BOOST_AUTO_TEST_CASE(permanent_and_undecodable_messages_dead_letter_at_once) {
@@ -166,11 +166,11 @@ BOOST_AUTO_TEST_CASE(permanent_and_undecodable_messages_dead_letter_at_once) {
 
 BOOST_AUTO_TEST_CASE(no_redelivery_left_means_dead_letter_now) {
   // max_deliver 2 reached on delivery 2, though the policy allows 4 attempts.
-  BOOST_TEST((decide_after_failure(policy, failure_kind::failed, 2, 2, 2, false, 0.5).action ==
-              failure_action::dead_letter));
+  BOOST_TEST(
+      (decide_after_failure(policy, failure_kind::failed, 2, 2, 2, false, 0.5).action == failure_action::dead_letter));
   // In the lane no redelivery is needed: the retry stays here.
-  BOOST_TEST((decide_after_failure(policy, failure_kind::failed, 2, 2, 2, true, 0.5).action ==
-              failure_action::retry_here));
+  BOOST_TEST(
+      (decide_after_failure(policy, failure_kind::failed, 2, 2, 2, true, 0.5).action == failure_action::retry_here));
 }
 
 BOOST_AUTO_TEST_CASE(jitter_stays_within_its_band) {

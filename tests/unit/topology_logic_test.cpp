@@ -111,7 +111,8 @@ BOOST_AUTO_TEST_CASE(durations_and_sizes_have_human_units) {
   BOOST_TEST(*nc::parse_size("512") == 512);
   for (const char* bad : {"", "GB", "-1GB", "1.5GB", "1XB"}) BOOST_TEST(!nc::parse_size(bad), bad);
   // Out of range: a single part, and parts that only add up past it (they used to wrap to negative).
-  for (const char* bad : {"9223372037s", "106752d", "9223372036s1s", "106751d1d", "99999999999999999999ns", "9999999TB"})
+  for (const char* bad :
+       {"9223372037s", "106752d", "9223372036s1s", "106751d1d", "99999999999999999999ns", "9999999TB"})
     BOOST_TEST((!nc::parse_duration(bad) && !nc::parse_size(bad)), bad);
   BOOST_TEST(nc::parse_duration("9223372036s")->count() == 9223372036'000'000'000LL);
 }
@@ -121,14 +122,18 @@ BOOST_AUTO_TEST_CASE(durations_and_sizes_have_human_units) {
 BOOST_AUTO_TEST_CASE(numbers_out_of_range_are_refused_by_field) {
   const std::string stream = R"({"name": "A", "subjects": ["a.>"])";
   const std::string consumer = R"({"stream": "A", "durable": "c")";
-  auto in_stream = [&](const std::string& field) { return refusal(R"({"streams": [)" + stream + ", " + field + "}]}"); };
+  auto in_stream = [&](const std::string& field) {
+    return refusal(R"({"streams": [)" + stream + ", " + field + "}]}");
+  };
   auto in_consumer = [&](const std::string& field) {
     return refusal(R"({"streams": [)" + stream + R"(}], "consumers": [)" + consumer + ", " + field + "}]}");
   };
-  BOOST_TEST(in_stream(R"("max_msgs": 18446744073709551615)") ==
-             "streams[0] \"A\": max_msgs: expected a whole number from -1 to 9223372036854775807, got 18446744073709551615");
-  BOOST_TEST(in_stream(R"("max_bytes": 9223372036854775808)") ==
-             "streams[0] \"A\": max_bytes: expected a whole number from -1 to 9223372036854775807, got 9223372036854775808");
+  BOOST_TEST(
+      in_stream(R"("max_msgs": 18446744073709551615)") ==
+      "streams[0] \"A\": max_msgs: expected a whole number from -1 to 9223372036854775807, got 18446744073709551615");
+  BOOST_TEST(
+      in_stream(R"("max_bytes": 9223372036854775808)") ==
+      "streams[0] \"A\": max_bytes: expected a whole number from -1 to 9223372036854775807, got 9223372036854775808");
   BOOST_TEST(in_stream(R"("max_msg_size": 2147483648)") ==
              "streams[0] \"A\": max_msg_size: expected a whole number from -1 to 2147483647, got 2147483648");
   BOOST_TEST(in_stream(R"("max_msg_size": "2GB")") ==
@@ -152,8 +157,9 @@ BOOST_AUTO_TEST_CASE(numbers_out_of_range_are_refused_by_field) {
   BOOST_TEST(refusal(R"({"streams": [{"name": "A", "subjects": ["a.>", "b c"]}]})") ==
              "streams[0] \"A\": subjects: subject \"b c\" is not a subject (non-empty tokens; '*' and a last '>' "
              "only as whole tokens; no spaces or control characters)");
-  BOOST_TEST(in_consumer(R"("filter_subject": "a.>.b")").find("consumers[0] \"A/c\": filter_subject: subject \"a.>.b\"") ==
-             0u);
+  BOOST_TEST(
+      in_consumer(R"("filter_subject": "a.>.b")").find("consumers[0] \"A/c\": filter_subject: subject \"a.>.b\"") ==
+      0u);
   BOOST_TEST(in_consumer(R"("max_deliver": 1e3)") ==
              "consumers[0] \"A/c\": max_deliver: expected a whole number, got 1E3");
 }
@@ -175,8 +181,9 @@ BOOST_AUTO_TEST_CASE(the_documented_shape_parses) {
 
 BOOST_AUTO_TEST_CASE(a_bad_file_is_refused_saying_where_and_what) {
   BOOST_TEST(refusal(R"({"streams": [{"subjects": ["a.>"]}]})") == "streams[0]: missing \"name\"");
-  BOOST_TEST(refusal(R"({"streams": [{"name": "A", "subjects": ["a.>"], "max_bytes": "-5GB"}]})") ==
-             "streams[0] \"A\": max_bytes: expected a size like \"1GB\" (KB, MB, GB are 1024-based) or -1, got \"-5GB\"");
+  BOOST_TEST(
+      refusal(R"({"streams": [{"name": "A", "subjects": ["a.>"], "max_bytes": "-5GB"}]})") ==
+      "streams[0] \"A\": max_bytes: expected a size like \"1GB\" (KB, MB, GB are 1024-based) or -1, got \"-5GB\"");
   BOOST_TEST(refusal(R"({"streams": [{"name": "A", "subjects": ["a.>"], "max_age": "7x"}]})") ==
              "streams[0] \"A\": max_age: expected a duration like \"30s\" or \"7d\", got \"7x\"");
   BOOST_TEST(refusal(R"({"streams": [{"name": "A", "subjects": ["a.>"], "max_ages": "7d"}]})") ==

@@ -43,11 +43,12 @@ exit codes: 0 ok, 1 failure, 2 usage
 po::options_description connection_options() {
   po::options_description o("connection options");
   o.add_options()("help,h", "this help")(
-      "server,s", po::value<std::string>(), "server URL(s), comma-separated (default: $NATS_URL or nats://127.0.0.1:4222)")(
+      "server,s", po::value<std::string>(),
+      "server URL(s), comma-separated (default: $NATS_URL or nats://127.0.0.1:4222)")(
       "user", po::value<std::string>(), "user name")("password", po::value<std::string>(), "password")(
       "token", po::value<std::string>(), "token")("creds", po::value<std::string>(), "credentials file (.creds)")(
       "tls-ca", po::value<std::string>(), "CA file to trust (PEM)")("tls-cert", po::value<std::string>(),
-                                                                     "client certificate (PEM)")(
+                                                                    "client certificate (PEM)")(
       "tls-key", po::value<std::string>(), "client key (PEM)")("verbose,v", "log natscoro's info lines");
   return o;
 }
@@ -84,8 +85,8 @@ nc::connect_options connect_options_from(const po::variables_map& vm) {
 std::uint64_t number_argument(const std::string& what, const std::string& text, std::uint64_t min, std::uint64_t max) {
   std::uint64_t n = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (text.empty() || text.front() == '-' || text.front() == '+' || ec != std::errc{} || end != text.data() + text.size() ||
-      n < min || n > max)
+  if (text.empty() || text.front() == '-' || text.front() == '+' || ec != std::errc{} ||
+      end != text.data() + text.size() || n < min || n > max)
     throw usage_error(what + ": expected a whole number from " + std::to_string(min) + " to " + std::to_string(max) +
                       ", got \"" + nc::detail::printable(text) + "\"");
   return n;
@@ -100,7 +101,6 @@ std::string name_argument(const std::string& what, const std::string& name) {
 
 // Text from a stream or the server, for a person's terminal: no escape sequences, no line breaks.
 std::string shown(std::string_view text) { return nc::detail::printable(text, 4096); }
-
 
 // Parses one subcommand's own arguments: `positional` names, then options.
 po::variables_map parse_command(const std::string& name, const std::vector<std::string>& args,
@@ -138,8 +138,10 @@ void group_help(const std::string& group, const std::vector<std::string>& args) 
   std::istringstream lines(overview);
   bool in_group = false;
   for (std::string line; std::getline(lines, line);) {
-    if (line.rfind("  " + group + " ", 0) == 0) in_group = true;
-    else if (line.rfind("    ", 0) != 0) in_group = false;  // continuation lines are indented further
+    if (line.rfind("  " + group + " ", 0) == 0)
+      in_group = true;
+    else if (line.rfind("    ", 0) != 0)
+      in_group = false;  // continuation lines are indented further
     if (in_group) std::cout << line << "\n";
   }
   std::exit(ok);
@@ -147,9 +149,12 @@ void group_help(const std::string& group, const std::vector<std::string>& args) 
 
 std::string result_name(nc::ensure_result r) {
   switch (r) {
-    case nc::ensure_result::created: return "created";
-    case nc::ensure_result::updated: return "updated";
-    case nc::ensure_result::unchanged: return "unchanged";
+    case nc::ensure_result::created:
+      return "created";
+    case nc::ensure_result::updated:
+      return "updated";
+    case nc::ensure_result::unchanged:
+      return "unchanged";
   }
   return "?";
 }
@@ -166,7 +171,8 @@ std::string duration_text(std::chrono::nanoseconds d) {
 
 std::string size_text(std::int64_t bytes) {
   if (bytes < 0) return "unlimited";
-  for (const auto& [unit, factor] : {std::pair{"TB", 1LL << 40}, {"GB", 1LL << 30}, {"MB", 1LL << 20}, {"KB", 1LL << 10}})
+  for (const auto& [unit, factor] :
+       {std::pair{"TB", 1LL << 40}, {"GB", 1LL << 30}, {"MB", 1LL << 20}, {"KB", 1LL << 10}})
     if (bytes >= factor && bytes % factor == 0) return std::to_string(bytes / factor) + unit;
   return std::to_string(bytes) + "B";
 }

@@ -21,7 +21,8 @@ command dlq_command(const std::vector<std::string>& args) {
         "from", po::value<std::string>()->default_value("1"), "from this sequence on")("json", "JSON for scripts");
     const auto vm = parse_command("dlq ls", rest, {"STREAM"}, o);
     const auto limit = number_argument("--limit", vm["limit"].as<std::string>(), 1, 10'000);
-    const auto from = number_argument("--from", vm["from"].as<std::string>(), 1, std::numeric_limits<std::int64_t>::max());
+    const auto from =
+        number_argument("--from", vm["from"].as<std::string>(), 1, std::numeric_limits<std::int64_t>::max());
     return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()), limit, from,
             as_json = vm.count("json") > 0](nc::jetstream& js) -> asio::awaitable<int> {
       nc::dead_letter_queue dlq{js, stream};
@@ -87,8 +88,8 @@ command dlq_command(const std::vector<std::string>& args) {
     const auto vm = parse_command("dlq replay", rest, positional, o);
     const std::uint64_t seq =
         all ? 0 : number_argument("SEQ", vm["SEQ"].as<std::string>(), 1, std::numeric_limits<std::int64_t>::max());
-    return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()), all, seq](
-               nc::jetstream& js) -> asio::awaitable<int> {
+    return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()), all,
+            seq](nc::jetstream& js) -> asio::awaitable<int> {
       nc::dead_letter_queue dlq{js, stream};
       if (all) {
         auto [ec, n] = co_await dlq.replay_all(asio::as_tuple(asio::use_awaitable));

@@ -26,8 +26,12 @@ int main(int argc, char** argv) {
   command run;
   po::variables_map vm;
   try {
-    const auto parsed =
-        po::command_line_parser(argc, argv).options(all).positional(pos).style(exact_options).allow_unregistered().run();
+    const auto parsed = po::command_line_parser(argc, argv)
+                            .options(all)
+                            .positional(pos)
+                            .style(exact_options)
+                            .allow_unregistered()
+                            .run();
     po::store(parsed, vm);
     if (!vm.count("command")) {
       std::cout << overview << "\n" << global;

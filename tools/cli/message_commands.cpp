@@ -37,7 +37,8 @@ command pub_command(const std::vector<std::string>& args) {
   po::options_description o("pub options");
   o.add_options()("type", po::value<std::string>(), "CloudEvents type (required)")(
       "org", po::value<std::string>(), "organizationid, the tenant (required)")(
-      "data", po::value<std::string>(), "the data, JSON")("data-file", po::value<std::string>(), "the data, from a JSON file")(
+      "data", po::value<std::string>(), "the data, JSON")("data-file", po::value<std::string>(),
+                                                          "the data, from a JSON file")(
       "count", po::value<std::string>()->default_value("1"), "how many events (1 to 1000000000)")(
       "source", po::value<std::string>()->default_value("natscoro-cli"), "CloudEvents source");
   const auto vm = parse_command("pub", args, {"SUBJECT"}, o);
@@ -51,14 +52,17 @@ command pub_command(const std::vector<std::string>& args) {
   if (vm.count("data")) text = vm["data"].as<std::string>();
   if (vm.count("data-file")) {
     std::ifstream in(vm["data-file"].as<std::string>());
-    if (!in) throw nc::error(make_error_code(nc::errc::invalid_argument), vm["data-file"].as<std::string>() + ": cannot be read");
+    if (!in)
+      throw nc::error(make_error_code(nc::errc::invalid_argument),
+                      vm["data-file"].as<std::string>() + ": cannot be read");
     std::stringstream all;
     all << in.rdbuf();
     text = all.str();
   }
   boost::system::error_code ec;
   auto data = json::parse(text, ec);
-  if (ec) throw nc::error(make_error_code(nc::errc::invalid_argument), "the data is not valid JSON (" + ec.message() + ")");
+  if (ec)
+    throw nc::error(make_error_code(nc::errc::invalid_argument), "the data is not valid JSON (" + ec.message() + ")");
   nc::event evt = nc::event::make(vm["type"].as<std::string>(), vm["org"].as<std::string>());
   evt.data = std::move(data);
   return [subject, evt, count, source = vm["source"].as<std::string>()](nc::jetstream& js) -> asio::awaitable<int> {
@@ -76,7 +80,8 @@ command pub_command(const std::vector<std::string>& args) {
           ++failed;
           std::cerr << "natscoro pub: " << ec.message() << "\n";
         } else {
-          std::cout << "stored in " << ack.stream << " #" << ack.sequence << (ack.duplicate ? " (duplicate)" : "") << "\n";
+          std::cout << "stored in " << ack.stream << " #" << ack.sequence << (ack.duplicate ? " (duplicate)" : "")
+                    << "\n";
         }
         bar.step(++done);
       });
@@ -89,19 +94,21 @@ command pub_command(const std::vector<std::string>& args) {
 command sub_command(const std::vector<std::string>& args) {
   po::options_description o("sub options");
   o.add_options()("durable", po::value<std::string>(), "the durable consumer (created if missing; required)")(
-      "filter", po::value<std::string>(), "filter subject")(
-      "count", po::value<std::string>(), "stop after N events (1 to 1000000000)")(
+      "filter", po::value<std::string>(), "filter subject")("count", po::value<std::string>(),
+                                                            "stop after N events (1 to 1000000000)")(
       "no-ack", "a peek: print each message once and give it back (nak); ends when every pending one was seen");
   const auto vm = parse_command("sub", args, {"STREAM"}, o);
   if (!vm.count("durable")) throw usage_error("sub: --durable is required");
   nc::consumer_config cfg;
   cfg.durable = name_argument("--durable", vm["durable"].as<std::string>());
   if (vm.count("filter")) cfg.filter_subject = vm["filter"].as<std::string>();
-  if (std::string detail; vm.count("filter") && nc::detail::check_filter_subject("--filter", cfg.filter_subject, detail))
+  if (std::string detail;
+      vm.count("filter") && nc::detail::check_filter_subject("--filter", cfg.filter_subject, detail))
     throw usage_error(detail);
-  const std::uint64_t count = vm.count("count") ? number_argument("--count", vm["count"].as<std::string>(), 1, 1'000'000'000) : 0;
-  return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()), cfg, count, no_ack = vm.count("no-ack") > 0](
-             nc::jetstream& js) -> asio::awaitable<int> {
+  const std::uint64_t count =
+      vm.count("count") ? number_argument("--count", vm["count"].as<std::string>(), 1, 1'000'000'000) : 0;
+  return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()), cfg, count,
+          no_ack = vm.count("no-ack") > 0](nc::jetstream& js) -> asio::awaitable<int> {
     nc::consumer_options opts;
     if (count > 0) opts.capacity = std::min<std::size_t>(count, 256);
     auto cons = co_await js.consumer(stream, cfg, opts, asio::use_awaitable);

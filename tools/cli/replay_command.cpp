@@ -37,17 +37,20 @@ command replay_command(const std::vector<std::string>& args) {
   if (vm.count("from")) range.from = position_argument("--from", vm["from"].as<std::string>());
   if (vm.count("to")) range.to = position_argument("--to", vm["to"].as<std::string>());
   if (vm.count("filter")) range.filter_subject = vm["filter"].as<std::string>();
-  if (std::string detail; vm.count("filter") && nc::detail::check_filter_subject("--filter", range.filter_subject, detail))
+  if (std::string detail;
+      vm.count("filter") && nc::detail::check_filter_subject("--filter", range.filter_subject, detail))
     throw usage_error(detail);
   if (const auto problem = nc::detail::replay_cursor(range, 0).check(); !problem.empty()) throw usage_error(problem);
   nc::replay_options opts;
   const std::string envelope = vm["envelope"].as<std::string>();
-  if (envelope == "plain") opts.envelope = nc::envelope::plain_json();
-  else if (envelope == "raw") opts.envelope = nc::envelope::raw();
+  if (envelope == "plain")
+    opts.envelope = nc::envelope::plain_json();
+  else if (envelope == "raw")
+    opts.envelope = nc::envelope::raw();
   else if (envelope != "cloudevents")
     throw usage_error("--envelope: cloudevents, plain or raw, not \"" + nc::detail::printable(envelope) + "\"");
-  return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()), range, opts](
-             nc::jetstream& js) -> asio::awaitable<int> {
+  return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()), range,
+          opts](nc::jetstream& js) -> asio::awaitable<int> {
     auto r = co_await nc::replay::open(js, stream, range, opts, asio::use_awaitable);
     asio::signal_set signals(js.get_executor(), SIGINT, SIGTERM);
     signals.async_wait([r](const boost::system::error_code& ec, int) mutable {

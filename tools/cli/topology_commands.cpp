@@ -17,13 +17,14 @@ command apply_command(const std::vector<std::string>& args) {
   const bool dry_run = vm.count("dry-run") > 0;
   auto topology = std::make_shared<nc::topology>(nc::load_topology(file));  // a bad file fails before connecting
   if (vm.count("replicas"))
-    *topology = nc::with_replicas(std::move(*topology),
-                                  static_cast<int>(number_argument("--replicas", vm["replicas"].as<std::string>(), 1, 5)));
+    *topology = nc::with_replicas(
+        std::move(*topology), static_cast<int>(number_argument("--replicas", vm["replicas"].as<std::string>(), 1, 5)));
   return [topology, dry_run](nc::jetstream& js) -> asio::awaitable<int> {
     auto [ec, plan] = co_await nc::apply_topology(js, *topology, dry_run, asio::as_tuple(asio::use_awaitable));
     for (const auto& change : plan) {
       std::cout << (change.what == nc::topology_change::kind::stream ? "stream   " : "consumer ") << std::left
-                << std::setw(40) << change.name << (dry_run && change.result != nc::ensure_result::unchanged ? "would be " : "")
+                << std::setw(40) << change.name
+                << (dry_run && change.result != nc::ensure_result::unchanged ? "would be " : "")
                 << result_name(change.result);
       if (!change.fields.empty()) std::cout << ": " << change.fields;
       std::cout << "\n";
@@ -45,8 +46,8 @@ command streams_command(const std::vector<std::string>& args) {
   po::options_description o("options");
   if (verb == "ls" || verb == "info") o.add_options()("json", "JSON for scripts");
   if (verb == "purge")
-    o.add_options()("subject", po::value<std::string>(), "only this subject")(
-        "up-to", po::value<std::string>(), "only below this sequence (at least 1)");
+    o.add_options()("subject", po::value<std::string>(), "only this subject")("up-to", po::value<std::string>(),
+                                                                              "only below this sequence (at least 1)");
   if (verb == "ls") {
     const bool as_json = parse_command("streams ls", rest, {}, o).count("json") > 0;
     return [as_json](nc::jetstream& js) -> asio::awaitable<int> {
@@ -81,11 +82,13 @@ command streams_command(const std::vector<std::string>& args) {
     nc::purge_options what;
     if (vm.count("subject")) what.subject = vm["subject"].as<std::string>();
     if (vm.count("up-to"))
-      what.up_to_sequence = number_argument("--up-to", vm["up-to"].as<std::string>(), 1,
-                                            std::numeric_limits<std::int64_t>::max());
-    if (std::string detail; !what.subject.empty() && nc::detail::check_filter_subject("--subject", what.subject, detail))
+      what.up_to_sequence =
+          number_argument("--up-to", vm["up-to"].as<std::string>(), 1, std::numeric_limits<std::int64_t>::max());
+    if (std::string detail;
+        !what.subject.empty() && nc::detail::check_filter_subject("--subject", what.subject, detail))
       throw usage_error(detail);
-    return [name = name_argument("stream name", vm["NAME"].as<std::string>()), what](nc::jetstream& js) -> asio::awaitable<int> {
+    return [name = name_argument("stream name", vm["NAME"].as<std::string>()),
+            what](nc::jetstream& js) -> asio::awaitable<int> {
       std::cout << "purged " << co_await js.purge_stream(name, what, asio::use_awaitable) << " messages from " << name
                 << "\n";
       co_return ok;
@@ -93,11 +96,12 @@ command streams_command(const std::vector<std::string>& args) {
   }
   if (verb == "rm") {
     const auto vm = parse_command("streams rm", rest, {"NAME"}, o);
-    return [name = name_argument("stream name", vm["NAME"].as<std::string>())](nc::jetstream& js) -> asio::awaitable<int> {
-      co_await js.delete_stream(name, asio::use_awaitable);
-      std::cout << "deleted stream " << name << "\n";
-      co_return ok;
-    };
+    return
+        [name = name_argument("stream name", vm["NAME"].as<std::string>())](nc::jetstream& js) -> asio::awaitable<int> {
+          co_await js.delete_stream(name, asio::use_awaitable);
+          std::cout << "deleted stream " << name << "\n";
+          co_return ok;
+        };
   }
   throw usage_error("streams: unknown subcommand \"" + verb + "\" (ls, info, purge, rm)");
 }
@@ -111,9 +115,11 @@ command consumers_command(const std::vector<std::string>& args) {
   if (verb == "ls" || verb == "info") o.add_options()("json", "JSON for scripts");
   if (verb == "ls") {
     const auto vm = parse_command("consumers ls", rest, {"STREAM"}, o);
-    return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()), as_json = vm.count("json") > 0](nc::jetstream& js) -> asio::awaitable<int> {
+    return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()),
+            as_json = vm.count("json") > 0](nc::jetstream& js) -> asio::awaitable<int> {
       json::array out;
-      if (!as_json) std::cout << std::left << std::setw(32) << "CONSUMER" << std::setw(12) << "PENDING" << "ACK PENDING\n";
+      if (!as_json)
+        std::cout << std::left << std::setw(32) << "CONSUMER" << std::setw(12) << "PENDING" << "ACK PENDING\n";
       for (const auto& name : co_await js.list_consumers(stream, asio::use_awaitable)) {
         const auto info = co_await js.consumer_info(stream, name, asio::use_awaitable);
         if (as_json) {
@@ -139,7 +145,8 @@ command consumers_command(const std::vector<std::string>& args) {
   if (verb == "rm") {
     const auto vm = parse_command("consumers rm", rest, {"STREAM", "NAME"}, o);
     return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()),
-            name = name_argument("consumer name", vm["NAME"].as<std::string>())](nc::jetstream& js) -> asio::awaitable<int> {
+            name = name_argument("consumer name", vm["NAME"].as<std::string>())](
+               nc::jetstream& js) -> asio::awaitable<int> {
       co_await js.delete_consumer(stream, name, asio::use_awaitable);
       std::cout << "deleted consumer " << stream << "/" << name << "\n";
       co_return ok;

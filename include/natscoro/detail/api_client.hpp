@@ -46,7 +46,8 @@ class api_client : public std::enable_shared_from_this<api_client> {
     std::string subject;
   };
 
-  void send(const std::shared_ptr<raw_operation>& op, const std::string& subject, const std::string& payload);  // on the strand
+  void send(const std::shared_ptr<raw_operation>& op, const std::string& subject,
+            const std::string& payload);  // on the strand
   void on_reply(std::uint64_t token, nats_msg_ptr msg);
   void finish(std::uint64_t token, error_code ec, std::string body);
 

@@ -79,9 +79,9 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   static void on_error(natsConnection* nc, natsSubscription* sub, natsStatus status, void* closure);
 
   connection_event describe(natsConnection* nc, connection_event_kind kind);  // on a nats.c thread
-  void post_event(connection_event ev);                           // on a nats.c thread
-  void handle_event(const connection_event& ev);                  // on the executor
-  void handle_closed(connection_event ev);                        // on the executor
+  void post_event(connection_event ev);                                       // on a nats.c thread
+  void handle_event(const connection_event& ev);                              // on the executor
+  void handle_closed(connection_event ev);                                    // on the executor
 
   const boost::asio::any_io_executor executor_;
   const connect_options options_;
@@ -100,7 +100,7 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   std::map<std::uint64_t, listener> listeners_;
   std::uint64_t next_listener_ = 1;
 
-  std::atomic<std::uint64_t> flush_requests_{0};  // since the running flush task last flushed
+  std::atomic<std::uint64_t> flush_requests_{0};   // since the running flush task last flushed
   std::atomic<std::int64_t> flush_rest_until_{0};  // steady_clock ticks; see flush_soon()
   std::atomic<bool> close_requested_{false};
   std::atomic<bool> draining_{false};

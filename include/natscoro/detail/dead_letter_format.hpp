@@ -51,8 +51,8 @@ raw_message dead_letter_message(const std::string& subject_prefix, header_list h
 /// `message` cut down to fit `max_size` bytes on the wire, with room for the
 /// Nats-Msg-Id the publisher adds: its body truncated, and the header
 /// Natscoro-Truncated giving the body's original size. `max_size` 0: the body goes
-/// entirely (for a limit that is not known). Empty when even the headers do not fit. For a failure too large to dead-letter as it is: its headers and
-/// the start of its body are better than an endless redelivery.
+/// entirely (for a limit that is not known). Empty when even the headers do not fit. For a failure too large to
+/// dead-letter as it is: its headers and the start of its body are better than an endless redelivery.
 std::optional<raw_message> truncated_dead_letter(raw_message message, std::size_t max_size);
 
 /// Reads a DLQ message back: its Natscoro-* headers as the entry's fields (numbers

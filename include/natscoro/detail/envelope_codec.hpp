@@ -2,8 +2,8 @@
 // binding. Pure functions: no I/O, unit-tested without a server.
 #pragma once
 
-#include <natscoro/header_list.hpp>
 #include <natscoro/event.hpp>
+#include <natscoro/header_list.hpp>
 
 #include <boost/json/value.hpp>
 
@@ -31,7 +31,8 @@ error_code decode_event(const header_list& headers, std::string_view body, event
 
 /// The pieces of decoding the other envelopes (envelope.hpp) share.
 /// JSON text parsed with natscoro's depth limit.
-boost::json::value parse_json(std::string_view text, boost::system::error_code& ec, boost::json::storage_ptr storage = {});
+boost::json::value parse_json(std::string_view text, boost::system::error_code& ec,
+                              boost::json::storage_ptr storage = {});
 /// The first header `name` (case-insensitive), or null.
 const std::string* find_header(const header_list& headers, std::string_view name);
 /// Sets CloudEvents attribute `name` from its text (an unknown name is an

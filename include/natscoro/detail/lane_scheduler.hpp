@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
-#include <cstddef>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -60,7 +59,7 @@ class lane_scheduler {
   std::size_t lane_high_water_ = 0;
   std::unordered_map<std::string, lane> lanes_;
   std::unordered_map<std::uint64_t, std::string> running_keys_;  // running and paused items
-  std::unordered_map<std::uint64_t, bool> paused_;                // paused item -> resume requested
+  std::unordered_map<std::uint64_t, bool> paused_;               // paused item -> resume requested
   std::deque<std::uint64_t> resuming_;
   std::deque<ready_entry> ready_;  // lanes whose front may start, and unkeyed items, in turn
 };

@@ -17,11 +17,11 @@ struct message_state {
   connection conn;
   std::shared_ptr<api_client> api;  // for ack_sync
   std::string subject;
-  nats_msg_ptr msg;                 // owns the data and the ack subject (its reply subject)
+  nats_msg_ptr msg;  // owns the data and the ack subject (its reply subject)
   message_metadata metadata;
   // Copies of a message may be acknowledged and decoded on several threads at once.
   std::atomic<bool> acknowledged{false};
-  std::atomic<int> calls_this_delivery{1};  // the runner's in-lane attempts on this delivery
+  std::atomic<int> calls_this_delivery{1};                          // the runner's in-lane attempts on this delivery
   natscoro::envelope envelope = natscoro::envelope::cloudevents();  // the consumer's: how event() reads it
   std::mutex decoded_mutex;
   std::shared_ptr<const natscoro::event> decoded;  // the first successful decode, for later calls

@@ -5,9 +5,9 @@
 #pragma once
 
 #include <natscoro/detail/outbox_store.hpp>
-#include <natscoro/detail/shared_stats.hpp>
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/detail/prepared_publish.hpp>
+#include <natscoro/detail/shared_stats.hpp>
 #include <natscoro/outbox.hpp>
 
 #include <boost/asio/awaitable.hpp>

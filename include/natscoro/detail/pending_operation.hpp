@@ -42,7 +42,8 @@ class pending_operation<void(Args...)> : public std::enable_shared_from_this<pen
   using handler_type = boost::asio::any_completion_handler<void(Args...)>;
 
   /// `io_executor` is the operation's I/O executor; the handler runs there unless it has an executor of its own.
-  static std::shared_ptr<pending_operation> create(handler_type handler, const boost::asio::any_io_executor& io_executor) {
+  static std::shared_ptr<pending_operation> create(handler_type handler,
+                                                   const boost::asio::any_io_executor& io_executor) {
     return std::shared_ptr<pending_operation>(new pending_operation(std::move(handler), io_executor));
   }
 
@@ -63,7 +64,8 @@ class pending_operation<void(Args...)> : public std::enable_shared_from_this<pen
     slot.assign([weak = this->weak_from_this(),
                  result = std::make_tuple(std::move(args)...)](boost::asio::cancellation_type requested) mutable {
       auto self = weak.lock();
-      if (!self || (requested & self->honoured_.load(std::memory_order_acquire)) == boost::asio::cancellation_type::none)
+      if (!self ||
+          (requested & self->honoured_.load(std::memory_order_acquire)) == boost::asio::cancellation_type::none)
         return;
       std::apply([&](auto&... a) { self->complete(std::move(a)...); }, result);
     });
@@ -110,11 +112,11 @@ class pending_operation<void(Args...)> : public std::enable_shared_from_this<pen
       handler_work = std::move(handler_work_);
     }
     // Posted to the I/O executor (never inline), then dispatched to the handler's own executor.
-    boost::asio::post(io_work, boost::asio::bind_executor(handler_work, [h = std::move(*handler),
-                                                                         ... a = std::move(args)]() mutable {
-      h.get_cancellation_slot().clear();
-      std::move(h)(std::move(a)...);
-    }));
+    boost::asio::post(
+        io_work, boost::asio::bind_executor(handler_work, [h = std::move(*handler), ... a = std::move(args)]() mutable {
+          h.get_cancellation_slot().clear();
+          std::move(h)(std::move(a)...);
+        }));
     return true;
   }
 

@@ -30,11 +30,11 @@ namespace natscoro::detail {
 
 /// How one write of a publish went, in the window's terms.
 enum class write_outcome {
-  written,     // handed to the connection: its PubAck is awaited
-  no_link,     // not written (reconnecting) or dropped with the link: written again when the link is back
-  closed,      // the connection is closed: fails now
-  too_large,   // refused for its size: fails now
-  failed,      // another error: retried
+  written,    // handed to the connection: its PubAck is awaited
+  no_link,    // not written (reconnecting) or dropped with the link: written again when the link is back
+  closed,     // the connection is closed: fails now
+  too_large,  // refused for its size: fails now
+  failed,     // another error: retried
 };
 
 /// What the window decided about one publish.
@@ -46,7 +46,7 @@ struct publish_verdict {
   };
   kind what = kind::wait;
   error_code ec;
-  std::string detail;              // why, for the log and the diagnostics
+  std::string detail;                 // why, for the log and the diagnostics
   std::chrono::milliseconds delay{};  // retry: the backoff
 };
 
@@ -140,8 +140,10 @@ class publish_window {
         schedule(e, now + ack_timeout_);
         return {};
       case write_outcome::closed:
-      case write_outcome::too_large: return {publish_verdict::kind::complete, ec, std::move(detail), {}};
-      case write_outcome::failed: break;
+      case write_outcome::too_large:
+        return {publish_verdict::kind::complete, ec, std::move(detail), {}};
+      case write_outcome::failed:
+        break;
     }
     return retry_or_fail(e, ec, std::move(detail), now);
   }
@@ -233,7 +235,8 @@ class publish_window {
   publish_verdict retry_or_fail(entry& e, error_code ec, std::string detail, clock::time_point now) {
     if (e.attempt >= retry_.max_attempts) {
       if (ec == nats_errc::no_responders)
-        return {publish_verdict::kind::complete, make_error_code(errc::no_stream),
+        return {publish_verdict::kind::complete,
+                make_error_code(errc::no_stream),
                 "no stream is bound to the subject (no responders after " + std::to_string(e.attempt) + " attempts)",
                 {}};
       return {publish_verdict::kind::complete, ec, detail + " (after " + std::to_string(e.attempt) + " attempts)", {}};

@@ -27,8 +27,8 @@ class pull_protocol {
   using clock = std::chrono::steady_clock;
 
   struct settings {
-    std::size_t capacity = 1;                  // messages held at most
-    std::chrono::milliseconds pull_expiry{};   // how long the server keeps a request open
+    std::size_t capacity = 1;                    // messages held at most
+    std::chrono::milliseconds pull_expiry{};     // how long the server keeps a request open
     std::chrono::milliseconds idle_heartbeat{};  // how often the server reports an open request alive
   };
 

@@ -27,7 +27,10 @@ class replay_cursor {
   /// the last message handed out; acknowledging nothing.
   consumer_config next_consumer(std::chrono::nanoseconds inactive_threshold) const;
   /// A new consumer starts counting its deliveries from 1.
-  void restarted() { last_consumer_sequence_ = 0; suspected_gap_at_ = 0; }
+  void restarted() {
+    last_consumer_sequence_ = 0;
+    suspected_gap_at_ = 0;
+  }
 
   enum class verdict {
     hand_out,       ///< in the range

@@ -1,0 +1,7 @@
+#include <natscoro/version.hpp>
+
+namespace natscoro {
+
+const char* version() noexcept { return NATSCORO_VERSION_STRING; }
+
+}  // namespace natscoro
