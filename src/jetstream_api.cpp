@@ -1,4 +1,5 @@
 #include <natscoro/detail/jetstream_api.hpp>
+#include <natscoro/units.hpp>
 
 #include <natscoro/event.hpp>
 
@@ -182,11 +183,42 @@ std::vector<config_difference> compare(const stream_config& wanted, const json::
   return out;
 }
 
+namespace {
+
+// A configuration value as an operator writes it: durations and sizes in units.
+std::string shown_value(std::string_view field, const std::string& json_text) {
+  static constexpr std::string_view durations[] = {"max_age", "duplicate_window", "ack_wait", "inactive_threshold"};
+  static constexpr std::string_view sizes[] = {"max_bytes", "max_msg_size"};
+  const bool duration = std::find(std::begin(durations), std::end(durations), field) != std::end(durations);
+  const bool size = std::find(std::begin(sizes), std::end(sizes), field) != std::end(sizes);
+  boost::system::error_code ec;
+  const json::value v = json::parse(json_text, ec);
+  if (ec) return json_text;
+  const auto as_duration = [](const json::value& n) {
+    boost::system::error_code nec;
+    const auto count = n.to_number<std::int64_t>(nec);
+    return nec ? json::serialize(n) : format_duration(std::chrono::nanoseconds(count));
+  };
+  if (duration && v.is_number()) return as_duration(v);
+  if (field == "backoff" && v.is_array()) {
+    std::string out;
+    for (const auto& step : v.as_array()) out += (out.empty() ? "" : ", ") + as_duration(step);
+    return "[" + out + "]";
+  }
+  if (size && v.is_number()) {
+    const auto n = v.to_number<std::int64_t>(ec);
+    return ec ? json_text : format_size(n);
+  }
+  return json_text;
+}
+
+}  // namespace
+
 std::string describe(const std::vector<config_difference>& differences) {
   std::string out;
   for (const auto& d : differences)
-    out += (out.empty() ? "" : "; ") + d.field + ": server " + d.server + ", wanted " + d.wanted +
-           (d.updatable ? "" : " (cannot be changed)");
+    out += (out.empty() ? "" : "; ") + d.field + ": server " + shown_value(d.field, d.server) + ", wanted " +
+           shown_value(d.field, d.wanted) + (d.updatable ? "" : " (cannot be changed)");
   return out;
 }
 

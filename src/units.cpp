@@ -55,4 +55,32 @@ std::optional<std::int64_t> parse_size(std::string_view text) {
   return n * u->second;
 }
 
+std::string format_duration(std::chrono::nanoseconds d) {
+  using namespace std::chrono;
+  if (d.count() == 0) return "0s";
+  if (d.count() < 0) {
+    if (d == nanoseconds::min()) return std::to_string(d.count()) + "ns";  // no positive counterpart
+    return "-" + format_duration(-d);
+  }
+  static const std::pair<const char*, nanoseconds> units[] = {
+      {"d", hours(24)},        {"h", hours(1)},         {"m", minutes(1)},     {"s", seconds(1)},
+      {"ms", milliseconds(1)}, {"us", microseconds(1)}, {"ns", nanoseconds(1)}};
+  std::string out;
+  for (const auto& [name, unit] : units) {
+    if (d < unit) continue;
+    out += std::to_string(d / unit) + name;
+    d %= unit;
+  }
+  return out;
+}
+
+std::string format_size(std::int64_t bytes) {
+  if (bytes < 0) return std::to_string(bytes);
+  static const std::pair<const char*, std::int64_t> units[] = {
+      {"TB", 1LL << 40}, {"GB", 1LL << 30}, {"MB", 1LL << 20}, {"KB", 1LL << 10}};
+  for (const auto& [name, factor] : units)
+    if (bytes >= factor && bytes % factor == 0) return std::to_string(bytes / factor) + name;
+  return std::to_string(bytes) + "B";
+}
+
 }  // namespace natscoro

@@ -9,7 +9,9 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <set>
 
 namespace nc = natscoro;
@@ -24,15 +26,32 @@ struct run_result {
   std::vector<std::string> lines;  // standard output and error
 };
 
-// Runs the natscoro tool against `server` to its end.
-run_result run_tool(const nats_server& server, std::vector<std::string> args) {
-  args.insert(args.begin(), {NATSCORO_CLI, "--server", server.url()});
-  child_process child(args, true);
+// Runs the natscoro tool to its end; `answer`: typed on its terminal (else its standard input is /dev/null).
+run_result run_tool(std::vector<std::string> args, const std::optional<std::string>& answer = std::nullopt) {
+  args.insert(args.begin(), NATSCORO_CLI);
+  child_process child(args, true, answer.has_value());
+  if (answer) child.type(*answer);
   run_result r;
   for (std::string line = child.read_line(20s); !line.empty(); line = child.read_line(20s)) r.lines.push_back(line);
   r.status = child.wait();
   return r;
 }
+
+// Runs the natscoro tool against `server` to its end.
+run_result run_tool(const nats_server& server, std::vector<std::string> args,
+                    const std::optional<std::string>& answer = std::nullopt) {
+  args.insert(args.begin(), {"--server", server.url()});
+  return run_tool(std::move(args), answer);
+}
+
+// Sets an environment variable for the tools this test starts, until the end of the scope.
+struct scoped_env {
+  scoped_env(const char* name, const std::string& value) : name_(name) { ::setenv(name, value.c_str(), 1); }
+  ~scoped_env() { ::unsetenv(name_); }
+  scoped_env(const scoped_env&) = delete;
+  scoped_env& operator=(const scoped_env&) = delete;
+  const char* name_;
+};
 
 bool has_line(const run_result& r, const std::string& text) {
   return std::any_of(r.lines.begin(), r.lines.end(), [&](const auto& l) { return l.find(text) != std::string::npos; });
@@ -78,8 +97,9 @@ BOOST_FIXTURE_TEST_CASE(apply_prints_the_plan_and_is_idempotent, server_fixture)
   }));
   r = run_tool(server, {"consumers", "ls", "NOTIFICATIONS"});
   BOOST_TEST(has_line(r, "notification-engine-consumer"));
-  BOOST_TEST(run_tool(server, {"consumers", "rm", "NOTIFICATIONS", "notification-engine-consumer"}).status == 0);
-  BOOST_TEST(run_tool(server, {"streams", "rm", "AUDIT"}).status == 0);
+  BOOST_TEST(run_tool(server, {"consumers", "rm", "NOTIFICATIONS", "notification-engine-consumer", "--force"}).status ==
+             0);
+  BOOST_TEST(run_tool(server, {"streams", "rm", "AUDIT", "--force"}).status == 0);
   r = run_tool(server, {"streams", "info", "AUDIT"});
   BOOST_TEST(r.status == 1);
   BOOST_TEST(has_line(r, "stream not found"));
@@ -316,4 +336,72 @@ BOOST_FIXTURE_TEST_CASE(help_on_every_command_word, server_fixture) {
     BOOST_TEST(r.status == 0, args.front());
     BOOST_TEST(has_line(r, "usage: natscoro"), args.front());
   }
+}
+
+// As nats CLI users expect: --version, credentials from NATS_URL, NATS_USER and
+// NATS_PASSWORD, confirmation before removing or purging (on a terminal; a script
+// says --force), every configured field and human units, and a sub that leaves
+// nothing behind.
+BOOST_FIXTURE_TEST_CASE(the_tool_follows_the_nats_cli_conventions, server_fixture) {
+  auto r = run_tool({"--version"});
+  BOOST_TEST(r.status == 0);
+  BOOST_TEST(r.lines.at(0) == std::string("natscoro ") + NATSCORO_VERSION_STRING + " (nats.c 3.4.1)");
+
+  server_config guarded_config;
+  guarded_config.extra = "authorization { user: app, password: s3cret }";
+  nats_server guarded(guarded_config);
+  {
+    const scoped_env url("NATS_URL", guarded.url());
+    r = run_tool({"streams", "ls"});
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(has_line(r, "authorization"));
+    const scoped_env user("NATS_USER", "app");
+    const scoped_env password("NATS_PASSWORD", "s3cret");
+    r = run_tool({"streams", "ls"});
+    BOOST_TEST(r.status == 0);
+    BOOST_TEST(has_line(r, "STREAM"));
+    r = run_tool({"--password", "wrong", "streams", "ls"});  // an option wins over the environment
+    BOOST_TEST(r.status == 1);
+  }
+
+  const std::string file = (server.directory() / "units.json").string();
+  std::ofstream(file) << R"({"streams": [{"name": "UNITS", "subjects": ["units.>"], "max_age": "1h",
+                                           "max_bytes": "64MB"}]})";
+  BOOST_REQUIRE(run_tool(server, {"apply", file}).status == 0);
+  std::ofstream(file) << R"({"streams": [{"name": "UNITS", "subjects": ["units.>"], "max_age": "90m",
+                                           "max_bytes": "1GB"}]})";
+  r = run_tool(server, {"apply", file, "--dry-run"});
+  BOOST_TEST(has_line(r, "max_age: server 1h, wanted 1h30m"));
+  BOOST_TEST(has_line(r, "max_bytes: server 64MB, wanted 1GB"));
+  r = run_tool(server, {"streams", "info", "UNITS"});
+  for (const char* field : {"retention", "storage", "replicas", "max_msgs", "max_msg_size", "max_msgs_per_subject",
+                            "discard", "allow_rollup", "deny_delete", "deny_purge"})
+    BOOST_TEST(has_line(r, field), field);
+  BOOST_TEST(has_line(r, "\"limits\""));
+  BOOST_TEST(has_line(r, "\"2m\""));  // the duplicate window
+  BOOST_TEST(has_line(r, "\"64MB\""));
+
+  BOOST_REQUIRE(run_tool(server, {"pub", "units.a", "--type", "unit.measured", "--org", "o", "--count", "3"}).status ==
+                0);
+  r = run_tool(server, {"sub", "UNITS", "--count", "3"});  // no --durable: ephemeral
+  BOOST_TEST(r.status == 0);
+  BOOST_TEST(r.lines.size() == 3u);
+  r = run_tool(server, {"sub", "UNITS", "--no-ack"});  // a peek ends by itself
+  BOOST_TEST(r.status == 0);
+  BOOST_TEST(r.lines.size() == 3u);
+  BOOST_TEST(run_tool(server, {"consumers", "ls", "UNITS", "--json"}).lines.at(0) == "[]");  // nothing left behind
+
+  // Without a terminal a removal must say --force; on one it asks.
+  r = run_tool(server, {"streams", "rm", "UNITS"});
+  BOOST_TEST(r.status == 2);
+  BOOST_TEST(has_line(r, "streams rm: standard input is not a terminal to confirm on; --force"));
+  r = run_tool(server, {"streams", "purge", "UNITS"}, "n\n");
+  BOOST_TEST(r.status == 1);
+  BOOST_TEST(has_line(r, "purge the messages of stream UNITS (3 messages,"));
+  BOOST_TEST(has_line(r, "nothing purged"));
+  r = run_tool(server, {"streams", "rm", "UNITS"}, "y\n");
+  BOOST_TEST(r.status == 0);
+  BOOST_TEST(has_line(r, "delete stream UNITS with its 3 messages and 0 consumers? [y/N]"));
+  BOOST_TEST(has_line(r, "deleted stream UNITS"));
+  BOOST_TEST(!has_line(run_tool(server, {"streams", "ls"}), "UNITS"));
 }

@@ -3,9 +3,11 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,11 +22,24 @@ namespace natscoro::test {
 class child_process {
  public:
   /// Starts args[0] with the arguments that follow; `with_stderr`: its standard error comes through read_line() too.
-  explicit child_process(std::vector<std::string> args, bool with_stderr = false) {
+  /// Its standard input is /dev/null, or with `with_terminal` a pseudo-terminal that type() writes to.
+  explicit child_process(std::vector<std::string> args, bool with_stderr = false, bool with_terminal = false) {
     int fds[2];
     BOOST_REQUIRE(::pipe(fds) == 0);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
+    int terminal = -1;
+    if (with_terminal) {
+      terminal_ = ::posix_openpt(O_RDWR | O_NOCTTY);
+      BOOST_REQUIRE(terminal_ >= 0);
+      BOOST_REQUIRE(::grantpt(terminal_) == 0 && ::unlockpt(terminal_) == 0);
+      terminal = ::open(::ptsname(terminal_), O_RDWR | O_NOCTTY);
+      BOOST_REQUIRE(terminal >= 0);
+      posix_spawn_file_actions_adddup2(&actions, terminal, STDIN_FILENO);
+      posix_spawn_file_actions_addclose(&actions, terminal_);
+    } else {
+      posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    }
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
     if (with_stderr) posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
     posix_spawn_file_actions_addclose(&actions, fds[0]);
@@ -34,11 +49,19 @@ class child_process {
     BOOST_REQUIRE(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) == 0);
     posix_spawn_file_actions_destroy(&actions);
     ::close(fds[1]);
+    if (terminal >= 0) ::close(terminal);
     out_ = fds[0];
   }
   ~child_process() {
     kill();
     ::close(out_);
+    if (terminal_ >= 0) ::close(terminal_);
+  }
+
+  /// Types `text` on the child's terminal (with_terminal).
+  void type(const std::string& text) {
+    BOOST_REQUIRE(terminal_ >= 0);
+    BOOST_REQUIRE(::write(terminal_, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
   }
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;
@@ -90,6 +113,7 @@ class child_process {
  private:
   pid_t pid_ = -1;
   int out_ = -1;
+  int terminal_ = -1;  // the pseudo-terminal's controlling side
 };
 
 }  // namespace natscoro::test

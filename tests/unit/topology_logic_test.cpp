@@ -117,6 +117,25 @@ BOOST_AUTO_TEST_CASE(durations_and_sizes_have_human_units) {
   BOOST_TEST(nc::parse_duration("9223372036s")->count() == 9223372036'000'000'000LL);
 }
 
+BOOST_AUTO_TEST_CASE(durations_and_sizes_are_shown_in_the_units_they_are_read_in) {
+  using namespace std::chrono;
+  BOOST_TEST(nc::format_duration(hours(24 * 180)) == "180d");
+  BOOST_TEST(nc::format_duration(minutes(2)) == "2m");
+  BOOST_TEST(nc::format_duration(minutes(90)) == "1h30m");
+  BOOST_TEST(nc::format_duration(milliseconds(1500)) == "1s500ms");
+  BOOST_TEST(nc::format_duration(nanoseconds(0)) == "0s");
+  BOOST_TEST(nc::format_duration(-seconds(5)) == "-5s");
+  for (const auto d :
+       {nanoseconds(1), nanoseconds(123'456'789'012), nanoseconds(hours(24 * 365) + seconds(1)), nanoseconds::max()})
+    BOOST_TEST(nc::parse_duration(nc::format_duration(d))->count() == d.count(), nc::format_duration(d));
+  BOOST_TEST(nc::format_size(64LL << 20) == "64MB");
+  BOOST_TEST(nc::format_size(1536) == "1536B");
+  BOOST_TEST(nc::format_size(0) == "0B");
+  BOOST_TEST(nc::format_size(-1) == "-1");
+  for (const std::int64_t n : {std::int64_t{1}, std::int64_t{1} << 40, std::int64_t{3} << 30, std::int64_t{1000}})
+    BOOST_TEST(*nc::parse_size(nc::format_size(n)) == n);
+}
+
 // Every number is checked against what its field holds and the server accepts, by name;
 // a number beyond int64 is refused instead of escaping as another exception.
 BOOST_AUTO_TEST_CASE(numbers_out_of_range_are_refused_by_field) {

@@ -55,8 +55,17 @@ po::variables_map parse_command(const std::string& name, const std::vector<std::
 /// `natscoro GROUP --help` (streams, consumers, dlq): the group's lines of the overview.
 void group_help(const std::string& group, const std::vector<std::string>& args);
 std::string result_name(nc::ensure_result r);
+/// For limits, where 0 (durations) or a negative number (sizes, counts) means none: "unlimited".
 std::string duration_text(std::chrono::nanoseconds d);
 std::string size_text(std::int64_t bytes);
+std::string limit_text(std::int64_t n);
+/// "natscoro 0.1.0 (nats.c 3.4.1)".
+std::string version_text();
+/// Before connecting: a command that destroys data (`what`) asks first unless
+/// --force; without a terminal to ask on, a script must say --force (usage error).
+void check_confirmable(const std::string& what, bool force);
+/// Asks `question` on the terminal (y/N) unless `force`.
+bool confirmed(const std::string& question, bool force);
 json::object stream_json(const nc::stream_info& s);
 json::object consumer_json(const nc::consumer_info& c);
 void print_details(const json::object& j, bool as_json);

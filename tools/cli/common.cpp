@@ -3,6 +3,10 @@
 
 #include <natscoro/detail/log_text.hpp>
 #include <natscoro/detail/names.hpp>
+#include <natscoro/units.hpp>
+
+#include <nats/nats.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <cstdlib>
@@ -20,15 +24,16 @@ commands:
                                     (--replicas: every stream N times, e.g. 3 on a production cluster)
   streams ls [--json]               list streams
   streams info NAME [--json]        a stream's configuration and state
-  streams purge NAME [--subject S] [--up-to SEQ]
-  streams rm NAME
+  streams purge NAME [--subject S] [--up-to SEQ] [--force]
+  streams rm NAME [--force]         (purge and rm ask first on a terminal; a script says --force)
   consumers ls STREAM [--json]      list a stream's consumers
   consumers info STREAM NAME [--json]
-  consumers rm STREAM NAME
+  consumers rm STREAM NAME [--force]
   pub SUBJECT --type T --org O [--data JSON | --data-file F] [--count N] [--source S]
                                     publish CloudEvents, print each PubAck
-  sub STREAM --durable NAME [--filter S] [--count N] [--no-ack]
-                                    print each event as one line of CloudEvents JSON
+  sub STREAM [--durable NAME] [--filter S] [--count N] [--no-ack]
+                                    print each event as one line of CloudEvents JSON (without
+                                    --durable: an ephemeral consumer, deleted at the end)
   dlq ls STREAM [--from SEQ] [--limit N] [--json]
                                     dead-lettered messages and why
   dlq show STREAM SEQ [--json]      one of them, headers and body
@@ -41,24 +46,31 @@ exit codes: 0 ok, 1 failure, 2 usage
 )";
 
 po::options_description connection_options() {
-  po::options_description o("connection options");
-  o.add_options()("help,h", "this help")(
-      "server,s", po::value<std::string>(),
-      "server URL(s), comma-separated (default: $NATS_URL or nats://127.0.0.1:4222)")(
-      "user", po::value<std::string>(), "user name")("password", po::value<std::string>(), "password")(
-      "token", po::value<std::string>(), "token")("creds", po::value<std::string>(), "credentials file (.creds)")(
-      "tls-ca", po::value<std::string>(), "CA file to trust (PEM)")("tls-cert", po::value<std::string>(),
-                                                                    "client certificate (PEM)")(
-      "tls-key", po::value<std::string>(), "client key (PEM)")("verbose,v", "log natscoro's info lines");
+  po::options_description o("connection options (each also from the environment, as the nats CLI reads it)");
+  auto add = o.add_options();
+  add("help,h", "this help");
+  add("version", "print natscoro's and nats.c's versions");
+  add("server,s", po::value<std::string>(), "server URL(s), comma-separated ($NATS_URL; else nats://127.0.0.1:4222)");
+  add("user", po::value<std::string>(), "user name ($NATS_USER)");
+  add("password", po::value<std::string>(), "password ($NATS_PASSWORD)");
+  add("token", po::value<std::string>(), "token ($NATS_TOKEN)");
+  add("creds", po::value<std::string>(), "credentials file, .creds ($NATS_CREDS)");
+  add("tls-ca", po::value<std::string>(), "CA file to trust, PEM ($NATS_CA)");
+  add("tls-cert", po::value<std::string>(), "client certificate, PEM ($NATS_CERT)");
+  add("tls-key", po::value<std::string>(), "client key, PEM ($NATS_KEY)");
+  add("verbose,v", "log natscoro's info lines");
   return o;
 }
 
 nc::connect_options connect_options_from(const po::variables_map& vm) {
+  // An option given wins over its environment variable.
+  auto text = [&](const char* key, const char* env) {
+    if (vm.count(key)) return vm[key].as<std::string>();
+    const char* value = std::getenv(env);
+    return std::string(value != nullptr ? value : "");
+  };
   nc::connect_options o;
-  std::string servers = vm.count("server") ? vm["server"].as<std::string>() : "";
-  if (servers.empty())
-    if (const char* env = std::getenv("NATS_URL")) servers = env;
-  if (!servers.empty()) {
+  if (const std::string servers = text("server", "NATS_URL"); !servers.empty()) {
     o.servers.clear();
     for (std::size_t start = 0; start <= servers.size();) {
       const auto comma = servers.find(',', start);
@@ -67,18 +79,32 @@ nc::connect_options connect_options_from(const po::variables_map& vm) {
       start = comma + 1;
     }
   }
-  auto text = [&](const char* key) { return vm.count(key) ? vm[key].as<std::string>() : std::string(); };
   o.name = "natscoro-cli";
-  o.user = text("user");
-  o.password = text("password");
-  o.token = text("token");
-  o.credentials_file = text("creds");
-  o.tls.ca_file = text("tls-ca");
-  o.tls.cert_file = text("tls-cert");
-  o.tls.key_file = text("tls-key");
+  o.user = text("user", "NATS_USER");
+  o.password = text("password", "NATS_PASSWORD");
+  o.token = text("token", "NATS_TOKEN");
+  o.credentials_file = text("creds", "NATS_CREDS");
+  o.tls.ca_file = text("tls-ca", "NATS_CA");
+  o.tls.cert_file = text("tls-cert", "NATS_CERT");
+  o.tls.key_file = text("tls-key", "NATS_KEY");
   o.tls.enabled = !o.tls.ca_file.empty() || !o.tls.cert_file.empty();
   o.reconnect.allowed = false;  // a tool: fail fast
   return o;
+}
+
+std::string version_text() { return std::string("natscoro ") + nc::version() + " (nats.c " + nats_GetVersion() + ")"; }
+
+void check_confirmable(const std::string& what, bool force) {
+  if (!force && !::isatty(STDIN_FILENO))
+    throw usage_error(what + ": standard input is not a terminal to confirm on; --force does it without asking");
+}
+
+bool confirmed(const std::string& question, bool force) {
+  if (force) return true;
+  std::cerr << question << " [y/N] " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "y" || answer == "Y" || answer == "yes";
 }
 
 // A whole number from the command line, from `min` to `max`: "-1" is not read as 2^64-1.
@@ -159,36 +185,37 @@ std::string result_name(nc::ensure_result r) {
   return "?";
 }
 
-std::string duration_text(std::chrono::nanoseconds d) {
-  using namespace std::chrono;
-  if (d.count() == 0) return "unlimited";
-  if (d % hours(24) == nanoseconds(0)) return std::to_string(d / hours(24)) + "d";
-  if (d % hours(1) == nanoseconds(0)) return std::to_string(d / hours(1)) + "h";
-  if (d % minutes(1) == nanoseconds(0)) return std::to_string(d / minutes(1)) + "m";
-  if (d % seconds(1) == nanoseconds(0)) return std::to_string(d / seconds(1)) + "s";
-  return std::to_string(duration_cast<milliseconds>(d).count()) + "ms";
-}
+std::string duration_text(std::chrono::nanoseconds d) { return d.count() == 0 ? "unlimited" : nc::format_duration(d); }
 
-std::string size_text(std::int64_t bytes) {
-  if (bytes < 0) return "unlimited";
-  for (const auto& [unit, factor] :
-       {std::pair{"TB", 1LL << 40}, {"GB", 1LL << 30}, {"MB", 1LL << 20}, {"KB", 1LL << 10}})
-    if (bytes >= factor && bytes % factor == 0) return std::to_string(bytes / factor) + unit;
-  return std::to_string(bytes) + "B";
-}
+std::string size_text(std::int64_t bytes) { return bytes < 0 ? "unlimited" : nc::format_size(bytes); }
+
+std::string limit_text(std::int64_t n) { return n < 0 ? "unlimited" : std::to_string(n); }
 
 json::object stream_json(const nc::stream_info& s) {
+  const auto& c = s.config;
   json::array subjects;
-  for (const auto& x : s.config.subjects) subjects.emplace_back(x);
-  return {{"name", s.config.name},
+  for (const auto& x : c.subjects) subjects.emplace_back(x);
+  // Every configured field, named as in topology files, then the state.
+  return {{"name", c.name},
           {"subjects", subjects},
-          {"description", s.config.description},
-          {"storage", s.config.storage == nc::storage_type::file ? "file" : "memory"},
-          {"max_age", duration_text(s.config.max_age)},
-          {"max_bytes", size_text(s.config.max_bytes)},
-          {"replicas", s.config.replicas},
+          {"description", c.description},
+          {"retention", c.retention == nc::retention_policy::limits     ? "limits"
+                        : c.retention == nc::retention_policy::interest ? "interest"
+                                                                        : "work_queue"},
+          {"storage", c.storage == nc::storage_type::file ? "file" : "memory"},
+          {"replicas", c.replicas},
+          {"max_age", duration_text(c.max_age)},
+          {"max_bytes", size_text(c.max_bytes)},
+          {"max_msgs", limit_text(c.max_msgs)},
+          {"max_msg_size", size_text(c.max_msg_size)},
+          {"max_msgs_per_subject", limit_text(c.max_msgs_per_subject)},
+          {"discard", c.discard == nc::discard_policy::old_messages ? "old" : "new"},
+          {"duplicate_window", nc::format_duration(c.duplicate_window)},
+          {"allow_rollup", c.allow_rollup},
+          {"deny_delete", c.deny_delete},
+          {"deny_purge", c.deny_purge},
           {"messages", s.state.messages},
-          {"bytes", s.state.bytes},
+          {"bytes", nc::format_size(static_cast<std::int64_t>(s.state.bytes))},
           {"first_sequence", s.state.first_sequence},
           {"last_sequence", s.state.last_sequence},
           {"consumers", s.state.consumers}};
@@ -198,8 +225,8 @@ json::object consumer_json(const nc::consumer_info& c) {
   return {{"stream", c.stream},
           {"name", c.name},
           {"filter_subject", c.config.filter_subject},
-          {"ack_wait", duration_text(c.config.ack_wait)},
-          {"max_deliver", c.config.max_deliver},
+          {"ack_wait", nc::format_duration(c.config.ack_wait)},
+          {"max_deliver", limit_text(c.config.max_deliver)},
           {"num_pending", c.num_pending},
           {"num_ack_pending", c.num_ack_pending},
           {"num_redelivered", c.num_redelivered},

@@ -33,6 +33,10 @@ int main(int argc, char** argv) {
                             .allow_unregistered()
                             .run();
     po::store(parsed, vm);
+    if (vm.count("version")) {
+      std::cout << version_text() << "\n";
+      return ok;
+    }
     if (!vm.count("command")) {
       std::cout << overview << "\n" << global;
       return vm.count("help") ? ok : usage;

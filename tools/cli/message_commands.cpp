@@ -4,6 +4,7 @@
 #include <natscoro/detail/log_text.hpp>
 #include <natscoro/detail/names.hpp>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -93,14 +94,23 @@ command pub_command(const std::vector<std::string>& args) {
 
 command sub_command(const std::vector<std::string>& args) {
   po::options_description o("sub options");
-  o.add_options()("durable", po::value<std::string>(), "the durable consumer (created if missing; required)")(
-      "filter", po::value<std::string>(), "filter subject")("count", po::value<std::string>(),
-                                                            "stop after N events (1 to 1000000000)")(
-      "no-ack", "a peek: print each message once and give it back (nak); ends when every pending one was seen");
+  auto add = o.add_options();
+  add("durable", po::value<std::string>(),
+      "read with this durable consumer (created if missing), acknowledging what is printed; without it an ephemeral "
+      "consumer reads without acknowledging and is deleted at the end");
+  add("filter", po::value<std::string>(), "filter subject");
+  add("count", po::value<std::string>(), "stop after N events (1 to 1000000000)");
+  add("no-ack",
+      "a peek: print each message once, acknowledge nothing (a durable's are given back), end when every pending one "
+      "was seen");
   const auto vm = parse_command("sub", args, {"STREAM"}, o);
-  if (!vm.count("durable")) throw usage_error("sub: --durable is required");
   nc::consumer_config cfg;
-  cfg.durable = name_argument("--durable", vm["durable"].as<std::string>());
+  if (vm.count("durable")) {
+    cfg.durable = name_argument("--durable", vm["durable"].as<std::string>());
+  } else {
+    cfg.ack = nc::ack_policy::none;                     // nothing to acknowledge, nothing redelivered
+    cfg.inactive_threshold = std::chrono::seconds(30);  // should the tool die before deleting it
+  }
   if (vm.count("filter")) cfg.filter_subject = vm["filter"].as<std::string>();
   if (std::string detail;
       vm.count("filter") && nc::detail::check_filter_subject("--filter", cfg.filter_subject, detail))
@@ -109,9 +119,11 @@ command sub_command(const std::vector<std::string>& args) {
       vm.count("count") ? number_argument("--count", vm["count"].as<std::string>(), 1, 1'000'000'000) : 0;
   return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()), cfg, count,
           no_ack = vm.count("no-ack") > 0](nc::jetstream& js) -> asio::awaitable<int> {
+    const bool ephemeral = cfg.durable.empty();
     nc::consumer_options opts;
     if (count > 0) opts.capacity = std::min<std::size_t>(count, 256);
-    auto cons = co_await js.consumer(stream, cfg, opts, asio::use_awaitable);
+    auto cons = ephemeral ? co_await js.ephemeral_consumer(stream, cfg, opts, asio::use_awaitable)
+                          : co_await js.consumer(stream, cfg, opts, asio::use_awaitable);
     asio::signal_set signals(js.get_executor(), SIGINT, SIGTERM);
     signals.async_wait([cons](const boost::system::error_code& ec, int) mutable {
       if (!ec) cons.drain(std::chrono::seconds(5), [](nc::error_code) {});
@@ -119,7 +131,7 @@ command sub_command(const std::vector<std::string>& args) {
     progress bar("received", count);
     int status = ok;
     std::uint64_t received = 0;
-    // What was given back after it was printed or reported: it comes again, and is not shown twice.
+    // What a durable gave back after it was printed or reported: it comes again, and is not shown twice.
     // (Acknowledged messages are not kept: a long-running sub holds no record of them.)
     std::set<std::uint64_t> given_back;
     while (count == 0 || received < count) {
@@ -138,13 +150,23 @@ command sub_command(const std::vector<std::string>& args) {
       std::string why;
       if (auto ec = m->decode(evt, why)) {
         std::cerr << "natscoro sub: message " << md.stream_sequence << " on " << shown(m->subject())
-                  << " is not a CloudEvent (" << shown(why) << "); left for redelivery\n";
-        given_back.insert(md.stream_sequence);
-        m->nak(std::chrono::seconds(5));
+                  << " is not a CloudEvent (" << shown(why) << ")" << (ephemeral ? "" : "; left for redelivery")
+                  << "\n";
         status = failure;
+        if (!ephemeral) {
+          given_back.insert(md.stream_sequence);
+          m->nak(std::chrono::seconds(5));
+        } else if (no_ack && md.num_pending == 0) {
+          break;
+        }
         continue;
       }
       std::cout << nc::to_structured_json(evt) << "\n";
+      if (ephemeral) {
+        bar.step(++received);
+        if (no_ack && md.num_pending == 0) break;  // everything there was, seen
+        continue;
+      }
       if (no_ack) {
         given_back.insert(md.stream_sequence);
         m->nak(md.num_pending == 0 ? std::chrono::nanoseconds(0) : std::chrono::nanoseconds(std::chrono::seconds(1)));
@@ -155,6 +177,12 @@ command sub_command(const std::vector<std::string>& args) {
     }
     signals.cancel();
     co_await cons.drain(std::chrono::seconds(5), asio::use_awaitable);
+    if (ephemeral) {  // leaves nothing behind
+      auto [ec] = co_await js.delete_consumer(stream, cons.name(), asio::as_tuple(asio::use_awaitable));
+      if (ec && ec != nc::jetstream_errc::consumer_not_found)
+        std::cerr << "natscoro sub: the ephemeral consumer " << cons.name() << " was not deleted (" << ec.message()
+                  << "); the server removes it after 30 s\n";
+    }
     co_return status;
   };
 }

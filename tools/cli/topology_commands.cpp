@@ -45,9 +45,11 @@ command streams_command(const std::vector<std::string>& args) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   po::options_description o("options");
   if (verb == "ls" || verb == "info") o.add_options()("json", "JSON for scripts");
-  if (verb == "purge")
-    o.add_options()("subject", po::value<std::string>(), "only this subject")("up-to", po::value<std::string>(),
-                                                                              "only below this sequence (at least 1)");
+  if (verb == "purge") {
+    o.add_options()("subject", po::value<std::string>(), "only this subject");
+    o.add_options()("up-to", po::value<std::string>(), "only below this sequence (at least 1)");
+  }
+  if (verb == "purge" || verb == "rm") o.add_options()("force,f", "do not ask for confirmation");
   if (verb == "ls") {
     const bool as_json = parse_command("streams ls", rest, {}, o).count("json") > 0;
     return [as_json](nc::jetstream& js) -> asio::awaitable<int> {
@@ -87,8 +89,19 @@ command streams_command(const std::vector<std::string>& args) {
     if (std::string detail;
         !what.subject.empty() && nc::detail::check_filter_subject("--subject", what.subject, detail))
       throw usage_error(detail);
-    return [name = name_argument("stream name", vm["NAME"].as<std::string>()),
-            what](nc::jetstream& js) -> asio::awaitable<int> {
+    const bool force = vm.count("force") > 0;
+    check_confirmable("streams purge", force);
+    return [name = name_argument("stream name", vm["NAME"].as<std::string>()), what,
+            force](nc::jetstream& js) -> asio::awaitable<int> {
+      const auto info = co_await js.stream_info(name, asio::use_awaitable);
+      const std::string scope = (what.subject.empty() ? "" : " on " + what.subject) +
+                                (what.up_to_sequence == 0 ? "" : " below #" + std::to_string(what.up_to_sequence));
+      if (!confirmed("purge the messages" + scope + " of stream " + name + " (" + std::to_string(info.state.messages) +
+                         " messages, " + nc::format_size(static_cast<std::int64_t>(info.state.bytes)) + ")?",
+                     force)) {
+        std::cerr << "natscoro: nothing purged\n";
+        co_return failure;
+      }
       std::cout << "purged " << co_await js.purge_stream(name, what, asio::use_awaitable) << " messages from " << name
                 << "\n";
       co_return ok;
@@ -96,12 +109,21 @@ command streams_command(const std::vector<std::string>& args) {
   }
   if (verb == "rm") {
     const auto vm = parse_command("streams rm", rest, {"NAME"}, o);
-    return
-        [name = name_argument("stream name", vm["NAME"].as<std::string>())](nc::jetstream& js) -> asio::awaitable<int> {
-          co_await js.delete_stream(name, asio::use_awaitable);
-          std::cout << "deleted stream " << name << "\n";
-          co_return ok;
-        };
+    const bool force = vm.count("force") > 0;
+    check_confirmable("streams rm", force);
+    return [name = name_argument("stream name", vm["NAME"].as<std::string>()),
+            force](nc::jetstream& js) -> asio::awaitable<int> {
+      const auto info = co_await js.stream_info(name, asio::use_awaitable);
+      if (!confirmed("delete stream " + name + " with its " + std::to_string(info.state.messages) + " messages and " +
+                         std::to_string(info.state.consumers) + " consumers?",
+                     force)) {
+        std::cerr << "natscoro: nothing deleted\n";
+        co_return failure;
+      }
+      co_await js.delete_stream(name, asio::use_awaitable);
+      std::cout << "deleted stream " << name << "\n";
+      co_return ok;
+    };
   }
   throw usage_error("streams: unknown subcommand \"" + verb + "\" (ls, info, purge, rm)");
 }
@@ -113,6 +135,7 @@ command consumers_command(const std::vector<std::string>& args) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   po::options_description o("options");
   if (verb == "ls" || verb == "info") o.add_options()("json", "JSON for scripts");
+  if (verb == "rm") o.add_options()("force,f", "do not ask for confirmation");
   if (verb == "ls") {
     const auto vm = parse_command("consumers ls", rest, {"STREAM"}, o);
     return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()),
@@ -144,9 +167,18 @@ command consumers_command(const std::vector<std::string>& args) {
   }
   if (verb == "rm") {
     const auto vm = parse_command("consumers rm", rest, {"STREAM", "NAME"}, o);
+    const bool force = vm.count("force") > 0;
+    check_confirmable("consumers rm", force);
     return [stream = name_argument("stream name", vm["STREAM"].as<std::string>()),
-            name = name_argument("consumer name", vm["NAME"].as<std::string>())](
-               nc::jetstream& js) -> asio::awaitable<int> {
+            name = name_argument("consumer name", vm["NAME"].as<std::string>()),
+            force](nc::jetstream& js) -> asio::awaitable<int> {
+      const auto info = co_await js.consumer_info(stream, name, asio::use_awaitable);
+      if (!confirmed("delete consumer " + stream + "/" + name + " (" + std::to_string(info.num_ack_pending) +
+                         " delivered and not acknowledged, " + std::to_string(info.num_pending) + " still to deliver)?",
+                     force)) {
+        std::cerr << "natscoro: nothing deleted\n";
+        co_return failure;
+      }
       co_await js.delete_consumer(stream, name, asio::use_awaitable);
       std::cout << "deleted consumer " << stream << "/" << name << "\n";
       co_return ok;
