@@ -10,7 +10,7 @@ packages=(
   libnats-dev nats-server
   libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev libboost-program-options1.81-dev
   libspdlog-dev libsqlite3-dev libpq-dev postgresql
-  openssl gnuplot-nox
+  openssl gnuplot-nox prometheus
 )
 
 missing=()

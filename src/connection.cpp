@@ -267,6 +267,7 @@ void connection_core::on_connected(natsConnection* nc, void* closure) {
 void connection_core::on_reconnected(natsConnection* nc, void* closure) {
   auto* self = static_cast<connection_core*>(closure);
   self->wire_.link_up(static_cast<std::size_t>(natsConnection_GetMaxPayload(nc)));
+  self->reconnects_.fetch_add(1, std::memory_order_relaxed);
   self->post_event(self->describe(nc, connection_event_kind::reconnected));
 }
 

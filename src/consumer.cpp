@@ -136,7 +136,13 @@ std::shared_ptr<message_state> consumer_core::pop_held() {
     held_.pop_front();
     protocol_.on_released();
     if (state) {
-      publish_levels();
+      const auto& md = state->metadata;
+      stats_.update([&](auto& s) {
+        s.held = held_.size();
+        s.outstanding = protocol_.outstanding();
+        s.pending = md.num_pending;
+        if (md.num_delivered > 1) ++s.redelivered;
+      });
       return state;
     }
     logger()->error("consumer {}/{}: a delivered message has no JetStream ack subject; skipped", stream_, name_);

@@ -74,6 +74,7 @@ class publisher_core : public std::enable_shared_from_this<publisher_core> {
     std::string event_id;
     nats_msg_ptr msg;
     std::shared_ptr<publish_operation> op;
+    steady::time_point started;  // for the PubAck latency
   };
   using window = publish_window<outgoing>;
 
@@ -217,7 +218,7 @@ void publisher_core::publish(prepared_publish& prepared, const std::shared_ptr<p
   if (!ensure_inbox(ec))
     return fail_now(op, prepared.subject, prepared.event_id, ec, "cannot subscribe to the reply inbox");
 
-  outgoing out{std::move(prepared.event_id), nullptr, op};
+  outgoing out{std::move(prepared.event_id), nullptr, op, steady::now()};
   natsStatus status = NATS_OK;
   // The token the window will give it: the reply subject is part of the message.
   const std::string reply = inbox_->reply_subject(window_.next_token());
@@ -341,9 +342,11 @@ void publisher_core::complete(window::token id, error_code ec, const pub_ack& ac
   if (ec) {
     e->payload.op->fail(log_failure(e->subject, e->payload.event_id, ec, detail), ec, ack);
   } else {
+    const auto latency = steady::now() - e->payload.started;
     stats_.update([&](auto& s) {
       ++s.acknowledged;
       if (ack.duplicate) ++s.duplicates;
+      s.ack_latency.record(latency);
     });
     logger()->debug("stored event {} on {} as {} #{}{}", e->payload.event_id, e->subject, ack.stream, ack.sequence,
                     ack.duplicate ? " (duplicate)" : "");
@@ -430,6 +433,8 @@ void publisher_core::shutdown() {
   levels_changed();
   check_flushes();
 }
+
+publisher_stats stats_of(const publisher_core& core) { return core.stats(); }
 
 }  // namespace detail
 

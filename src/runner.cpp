@@ -262,7 +262,11 @@ void runner_core::on_attempt_done(std::uint64_t id, const attempt_failure& failu
     return check_settled();
   }
   if (!failure) {
-    counters_->update([](auto& stats) { ++stats.handled; });
+    const auto since_stored = std::chrono::system_clock::now() - s.msg.metadata().timestamp;
+    counters_->update([&](auto& stats) {
+      ++stats.handled;
+      stats.stream_to_handled.record(since_stored);
+    });
     if (!processed_) return acknowledge_handled(id);
     // Recorded first, acknowledged after: a crash in between leaves it recorded, and skipped when it comes again.
     const auto& md = s.msg.metadata();

@@ -42,6 +42,10 @@ struct consumer_stats {
   std::uint64_t given_back_unrequested = 0;
   std::size_t held = 0;         ///< received, not yet handed out (at most consumer_options::capacity)
   std::size_t outstanding = 0;  ///< messages open pull requests may still bring
+  std::uint64_t redelivered = 0;  ///< deliveries of messages delivered before (num_delivered > 1)
+  /// The consumer's lag: messages in the stream not yet delivered to it, as the last
+  /// delivery said (num_pending); 0 before the first.
+  std::uint64_t pending = 0;
 };
 
 /// One instance of a durable pull consumer. Several instances (in one process or

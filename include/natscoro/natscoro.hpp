@@ -17,6 +17,7 @@
 #include <natscoro/logging.hpp>
 #include <natscoro/message.hpp>
 #include <natscoro/message_metadata.hpp>
+#include <natscoro/metrics.hpp>
 #include <natscoro/outbox.hpp>
 #include <natscoro/publisher.hpp>
 #include <natscoro/replay.hpp>

@@ -108,6 +108,7 @@ class outbox_handle {
   const std::shared_ptr<outbox_core>& core() const { return core_; }
 
  private:
+  friend struct access;
   static void async_publish(const std::shared_ptr<outbox_core>& core, std::string subject, event evt,
                             boost::asio::any_completion_handler<void(error_code)> handler);
   static void async_close(const std::shared_ptr<outbox_core>& core,

@@ -5,6 +5,7 @@
 #include <natscoro/event.hpp>
 #include <natscoro/header_list.hpp>
 #include <natscoro/jetstream.hpp>
+#include <natscoro/latency_histogram.hpp>
 #include <natscoro/retry_policy.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -69,12 +70,16 @@ struct publisher_stats {
   std::uint64_t failed = 0;        ///< publishes completed with an error
   std::size_t in_flight = 0;       ///< sent, no PubAck yet
   std::size_t waiting = 0;         ///< waiting for room in the window
+  latency_histogram ack_latency;   ///< from publish() to its PubAck, retries included (acknowledged ones)
 };
 
 namespace detail {
 class publisher_core;
 class outbox_core;
 struct prepared_publish;
+struct access;
+/// A publisher's counters from its core (metrics reads them while the core lives).
+publisher_stats stats_of(const publisher_core& core);
 
 }  // namespace detail
 
@@ -197,6 +202,7 @@ class publisher {
 
  private:
   friend class detail::outbox_core;  // stores what prepare() makes, relays it with publish_raw()
+  friend struct detail::access;
   /// Everything a publish does before sending; a refusal is in the result's `error` and `detail`.
   std::shared_ptr<detail::prepared_publish> prepare(std::string subject, event evt, const publish_expectations& expect);
   std::shared_ptr<detail::prepared_publish> prepare_raw(raw_message msg);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <natscoro/consumer.hpp>
+#include <natscoro/latency_histogram.hpp>
 #include <natscoro/message.hpp>
 #include <natscoro/retry_policy.hpp>
 
@@ -107,6 +108,9 @@ struct runner_stats {
   std::size_t in_flight_high_water = 0;     ///< the most handlers ever running at once
   std::size_t queued = 0;                   ///< received, waiting for their turn
   std::size_t lane_high_water = 0;          ///< the longest backlog one key has had
+  /// From the stream storing a message to its handler succeeding (the server's clock
+  /// against this host's: skew between them shows here).
+  latency_histogram stream_to_handled;
 };
 
 }  // namespace natscoro

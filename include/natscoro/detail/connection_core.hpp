@@ -37,6 +37,8 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   const detail::wire& wire() const noexcept { return wire_; }
   connection_status status() const;
   server_info info() const;
+  /// Links restored after a loss (reconnected events), for metrics.
+  std::uint64_t reconnects() const noexcept { return reconnects_.load(std::memory_order_relaxed); }
 
   /// Runs on the blocking pool: connects, then completes `op`.
   void connect_blocking(const std::shared_ptr<connect_operation>& op);
@@ -104,6 +106,7 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   std::atomic<std::int64_t> flush_rest_until_{0};  // steady_clock ticks; see flush_soon()
   std::atomic<bool> close_requested_{false};
   std::atomic<bool> draining_{false};
+  std::atomic<std::uint64_t> reconnects_{0};
   std::atomic<bool> ever_connected_{false};  // false during a degraded start, until the first link
   std::atomic<bool> closed_{false};
   std::mutex drain_mutex_;
