@@ -21,10 +21,17 @@ std::string exposition::escaped(std::string_view value) {
   out.reserve(value.size());
   for (const char c : value) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -59,8 +66,7 @@ void exposition::gauge(std::string_view name, std::string_view help, const label
   family_of(name, help, "gauge").samples += sample(name, l, value);
 }
 
-void exposition::histogram(std::string_view name, std::string_view help, const labels& l,
-                           const latency_histogram& h) {
+void exposition::histogram(std::string_view name, std::string_view help, const labels& l, const latency_histogram& h) {
   auto& f = family_of(name, help, "histogram");
   const std::string base(name);
   std::uint64_t cumulative = 0;

@@ -40,8 +40,8 @@ struct consumer_stats {
   /// Messages from pull requests forgotten after a reconnect (the server still filled
   /// them) that found the capacity full: given back, redelivered a second later.
   std::uint64_t given_back_unrequested = 0;
-  std::size_t held = 0;         ///< received, not yet handed out (at most consumer_options::capacity)
-  std::size_t outstanding = 0;  ///< messages open pull requests may still bring
+  std::size_t held = 0;           ///< received, not yet handed out (at most consumer_options::capacity)
+  std::size_t outstanding = 0;    ///< messages open pull requests may still bring
   std::uint64_t redelivered = 0;  ///< deliveries of messages delivered before (num_delivered > 1)
   /// The consumer's lag: messages in the stream not yet delivered to it, as the last
   /// delivery said (num_pending); 0 before the first.

@@ -89,8 +89,9 @@ BOOST_FIXTURE_TEST_CASE(the_exposition_counts_what_happened_and_promtool_accepts
   BOOST_TEST(sample(text, "natscoro_publisher_acknowledged_total" + pub) == events);
   BOOST_TEST(sample(text, "natscoro_publisher_failed_total" + pub) == 0);
   BOOST_TEST(sample(text, "natscoro_publisher_ack_latency_seconds_count" + pub) == events);
-  BOOST_TEST(sample(text, "natscoro_publisher_ack_latency_seconds_bucket{publisher=\"orders \\\"eu\\\"\\n\",le=\"+Inf\"}") ==
-             events);
+  BOOST_TEST(
+      sample(text, "natscoro_publisher_ack_latency_seconds_bucket{publisher=\"orders \\\"eu\\\"\\n\",le=\"+Inf\"}") ==
+      events);
   BOOST_TEST(sample(text, "natscoro_publisher_ack_latency_seconds_sum" + pub) > 0);
   const std::string cons = R"({consumer="billing",stream="ORDERS",durable="billing"})";
   BOOST_TEST(sample(text, "natscoro_consumer_delivered_total" + cons) == events);

@@ -28,10 +28,10 @@ BOOST_AUTO_TEST_CASE(label_values_are_escaped) {
 
 BOOST_AUTO_TEST_CASE(histogram_buckets_are_cumulative_up_to_inf) {
   natscoro::latency_histogram h;
-  h.record(200us);   // in the first bucket (0.0005)
-  h.record(3ms);     // 0.005
+  h.record(200us);  // in the first bucket (0.0005)
+  h.record(3ms);    // 0.005
   h.record(3ms);
-  h.record(20s);     // above every bound
+  h.record(20s);  // above every bound
   BOOST_TEST(h.count == 4u);
   exposition e;
   e.histogram("lat_seconds", "latency", {{"p", "q"}}, h);
