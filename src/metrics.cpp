@@ -5,26 +5,56 @@
 #include <natscoro/detail/outbox_core.hpp>
 #include <natscoro/detail/run_counters.hpp>
 #include <natscoro/metrics.hpp>
+#include <natscoro/units.hpp>
 
 namespace natscoro {
+namespace {
 
-void metrics::add_source(source s) {
+std::string_view status_name(connection_status s) {
+  switch (s) {
+    case connection_status::connecting:
+      return "connecting";
+    case connection_status::connected:
+      return "connected";
+    case connection_status::reconnecting:
+      return "reconnecting";
+    case connection_status::draining:
+      return "draining";
+    case connection_status::closed:
+      return "closed";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+void metrics::add_source(source s, check c) {
   std::lock_guard lock(mutex_);
   sources_.push_back(std::move(s));
+  if (c) checks_.push_back(std::move(c));
 }
 
 void metrics::add(std::string name, const connection& conn) {
-  add_source([weak = std::weak_ptr(detail::access::core(conn)), name = std::move(name)](detail::exposition& out) {
-    const auto core = weak.lock();
-    if (!core) return false;
-    const detail::exposition::labels l{{"connection", name}};
-    const auto status = core->status();
-    out.gauge("natscoro_connection_connected", "1 while the connection has a link to a server", l,
-              status == connection_status::connected || status == connection_status::draining ? 1 : 0);
-    out.counter("natscoro_connection_reconnects_total", "links restored after a loss", l,
-                static_cast<double>(core->reconnects()));
-    return true;
-  });
+  add_source(
+      [weak = std::weak_ptr(detail::access::core(conn)), name](detail::exposition& out) {
+        const auto core = weak.lock();
+        if (!core) return false;
+        const detail::exposition::labels l{{"connection", name}};
+        const auto status = core->status();
+        out.gauge("natscoro_connection_connected", "1 while the connection has a link to a server", l,
+                  status == connection_status::connected || status == connection_status::draining ? 1 : 0);
+        out.counter("natscoro_connection_reconnects_total", "links restored after a loss", l,
+                    static_cast<double>(core->reconnects()));
+        return true;
+      },
+      [weak = std::weak_ptr(detail::access::core(conn)), name](std::chrono::milliseconds,
+                                                               std::vector<std::string>& out) {
+        const auto core = weak.lock();
+        if (!core) return false;
+        if (const auto status = core->status(); status != connection_status::connected)
+          out.push_back("connection " + name + " has no link to a server (" + std::string(status_name(status)) + ")");
+        return true;
+      });
 }
 
 void metrics::add(std::string name, const publisher& pub) {
@@ -95,24 +125,42 @@ void metrics::add(std::string name, const consumer& cons) {
 }
 
 void metrics::add(std::string name, const detail::outbox_handle& box) {
-  add_source([weak = std::weak_ptr(detail::access::core(box)), name = std::move(name)](detail::exposition& out) {
-    const auto core = weak.lock();
-    if (!core) return false;
-    const auto s = core->stats();
-    const detail::exposition::labels l{{"outbox", name}};
-    out.gauge("natscoro_outbox_pending", "events stored and not yet relayed", l, static_cast<double>(s.pending));
-    out.gauge("natscoro_outbox_pending_bytes", "what the pending events count against max_bytes", l,
-              static_cast<double>(s.pending_bytes));
-    out.gauge("natscoro_outbox_oldest_pending_age_seconds", "how long the oldest pending event has waited", l,
-              std::chrono::duration<double>(s.oldest_pending_age).count());
-    out.counter("natscoro_outbox_stored_total", "events made durable", l, static_cast<double>(s.stored));
-    out.counter("natscoro_outbox_relayed_total", "events PubAck'd and removed", l, static_cast<double>(s.relayed));
-    out.counter("natscoro_outbox_failed_total", "relay publishes that failed (the event goes again)", l,
-                static_cast<double>(s.failed));
-    out.counter("natscoro_outbox_refused_total", "events the relay will never publish", l,
-                static_cast<double>(s.refused));
-    return true;
-  });
+  add_source(
+      [weak = std::weak_ptr(detail::access::core(box)), name](detail::exposition& out) {
+        const auto core = weak.lock();
+        if (!core) return false;
+        const auto s = core->stats();
+        const detail::exposition::labels l{{"outbox", name}};
+        out.gauge("natscoro_outbox_pending", "events stored and not yet relayed", l, static_cast<double>(s.pending));
+        out.gauge("natscoro_outbox_pending_bytes", "what the pending events count against max_bytes", l,
+                  static_cast<double>(s.pending_bytes));
+        out.gauge("natscoro_outbox_oldest_pending_age_seconds", "how long the oldest pending event has waited", l,
+                  std::chrono::duration<double>(s.oldest_pending_age).count());
+        out.counter("natscoro_outbox_stored_total", "events made durable", l, static_cast<double>(s.stored));
+        out.counter("natscoro_outbox_relayed_total", "events PubAck'd and removed", l, static_cast<double>(s.relayed));
+        out.counter("natscoro_outbox_failed_total", "relay publishes that failed (the event goes again)", l,
+                    static_cast<double>(s.failed));
+        out.counter("natscoro_outbox_refused_total", "events the relay will never publish", l,
+                    static_cast<double>(s.refused));
+        return true;
+      },
+      [weak = std::weak_ptr(detail::access::core(box)), name](std::chrono::milliseconds max_age,
+                                                              std::vector<std::string>& out) {
+        const auto core = weak.lock();
+        if (!core) return false;
+        const auto age = core->stats().oldest_pending_age;
+        if (age > max_age)
+          out.push_back("outbox " + name + ": the oldest pending event has waited " + format_duration(age) + " (over " +
+                        format_duration(max_age) + ")");
+        return true;
+      });
+}
+
+std::vector<std::string> metrics::problems(std::chrono::milliseconds max_outbox_age) const {
+  std::vector<std::string> out;
+  std::lock_guard lock(mutex_);
+  std::erase_if(checks_, [&](const check& c) { return !c(max_outbox_age, out); });
+  return out;
 }
 
 std::string metrics::exposition() const {

@@ -9,6 +9,7 @@
 //   std::string text = m.exposition();
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -45,13 +46,20 @@ class metrics {
   /// docs/operations.md for each.
   std::string exposition() const;
 
+  /// What is unhealthy now, one line each: a registered connection without a link,
+  /// an outbox whose oldest pending event is older than `max_outbox_age`. Empty: healthy.
+  std::vector<std::string> problems(std::chrono::milliseconds max_outbox_age) const;
+
  private:
   /// Writes one object's samples; false once the object is gone.
   using source = std::function<bool(detail::exposition&)>;
-  void add_source(source s);
+  /// Adds what is unhealthy about one object to the list; false once the object is gone.
+  using check = std::function<bool(std::chrono::milliseconds max_outbox_age, std::vector<std::string>&)>;
+  void add_source(source s, check c = nullptr);
 
   mutable std::mutex mutex_;
   mutable std::vector<source> sources_;
+  mutable std::vector<check> checks_;
 };
 
 }  // namespace natscoro

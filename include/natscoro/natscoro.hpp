@@ -18,6 +18,7 @@
 #include <natscoro/message.hpp>
 #include <natscoro/message_metadata.hpp>
 #include <natscoro/metrics.hpp>
+#include <natscoro/metrics_server.hpp>
 #include <natscoro/outbox.hpp>
 #include <natscoro/publisher.hpp>
 #include <natscoro/replay.hpp>

@@ -7,7 +7,11 @@
 #include "nats_server.hpp"
 #include "test_options.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <cstdio>
@@ -41,6 +45,23 @@ double sample(const std::string& text, const std::string& series) {
   for (std::string line; std::getline(lines, line);)
     if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
   return -1;
+}
+
+namespace http = boost::beast::http;
+
+// One HTTP request to `endpoint`, as a scraper makes it.
+asio::awaitable<http::response<http::string_body>> get(asio::ip::tcp::endpoint endpoint, http::verb method,
+                                                       std::string target) {
+  boost::beast::tcp_stream stream(co_await asio::this_coro::executor);
+  stream.expires_after(10s);
+  co_await stream.async_connect(endpoint, asio::use_awaitable);
+  http::request<http::string_body> req{method, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  co_await http::async_write(stream, req, asio::use_awaitable);
+  boost::beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  co_await http::async_read(stream, buffer, res, asio::use_awaitable);
+  co_return res;
 }
 
 }  // namespace
@@ -103,4 +124,51 @@ BOOST_FIXTURE_TEST_CASE(the_exposition_counts_what_happened_and_promtool_accepts
   // Objects that are gone are no longer reported.
   nc::metrics empty;
   BOOST_TEST(empty.exposition().empty());
+}
+
+// /metrics and /healthz over HTTP: the exposition with its content type, and a
+// health that turns to 503 with the reason once the server is gone.
+BOOST_FIXTURE_TEST_CASE(metrics_and_health_are_served_over_http, server_fixture) {
+  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto copts = options_for(server);
+    copts.reconnect.wait = 100ms;
+    auto conn = co_await nc::connect(ex, copts);
+    nc::jetstream js{conn};
+    auto m = std::make_shared<nc::metrics>();
+    m->add("main", conn);
+    nc::health_options health;
+    health.probe = js;
+    nc::metrics_server endpoint(ex, m, {asio::ip::make_address("127.0.0.1"), 0}, health);
+    const auto at = endpoint.local_endpoint();
+    BOOST_TEST(at.port() != 0);
+
+    auto res = co_await get(at, http::verb::get, "/metrics");
+    BOOST_TEST(res.result_int() == 200);
+    BOOST_TEST(res[http::field::content_type] == "text/plain; version=0.0.4; charset=utf-8");
+    BOOST_TEST(res.body().find("natscoro_connection_connected{connection=\"main\"} 1\n") != std::string::npos);
+    res = co_await get(at, http::verb::get, "/healthz");
+    BOOST_TEST(res.result_int() == 200);
+    BOOST_TEST(res.body() == "ok\n");
+    res = co_await get(at, http::verb::get, "/other");
+    BOOST_TEST(res.result_int() == 404);
+    res = co_await get(at, http::verb::post, "/metrics");
+    BOOST_TEST(res.result_int() == 405);
+
+    server.kill();
+    BOOST_TEST(co_await wait_until([&] { return !conn.is_connected(); }));
+    res = co_await get(at, http::verb::get, "/healthz");
+    BOOST_TEST(res.result_int() == 503);
+    BOOST_TEST(res.body().find("connection main has no link to a server (reconnecting)") != std::string::npos,
+               res.body());
+    BOOST_TEST(res.body().find("JetStream does not answer") != std::string::npos, res.body());
+    res = co_await get(at, http::verb::get, "/metrics");  // still served
+    BOOST_TEST(res.body().find("natscoro_connection_connected{connection=\"main\"} 0\n") != std::string::npos);
+
+    server.start();
+    BOOST_TEST(co_await wait_until([&] { return conn.is_connected(); }));
+    res = co_await get(at, http::verb::get, "/healthz");
+    BOOST_TEST(res.result_int() == 200, res.body());
+    endpoint.stop();
+    co_await conn.drain();
+  });
 }
