@@ -1,5 +1,6 @@
 // The Prometheus exposition of real objects after real traffic: the figures match
-// what happened, and promtool (Debian's prometheus) accepts the text.
+// what happened, promtool (Debian's prometheus) accepts the text, and scraping from
+// another thread during the traffic is safe (ctest label threads: CI's TSan runs it).
 #define BOOST_TEST_MODULE natscoro metrics
 #include <natscoro/natscoro.hpp>
 
@@ -14,9 +15,11 @@
 #include <boost/beast/http.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace nc = natscoro;
 namespace asio = boost::asio;
@@ -89,6 +92,15 @@ BOOST_FIXTURE_TEST_CASE(the_exposition_counts_what_happened_and_promtool_accepts
     m.add("orders \"eu\"\n", pub);  // a label value that needs escaping
     m.add("billing", cons);
 
+    // Scraped from another thread while the traffic goes on, as an HTTP endpoint on a pool would.
+    std::atomic<bool> scraping{true};
+    std::size_t scrapes = 0;
+    std::thread scraper([&] {
+      while (scraping) {
+        BOOST_TEST(!m.exposition().empty());
+        ++scrapes;
+      }
+    });
     for (int i = 0; i < events; ++i)
       co_await pub.publish("orders." + std::to_string(i % 10), nc::event::make("order.placed", "org-1"));
     int handled = 0;
@@ -98,6 +110,9 @@ BOOST_FIXTURE_TEST_CASE(the_exposition_counts_what_happened_and_promtool_accepts
           co_return;
         },
         nc::run_options{});
+    scraping = false;
+    scraper.join();
+    BOOST_TEST(scrapes > 0u);
     text = m.exposition();
     co_await conn.drain();
   });
