@@ -1,4 +1,6 @@
 #include <natscoro/detail/envelope_codec.hpp>
+#include <natscoro/detail/log_text.hpp>
+#include <natscoro/detail/trace_parent.hpp>
 #include <natscoro/event.hpp>
 
 #include <boost/uuid/random_generator.hpp>
@@ -67,6 +69,23 @@ event event::make(std::string type, std::string organization) {
   return e;
 }
 
+event event::follow_up(std::string next_type) const {
+  event e = make(std::move(next_type), organizationid);
+  e.correlationid = correlationid ? correlationid : std::optional<std::string>(id);
+  e.causationid = id;
+  if (const auto it = extensions.find("traceparent"); it != extensions.end())
+    if (const auto parent = detail::trace_parent::parse(it->second)) {
+      e.extensions["traceparent"] = parent->child().text();
+      if (const auto state = extensions.find("tracestate"); state != extensions.end())
+        e.extensions["tracestate"] = state->second;
+    }
+  return e;
+}
+
+void event::start_trace() {
+  if (!extensions.contains("traceparent")) extensions["traceparent"] = detail::trace_parent::fresh().text();
+}
+
 error_code event::validate(std::string& detail, bool require_organization) const {
   auto fail = [&](std::string text) {
     detail = std::move(text);
@@ -87,6 +106,9 @@ error_code event::validate(std::string& detail, bool require_organization) const
       return fail("extension attribute name '" + name + "' is invalid (lower-case letters and digits, at most 20)");
     if (std::find(known_attributes.begin(), known_attributes.end(), name) != known_attributes.end())
       return fail("extension attribute '" + name + "' collides with a standard attribute");
+    if (name == "traceparent" && !natscoro::detail::trace_parent::parse(value))
+      return fail("extension attribute 'traceparent' is not a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>): \"" +
+                  natscoro::detail::printable(value, 80) + "\"");
   }
   return {};
 }

@@ -1,5 +1,6 @@
 // A CloudEvents 1.0 event, with the extensions natscoro's users need:
-// organizationid (tenant), schemaversion, correlationid, causationid.
+// organizationid (tenant), schemaversion, correlationid, causationid, and the
+// distributed-tracing extension's W3C traceparent (in `extensions`).
 #pragma once
 
 #include <natscoro/error.hpp>
@@ -51,6 +52,17 @@ struct event {
   }
   static event make(std::string type, std::string organization);
 
+  /// A new event caused by this one (a handler's follow-up): fresh id and time,
+  /// the same tenant, correlationid this one's (or its id when it has none),
+  /// causationid its id, and, when it carries a traceparent, the same trace
+  /// continued with a new span (tracestate copied). Data and source are left empty.
+  event follow_up(std::string type) const;
+
+  /// Starts a W3C trace at this event (extension "traceparent", sampled, random
+  /// ids) unless it carries one already. It then travels with the event, through
+  /// the stream, to the handlers, and into their follow_up()s.
+  void start_trace();
+
   /// The data converted with boost::json::value_to; throws natscoro::error (invalid_event) if it does not fit.
   template <class T>
   T data_as() const {
@@ -61,7 +73,8 @@ struct event {
     }
   }
 
-  /// Checks the attributes (required ones present, extension names valid).
+  /// Checks the attributes (required ones present, extension names valid, a
+  /// traceparent one that W3C's format allows).
   /// Returns the error and sets `detail` to the attribute and the problem.
   error_code validate(std::string& detail, bool require_organization = true) const;
   /// validate(), throwing natscoro::error.

@@ -1,4 +1,5 @@
 #define BOOST_TEST_MODULE natscoro runner
+#include <natscoro/detail/trace_parent.hpp>
 #include <natscoro/natscoro.hpp>
 
 #include "async_test.hpp"
@@ -894,4 +895,52 @@ BOOST_FIXTURE_TEST_CASE(handlers_know_their_attempt, server_fixture) {
   using calls_t = std::vector<std::pair<int, std::uint64_t>>;
   BOOST_TEST((calls["0"] == calls_t{{1, 1}, {2, 1}, {3, 1}}));
   BOOST_TEST((calls["1"] == calls_t{{1, 1}, {2, 2}, {3, 3}}));
+}
+
+// A trace started at the producer reaches the handler, and the handler's follow-up
+// continues it: the same trace id, a new span, the causation chain.
+BOOST_FIXTURE_TEST_CASE(a_trace_runs_from_publish_through_the_handler_into_its_follow_up, server_fixture) {
+  run_async([&](auto ex) -> asio::awaitable<void> {
+    auto conn = co_await nc::connect(ex, options_for(server));
+    nc::jetstream js{conn};
+    nc::stream_config s;
+    s.name = "AUTH_EVENTS";
+    s.subjects = {"auth.>"};
+    co_await js.ensure_stream(s);
+    nc::publisher_options popts;
+    popts.source = "runner-test";
+    nc::publisher pub{js, popts};
+    auto placed = nc::event::make("user.created", "org-1");
+    placed.start_trace();
+    co_await pub.publish("auth.user.1.created", placed);
+
+    auto cons = co_await js.consumer("AUTH_EVENTS", durable("traced"));
+    std::string seen_trace;
+    co_await cons.run(
+        [&](nc::message& m) -> asio::awaitable<void> {
+          const auto& cause = m.event();
+          seen_trace = cause.extensions.at("traceparent");
+          co_await pub.publish("auth.audit.1", cause.follow_up("user.audited"));
+          cons.drain(5s, asio::detached);
+        },
+        nc::run_options{});
+    BOOST_TEST(seen_trace == placed.extensions.at("traceparent"));  // unchanged into the handler
+
+    nc::consumer_config audit;
+    audit.durable = "audit-reader";
+    audit.filter_subject = "auth.audit.>";
+    auto reader = co_await js.consumer("AUTH_EVENTS", audit);
+    auto m = co_await reader.next();
+    BOOST_REQUIRE(m.has_value());
+    const auto& follow = m->event();
+    const auto parent = nc::detail::trace_parent::parse(placed.extensions.at("traceparent"));
+    const auto child = nc::detail::trace_parent::parse(follow.extensions.at("traceparent"));
+    BOOST_REQUIRE((parent && child));
+    BOOST_TEST(child->trace_id == parent->trace_id);
+    BOOST_TEST(child->parent_id != parent->parent_id);
+    BOOST_TEST(follow.causationid.value() == placed.id);
+    BOOST_TEST(follow.correlationid.value() == placed.id);
+    m->ack();
+    co_await conn.drain();
+  });
 }

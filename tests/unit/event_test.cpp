@@ -1,5 +1,6 @@
 // CloudEvents: validation, RFC 3339 time, and the envelope codec in both modes.
 #include <natscoro/detail/envelope_codec.hpp>
+#include <natscoro/detail/trace_parent.hpp>
 #include <natscoro/event.hpp>
 
 #include <boost/json.hpp>
@@ -21,7 +22,7 @@ nc::event sample() {
   e.dataschema = "https://example.com/schemas/user-created.json";
   e.correlationid = "corr-1";
   e.causationid = "cause-1";
-  e.extensions["traceparent"] = "00-abc-def-01";
+  e.extensions["traceparent"] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
   return e;
 }
 
@@ -221,8 +222,6 @@ BOOST_AUTO_TEST_CASE(binary_data_and_deep_data_are_valid_events) {
   BOOST_TEST(detail.find("not JSON") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_SUITE_END()
-
 // A forked child reseeds its generator: with the parent's copied state it would
 // produce the very ids the parent produces next.
 BOOST_AUTO_TEST_CASE(a_forked_child_does_not_repeat_its_parents_event_ids) {
@@ -248,3 +247,51 @@ BOOST_AUTO_TEST_CASE(a_forked_child_does_not_repeat_its_parents_event_ids) {
   BOOST_TEST(WIFEXITED(status));
   BOOST_TEST(WEXITSTATUS(status) == 0);
 }
+
+// W3C traceparent: checked, started, continued into follow-ups with the causation chain.
+BOOST_AUTO_TEST_CASE(traces_start_continue_and_are_checked) {
+  using natscoro::detail::trace_parent;
+  const auto t = trace_parent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  BOOST_REQUIRE(t.has_value());
+  BOOST_TEST(t->trace_id == "4bf92f3577b34da6a3ce929d0e0e4736");
+  BOOST_TEST(t->parent_id == "00f067aa0ba902b7");
+  for (const char* bad : {"", "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                          "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+                          "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+                          "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+                          "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra"})
+    BOOST_TEST(!trace_parent::parse(bad).has_value(), bad);
+  const auto child = t->child();
+  BOOST_TEST(child.trace_id == t->trace_id);
+  BOOST_TEST(child.parent_id != t->parent_id);
+  BOOST_TEST(trace_parent::parse(child.text()).has_value());
+  BOOST_TEST(trace_parent::fresh().trace_id != trace_parent::fresh().trace_id);
+
+  auto cause = nc::event::make("order.placed", "org-1");
+  cause.source = "shop";
+  cause.start_trace();
+  const std::string started = cause.extensions.at("traceparent");
+  cause.start_trace();  // one already: kept
+  BOOST_TEST(cause.extensions.at("traceparent") == started);
+  cause.extensions["tracestate"] = "vendor=1";
+  auto next = cause.follow_up("invoice.requested");
+  BOOST_TEST(next.type == "invoice.requested");
+  BOOST_TEST(next.organizationid == "org-1");
+  BOOST_TEST(next.causationid.value() == cause.id);
+  BOOST_TEST(next.correlationid.value() == cause.id);  // the cause had none: its id starts the chain
+  BOOST_TEST(next.id != cause.id);
+  const auto continued = trace_parent::parse(next.extensions.at("traceparent"));
+  BOOST_REQUIRE(continued.has_value());
+  BOOST_TEST(continued->trace_id == trace_parent::parse(started)->trace_id);
+  BOOST_TEST(continued->parent_id != trace_parent::parse(started)->parent_id);
+  BOOST_TEST(next.extensions.at("tracestate") == "vendor=1");
+  BOOST_TEST(next.follow_up("x").correlationid.value() == cause.id);  // the chain keeps its correlation
+
+  cause.extensions["traceparent"] = "not a trace\x1b[2J";
+  std::string detail;
+  BOOST_TEST((cause.validate(detail) == nc::errc::invalid_event));
+  BOOST_TEST(detail.find("'traceparent' is not a W3C traceparent") != std::string::npos, detail);
+  BOOST_TEST(detail.find('\x1b') == std::string::npos);  // shown escaped
+}
+
+BOOST_AUTO_TEST_SUITE_END()
