@@ -3,8 +3,9 @@
 //
 //   natscoro_typed_service [NATS_URL]   (default: $NATS_URL, else nats://127.0.0.1:4222)
 //
-// Publishes three events for two orders, handles them in order per order, and
-// prints what each handler saw.
+// Publishes three events for two orders (the first starting a W3C trace),
+// handles them in order per order, prints what each handler saw, and serves
+// Prometheus metrics and a health check over HTTP meanwhile (docs/operations.md).
 #include <natscoro/natscoro.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -12,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/describe/class.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
@@ -46,8 +48,19 @@ asio::awaitable<void> service(asio::any_io_executor ex, std::string url) {
   popts.source = "order-service";
   popts.subject_template = "orders.{subject}.{type}";  // "orders.o-1.order.placed"
   nc::publisher pub{js, popts};
+
+  // For operators: /metrics and /healthz on a free local port.
+  auto metrics = std::make_shared<nc::metrics>();
+  metrics->add("main", conn);
+  metrics->add("orders", pub);
+  nc::health_options health;
+  health.probe = js;
+  nc::metrics_server endpoint(ex, metrics, {asio::ip::make_address("127.0.0.1"), 0}, health);
+  std::cout << "metrics on http://127.0.0.1:" << endpoint.local_endpoint().port() << "/metrics\n";
+
   auto placed = nc::event::make("order.placed", "shop-1", order_placed{"o-1", 1250});
   placed.subject = "o-1";
+  placed.start_trace();  // handlers see its traceparent; their follow_up()s continue it
   co_await pub.publish(placed);
   auto other = nc::event::make("order.placed", "shop-1", order_placed{"o-2", 990});
   other.subject = "o-2";
@@ -60,6 +73,7 @@ asio::awaitable<void> service(asio::any_io_executor ex, std::string url) {
   nc::consumer_config ccfg;
   ccfg.durable = "typed-service";
   nc::consumer cons = co_await js.consumer("ORDERS", ccfg);
+  metrics->add("typed-service", cons);
   int handled = 0;
   nc::event_router router(nc::unknown_event_policy::dead_letter);
   router.on<order_placed>("order.placed", [&](const order_placed& o, nc::message&) -> asio::awaitable<void> {
@@ -76,6 +90,10 @@ asio::awaitable<void> service(asio::any_io_executor ex, std::string url) {
   ropts.ordering_key = nc::key_by_subject_token(1);  // the order id: in order per order
   ropts.dead_letter = nc::dead_letter_options{.stream = "DLQ_ORDERS", .subject_prefix = "dlq"};
   co_await cons.run(router, ropts);  // until drained
+  const auto text = metrics->exposition();
+  std::cout << "exposition: " << std::count(text.begin(), text.end(), '\n') << " lines, " << cons.run_stats().handled
+            << " handled\n";
+  endpoint.stop();
   co_await conn.drain();
 }
 

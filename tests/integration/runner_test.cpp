@@ -902,11 +902,8 @@ BOOST_FIXTURE_TEST_CASE(handlers_know_their_attempt, server_fixture) {
 BOOST_FIXTURE_TEST_CASE(a_trace_runs_from_publish_through_the_handler_into_its_follow_up, server_fixture) {
   run_async([&](auto ex) -> asio::awaitable<void> {
     auto conn = co_await nc::connect(ex, options_for(server));
+    co_await fill(conn, 0, 0);  // the stream, empty
     nc::jetstream js{conn};
-    nc::stream_config s;
-    s.name = "AUTH_EVENTS";
-    s.subjects = {"auth.>"};
-    co_await js.ensure_stream(s);
     nc::publisher_options popts;
     popts.source = "runner-test";
     nc::publisher pub{js, popts};
