@@ -14,11 +14,11 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start_server: starts nats-server -js on a free port with a fresh temporary store;
-# sets NATS_URL, SERVER_PID and SERVER_STORE. stop_server stops it and removes the store.
+# start_server [PORT]: starts nats-server -js on PORT (default: a free port) with a
+# fresh temporary store; sets NATS_URL, SERVER_PID and SERVER_STORE. stop_server
+# stops it and removes the store.
 start_server() {
-  local port
-  port=$(free_port)
+  local port=${1:-$(free_port)}
   SERVER_STORE=$(mktemp -d)
   nats-server -js -a 127.0.0.1 -p "$port" -sd "$SERVER_STORE" >"$SERVER_STORE/server.log" 2>&1 &
   SERVER_PID=$!

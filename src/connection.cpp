@@ -11,6 +11,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/system_executor.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace natscoro {
@@ -191,7 +192,20 @@ void connection_core::drain(std::chrono::milliseconds timeout, std::shared_ptr<d
   close_requested_ = true;
   draining_ = true;
   on_blocking_pool([timeout](connection_core& self) {
-    const natsStatus s = natsConnection_DrainTimeout(self.nc_, timeout.count());
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    if (!self.subscription_drains_->close_when_idle(deadline)) {
+      // Draining now could free a subscription twice (subscription_drains.hpp): close.
+      logger()->warn("drain: a subscription was still draining after {} ms; closing instead", timeout.count());
+      {
+        std::lock_guard lock(self.drain_mutex_);
+        self.drain_error_ = make_error_code(nats_errc::timeout);
+      }
+      natsConnection_Close(self.nc_);
+      return;
+    }
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const natsStatus s = natsConnection_DrainTimeout(self.nc_, std::max<std::int64_t>(left.count(), 1));
     if (s == NATS_OK || s == NATS_DRAINING || s == NATS_CONNECTION_CLOSED) return;  // the closed callback follows
     // Not drainable (e.g. disconnected): close it, and say so.
     logger()->warn("drain: {} ({}); closing instead", natsStatus_GetText(s), last_nats_error_text());

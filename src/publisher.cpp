@@ -131,8 +131,9 @@ bool publisher_core::ensure_inbox(error_code& ec) {
 std::string publisher_core::log_failure(const std::string& subject, const std::string& id, error_code ec,
                                         const std::string& detail) {
   stats_.update([](auto& s) { ++s.failed; });
-  std::string text =
-      "publish of event " + id + " to " + subject + " failed: " + ec.message() + (detail.empty() ? "" : ": ") + detail;
+  // An event refused before its subject was decided has none to name.
+  std::string text = "publish of event " + id + (subject.empty() ? "" : " to " + subject) + " failed: " + ec.message() +
+                     (detail.empty() ? "" : ": ") + detail;
   logger()->error("{}", text);
   return text;
 }

@@ -1,5 +1,8 @@
 #include <natscoro/detail/reply_inbox.hpp>
 
+#include <natscoro/detail/access.hpp>
+#include <natscoro/detail/connection_core.hpp>
+
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
@@ -18,6 +21,15 @@ struct reply_inbox::completion {
   std::mutex mutex;
   bool done = false;                 // nats.c will call back no more
   std::function<void()> on_drained;  // set by drain()
+  // The connection's count of subscription drains, and whether this one's drain is in it.
+  std::shared_ptr<subscription_drains> drains;
+  bool counted = false;
+
+  /// This subscription's drain is over (or never started): uncounts it, once.
+  void end_drain() {
+    std::lock_guard lock(mutex);
+    if (std::exchange(counted, false)) drains->end();
+  }
 
   std::function<void()> take() {
     std::lock_guard lock(mutex);
@@ -81,6 +93,7 @@ struct reply_inbox::router {
       std::lock_guard lock(self->completion->mutex);
       self->completion->done = true;
       on_drained = std::exchange(self->completion->on_drained, nullptr);
+      if (std::exchange(self->completion->counted, false)) self->completion->drains->end();
     }
     if (on_drained) boost::asio::post(self->work, std::move(on_drained));
   }
@@ -104,6 +117,7 @@ std::shared_ptr<reply_inbox> reply_inbox::open(const connection& conn, const boo
   inbox->on_reply_ = std::move(on_reply);
 
   inbox->completion_ = std::make_shared<completion>();
+  inbox->completion_->drains = access::core(conn)->subscription_drains();
   auto* r = new router{boost::asio::prefer(ex, boost::asio::execution::outstanding_work.tracked), inbox, inbox->prefix_,
                        inbox->completion_};
   const std::string wildcard = inbox->prefix_ + "*";
@@ -126,12 +140,18 @@ std::shared_ptr<reply_inbox> reply_inbox::open(const connection& conn, const boo
 
 void reply_inbox::drain(std::chrono::milliseconds limit, std::function<void()> on_drained) {
   if (sub_ == nullptr) return on_drained();
+  bool may_drain = false;
   {
     std::lock_guard lock(completion_->mutex);
-    if (!completion_->done) completion_->on_drained = std::exchange(on_drained, nullptr);
+    if (!completion_->done) {
+      completion_->on_drained = std::exchange(on_drained, nullptr);
+      may_drain = completion_->counted = completion_->drains->begin();
+    }
   }
   if (on_drained) return on_drained();  // closed already (e.g. with the connection)
+  if (!may_drain) return;               // the connection is draining, this subscription with it: the completion follows
   if (natsSubscription_DrainTimeout(sub_, limit.count()) == NATS_OK) return;
+  completion_->end_drain();
   if (auto f = completion_->take()) f();  // unless the completion took it meanwhile
 }
 

@@ -646,3 +646,29 @@ BOOST_FIXTURE_TEST_CASE(jetstream_requests_honour_terminal_cancellation_only, se
     co_await conn.drain();
   });
 }
+
+// A consumer's drain followed at once by the connection's: nats.c 3.4.1 would
+// drain the subscription twice and free it twice (subscription_drains.hpp).
+// Before the connection waited for subscription drains, 13 of 20 runs of
+// examples/03_consume.cpp, which does this, crashed.
+BOOST_FIXTURE_TEST_CASE(a_connection_drained_while_its_consumer_drains_closes_cleanly, server_fixture) {
+  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    {
+      auto conn = co_await nc::connect(ex, options_for(server));
+      co_await fill_stream(conn, 50);
+      co_await conn.drain();
+    }
+    for (int round = 0; round < 20; ++round) {
+      auto conn = co_await nc::connect(ex, options_for(server));
+      nc::jetstream js{conn};
+      nc::consumer cons = co_await js.consumer("AUTH_EVENTS", durable("overlap-" + std::to_string(round)));
+      auto msg = co_await cons.next();
+      BOOST_REQUIRE(msg.has_value());
+      msg->ack();
+      cons.drain(asio::detached);
+      BOOST_REQUIRE(!(co_await cons.next()).has_value());  // at once: the drain goes on meanwhile
+      co_await conn.drain();
+      BOOST_TEST((conn.status() == nc::connection_status::closed));
+    }
+  });
+}

@@ -5,6 +5,7 @@
 #include <natscoro/connection.hpp>
 #include <natscoro/detail/pending_operation.hpp>
 #include <natscoro/detail/runtime.hpp>
+#include <natscoro/detail/subscription_drains.hpp>
 #include <natscoro/detail/wire.hpp>
 
 #include <nats/nats.h>
@@ -45,6 +46,10 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
 
   /// Starts a drain; `op` completes once the connection is closed.
   void drain(std::chrono::milliseconds timeout, std::shared_ptr<drain_operation> op);
+
+  /// Subscription drains in progress, which the connection's drain waits for.
+  /// Shared: nats.c reports a subscription complete on its own thread.
+  const std::shared_ptr<subscription_drains>& subscription_drains() const noexcept { return subscription_drains_; }
 
   /// Flushes briefly and closes, on the blocking pool. Returns at once.
   void close_in_background();
@@ -109,6 +114,7 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   std::atomic<std::uint64_t> reconnects_{0};
   std::atomic<bool> ever_connected_{false};  // false during a degraded start, until the first link
   std::atomic<bool> closed_{false};
+  std::shared_ptr<detail::subscription_drains> subscription_drains_ = std::make_shared<detail::subscription_drains>();
   std::mutex drain_mutex_;
   std::vector<std::shared_ptr<drain_operation>> drains_;
   error_code drain_error_;
