@@ -58,6 +58,16 @@ asio::awaitable<int> publish(asio::any_io_executor ex, std::string url) {
   std::cout << "refused: " << ec.message() << ": " << diag.message << "\n";  // nothing was sent
   //! [publish-refused]
 
+  //! [stream-mismatch]
+  nc::stream_config in_memory = stream;
+  in_memory.storage = nc::storage_type::memory;  // a stream's storage cannot be changed
+  try {
+    co_await js.ensure_stream(in_memory);
+  } catch (const nc::error& e) {
+    std::cout << "not applied: " << e.code().message() << ": " << e.detail() << "\n";  // the fields that differ
+  }
+  //! [stream-mismatch]
+
   co_await conn.drain();
   co_return again.duplicate&& again.sequence == ack.sequence&& ec == nc::errc::invalid_event ? 0 : 1;
 }

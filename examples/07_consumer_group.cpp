@@ -72,10 +72,15 @@ asio::awaitable<int> run_group(asio::any_io_executor ex, std::string url, std::s
   nc::publisher_options popts;
   popts.source = "auth-service";
   nc::publisher pub{js, popts};
-  for (int i = 0; i < event_count; ++i)
+  //! [pipelining]
+  int failed = 0;
+  for (int i = 0; i < event_count; ++i) {
+    if (!pub.has_room()) co_await pub.wait_for_room();  // at most max_in_flight awaiting their PubAck
     pub.publish("auth.user.login", nc::event::make("user.login.succeeded", "org-1", boost::json::object{{"user", i}}),
-                asio::detached);
-  co_await pub.flush();
+                [&failed](nc::error_code ec, nc::pub_ack) { failed += ec ? 1 : 0; });  // per event, on the strand
+  }
+  co_await pub.flush();  // every PubAck (or failure) is in
+  //! [pipelining]
 
   asio::steady_timer tick(ex);
   for (;;) {  // until the server has every event acknowledged
@@ -92,7 +97,7 @@ asio::awaitable<int> run_group(asio::any_io_executor ex, std::string url, std::s
   std::cout << "all " << event_count << " acknowledged; workers stopped " << (clean ? "cleanly" : "with an error")
             << "\n";
   co_await conn.drain();
-  co_return clean ? 0 : 1;
+  co_return clean&& failed == 0 ? 0 : 1;
 }
 
 int main(int argc, char** argv) {

@@ -67,10 +67,12 @@ asio::awaitable<int> invoice_orders(asio::thread_pool::executor_type pool, std::
       threads.insert(std::this_thread::get_id());
     }
     const nc::event order = msg.event();
+    //! [follow-up]
     nc::event invoice = order.follow_up("invoice.issued");  // same tenant and correlation; causation = order
     invoice.subject = order.subject;
     invoice.data = {{"order", order.data.at("order")}, {"total_cents", 1999}};
     co_await invoices.publish(std::move(invoice));  // verified before the order is acknowledged
+    //! [follow-up]
     if (++handled == order_count) cons.drain(asio::detached);
   };
   nc::run_options opts;

@@ -75,15 +75,19 @@ asio::awaitable<int> service(asio::any_io_executor ex, std::string url) {
   };
 
   // AML: the body is the data; the type is the subject after "aml.".
+  //! [plain-json]
   nc::consumer_options aml_options;
   aml_options.envelope = nc::envelope::plain_json({.type_skip_tokens = 1});
   aml = co_await js.consumer("AML_EVENTS", nc::consumer_config{.durable = "kyc-screening"}, aml_options);
+  //! [plain-json]
   nc::run_options aml_run;
   aml_run.ordering_key = [](const nc::message& m) {  // one customer at a time
     return std::to_string(m.event().data.at("customer_id").to_number<int>());
   };
+  //! [processed-ids]
   aml_run.processed_ids = nc::processed_id_options{.bucket = "kyc_processed"};  // handled once, across restarts
-  aml_run.dead_letter = nc::dead_letter_options{.stream = "DLQ_EVENTS"};        // what does not decode goes there
+  //! [processed-ids]
+  aml_run.dead_letter = nc::dead_letter_options{.stream = "DLQ_EVENTS"};  // what does not decode goes there
   auto aml_handler = [&](nc::message& m) -> asio::awaitable<void> {
     const nc::event evt = m.event();
     std::cout << "aml " << evt.type << " " << boost::json::serialize(evt.data) << "\n";
@@ -114,6 +118,7 @@ asio::awaitable<int> service(asio::any_io_executor ex, std::string url) {
             deltran.run(router, deltran_run, asio::use_awaitable));  // until both drained
 
   // A bounded replay: customer 42's transactions, stream sequences 2 to 3, nothing left behind.
+  //! [replay]
   nc::replay history = co_await nc::replay::open(js, "AML_EVENTS", {.from = std::uint64_t{2}, .to = std::uint64_t{3}},
                                                  nc::replay_options{.envelope = aml_options.envelope});
   int replayed = 0;
@@ -121,6 +126,7 @@ asio::awaitable<int> service(asio::any_io_executor ex, std::string url) {
     std::cout << "replayed #" << m->metadata().stream_sequence << " " << m->event().type << "\n";
     ++replayed;
   }
+  //! [replay]
   co_await conn.drain();
   co_return seen == 4 && replayed == 2 ? 0 : 1;
 }

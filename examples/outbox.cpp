@@ -20,6 +20,7 @@ namespace asio = boost::asio;
 namespace nc = natscoro;
 
 asio::awaitable<void> service(asio::any_io_executor ex, std::string url, std::string file) {
+  //! [outbox-open]
   nc::connect_options copts;
   copts.servers = {url};
   copts.retry_on_failed_connect = true;  // start even if the broker is not up yet
@@ -34,11 +35,14 @@ asio::awaitable<void> service(asio::any_io_executor ex, std::string url, std::st
     std::cerr << "events have waited " << age.count() << " ms: is NATS reachable?\n";
   };
   nc::outbox ob = co_await nc::outbox::open(js, opts);
+  //! [outbox-open]
 
+  //! [outbox-publish]
   for (int i = 0; i < 1000; ++i) {
     auto evt = nc::event::make("order.created", "org-1", boost::json::object{{"order", i}});
     co_await ob.publish("orders.created", std::move(evt));  // durable on disk: safe to report success
   }
+  //! [outbox-publish]
   // ...the relay publishes them (Nats-Msg-Id = event id) as soon as NATS answers
   // and a stream takes "orders.>".
   asio::steady_timer tick(ex);

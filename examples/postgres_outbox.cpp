@@ -36,6 +36,7 @@ void exec(PGconn* db, const char* sql) {
   if (!ok) throw std::runtime_error(std::string(sql) + ": " + why);
 }
 
+//! [pg-stage]
 // The service's own code: blocking libpq, on a thread of its own (never the
 // executor's). The business row and the event commit together, or neither does.
 void record_transaction(PGconn* db, const nc::postgres_outbox& ob, int id, long amount_cents) {
@@ -53,6 +54,7 @@ void record_transaction(PGconn* db, const nc::postgres_outbox& ob, int id, long 
     throw;
   }
 }
+//! [pg-stage]
 
 }  // namespace
 
@@ -66,10 +68,12 @@ asio::awaitable<void> service(asio::any_io_executor ex, std::string url, std::st
   aml.subjects = {"aml.>"};
   co_await js.ensure_stream(aml);
 
+  //! [pg-open]
   nc::postgres_outbox_options opts;
   opts.conninfo = conninfo;  // the relay's own connections; applies the schema (sql/)
   opts.publish.source = "aml-api";
   nc::postgres_outbox ob = co_await nc::postgres_outbox::open(js, opts);
+  //! [pg-open]
 
   asio::thread_pool blocking(1);  // where the service's libpq calls run
   const int recorded = co_await asio::co_spawn(

@@ -101,10 +101,13 @@ asio::awaitable<int> engines(asio::any_io_executor ex, std::string url) {
   co_await (notifications.run(notify, opts, asio::use_awaitable) && reporting.run(report, opts, asio::use_awaitable));
 
   // Monitoring (seed 002): the Prometheus text of both engines.
+  //! [metrics]
   nc::metrics metrics;
-  metrics.add("notification-engine", notifications);
+  metrics.add("main", conn);                          // a connection
+  metrics.add("notification-engine", notifications);  // a consumer, and its runner's counters
   metrics.add("reporting-engine", reporting);
-  const std::string text = metrics.exposition();
+  const std::string text = metrics.exposition();  // serve as "text/plain; version=0.0.4"
+  //! [metrics]
   std::cout << "metrics: " << std::count(text.begin(), text.end(), '\n') << " lines\n";
   co_await conn.drain();
   co_return sent == 3 && reports == 1 ? 0 : 1;

@@ -43,25 +43,31 @@ asio::awaitable<void> service(asio::any_io_executor ex, std::string url) {
   orders.subjects = {"orders.>"};
   co_await js.ensure_stream(orders);
 
+  //! [typed-publisher]
   // Publishing: the key (CloudEvents subject) gets a token of its own.
   nc::publisher_options popts;
   popts.source = "order-service";
   popts.subject_template = "orders.{subject}.{type}";  // "orders.o-1.order.placed"
   nc::publisher pub{js, popts};
+  //! [typed-publisher]
 
   // For operators: /metrics and /healthz on a free local port.
+  //! [metrics-server]
   auto metrics = std::make_shared<nc::metrics>();
   metrics->add("main", conn);
   metrics->add("orders", pub);
   nc::health_options health;
   health.probe = js;
   nc::metrics_server endpoint(ex, metrics, {asio::ip::make_address("127.0.0.1"), 0}, health);
+  //! [metrics-server]
   std::cout << "metrics on http://127.0.0.1:" << endpoint.local_endpoint().port() << "/metrics\n";
 
+  //! [typed-publish]
   auto placed = nc::event::make("order.placed", "shop-1", order_placed{"o-1", 1250});
   placed.subject = "o-1";
   placed.start_trace();  // handlers see its traceparent; their follow_up()s continue it
   co_await pub.publish(placed);
+  //! [typed-publish]
   auto other = nc::event::make("order.placed", "shop-1", order_placed{"o-2", 990});
   other.subject = "o-2";
   co_await pub.publish(other);
@@ -75,21 +81,25 @@ asio::awaitable<void> service(asio::any_io_executor ex, std::string url) {
   nc::consumer cons = co_await js.consumer("ORDERS", ccfg);
   metrics->add("typed-service", cons);
   int handled = 0;
+  //! [router]
   nc::event_router router(nc::unknown_event_policy::dead_letter);
   router.on<order_placed>("order.placed", [&](const order_placed& o, nc::message&) -> asio::awaitable<void> {
     std::cout << "placed " << o.order << ": " << o.amount_cents << " cents\n";
     if (++handled == 3) cons.drain(asio::detached);
     co_return;
   });
+  //! [router]
   router.on<order_shipped>("order.shipped", [&](const order_shipped& o, nc::message&) -> asio::awaitable<void> {
     std::cout << "shipped " << o.order << " with " << o.carrier << "\n";
     if (++handled == 3) cons.drain(asio::detached);
     co_return;
   });
+  //! [run-router]
   nc::run_options ropts;
   ropts.ordering_key = nc::key_by_subject_token(1);  // the order id: in order per order
   ropts.dead_letter = nc::dead_letter_options{.stream = "DLQ_ORDERS", .subject_prefix = "dlq"};
   co_await cons.run(router, ropts);  // until drained
+  //! [run-router]
   const auto text = metrics->exposition();
   std::cout << "exposition: " << std::count(text.begin(), text.end(), '\n') << " lines, " << cons.run_stats().handled
             << " handled\n";

@@ -114,6 +114,9 @@ void metrics::add(std::string name, const consumer& cons) {
                   static_cast<double>(r.terminated));
       out.counter("natscoro_runner_given_back_total", "messages given back by a drain", l,
                   static_cast<double>(r.given_back));
+      out.gauge("natscoro_runner_dead_letter_queue_messages",
+                "messages in the run's dead-letter stream (read every 10 s and after each dead-letter)", l,
+                static_cast<double>(r.dead_letter_queue_messages));
       out.gauge("natscoro_runner_in_flight", "handlers running now", l, static_cast<double>(r.in_flight));
       out.gauge("natscoro_runner_queued", "messages received and waiting for their turn", l,
                 static_cast<double>(r.queued));

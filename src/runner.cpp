@@ -139,12 +139,15 @@ void runner_core::start() {
   if (opts_.dead_letter) {
     dlq_ = std::make_shared<publisher>(core_->js(), dead_letter_publisher_options());
     create_stream_if_missing(core_->js(), dead_letter_stream_config(*opts_.dead_letter),
-                             [name = opts_.dead_letter->stream](error_code ec) {
-                               if (ec)
-                                 logger()->error(
-                                     "dead-letter stream {} is not available: {}; dead-lettering will "
-                                     "fail (and nak) until it is",
-                                     name, ec.message());
+                             [weak = weak_from_this(), name = opts_.dead_letter->stream](error_code ec) {
+                               if (!ec) {
+                                 if (auto self = weak.lock()) self->observe_dead_letter_queue();
+                                 return;
+                               }
+                               logger()->error(
+                                   "dead-letter stream {} is not available: {}; dead-lettering will "
+                                   "fail (and nak) until it is",
+                                   name, ec.message());
                              });
     if (opts_.dead_letter->capture_max_deliveries) {
       mover_ = std::make_shared<max_deliveries_mover>(core_->js(), core_->stream(), core_->name(), *opts_.dead_letter,
@@ -152,7 +155,7 @@ void runner_core::start() {
                                                         auto self = weak.lock();
                                                         if (!self) return;
                                                         self->counters_->update([](auto& s) { ++s.moved_by_advisory; });
-                                                        self->check_alert();
+                                                        self->observe_dead_letter_queue();
                                                       });
       mover_running_ = true;
       mover_->start();
@@ -416,7 +419,7 @@ void runner_core::publish_dead_letter(std::uint64_t id, const std::string& text,
       logger()->warn("run {}/{}: message {} ({}) dead-lettered as {} #{}: {}", self->core_->stream(),
                      self->core_->name(), seq, s.msg.subject(), ack.stream, ack.sequence, text);
       send_or_log(s.msg, ack_kind::term);
-      self->check_alert();
+      self->observe_dead_letter_queue();
     }
     self->release(id);
   });
@@ -521,31 +524,41 @@ void runner_core::arm_keepalive() {
     if (ec || !self || self->finished_) return;
     for (auto& [id, s] : self->slots_)
       if (!s->abandoned) send_or_log(s->msg, ack_kind::in_progress);
+    if (self->opts_.dead_letter && steady::now() - self->dead_letter_observed_ >= dead_letter_observation_period)
+      self->observe_dead_letter_queue();
     self->arm_keepalive();
   });
 }
 
-void runner_core::check_alert() {
+void runner_core::observe_dead_letter_queue() {
+  dead_letter_observed_ = steady::now();
+  access::api(core_->js())
+      ->request("STREAM.INFO", {opts_.dead_letter->stream}, "",
+                [weak = weak_from_this()](error_code ec, boost::json::value r) {
+                  auto self = weak.lock();
+                  if (!self || ec || !r.is_object()) return;
+                  const auto* state = r.as_object().if_contains("state");
+                  const auto* msgs = state && state->is_object() ? state->as_object().if_contains("messages") : nullptr;
+                  if (msgs == nullptr || !msgs->is_number()) return;
+                  error_code conversion;
+                  const auto count = msgs->to_number<std::uint64_t>(conversion);
+                  if (conversion) return;
+                  self->counters_->update([count](auto& s) { s.dead_letter_queue_messages = count; });
+                  self->check_alert(count);
+                });
+}
+
+void runner_core::check_alert(std::uint64_t count) {
   const auto& dl = *opts_.dead_letter;
   if (dl.alert_threshold == 0 || !dl.on_alert) return;
-  access::api(core_->js())
-      ->request("STREAM.INFO", {dl.stream}, "", [weak = weak_from_this()](error_code ec, boost::json::value r) {
-        auto self = weak.lock();
-        if (!self || ec) return;
-        const auto* state = r.as_object().if_contains("state");
-        const auto* msgs = state && state->is_object() ? state->as_object().if_contains("messages") : nullptr;
-        if (msgs == nullptr) return;
-        const auto count = msgs->to_number<std::uint64_t>();
-        const auto& dl = *self->opts_.dead_letter;
-        if (count <= dl.alert_threshold) {
-          self->alerted_ = false;
-        } else if (!self->alerted_) {
-          self->alerted_ = true;
-          logger()->warn("dead-letter stream {} holds {} messages (alert threshold {})", dl.stream, count,
-                         dl.alert_threshold);
-          dl.on_alert(count);
-        }
-      });
+  if (count <= dl.alert_threshold) {
+    alerted_ = false;
+  } else if (!alerted_) {
+    alerted_ = true;
+    logger()->warn("dead-letter stream {} holds {} messages (alert threshold {})", dl.stream, count,
+                   dl.alert_threshold);
+    dl.on_alert(count);
+  }
 }
 
 void runner_core::update_gauges() {

@@ -22,6 +22,9 @@ namespace natscoro {
 
 struct health_options {
   /// Asked `$JS.API.INFO` at each /healthz: JetStream must answer within its API timeout.
+  /// It is a handle like any other: while the server (and so this copy) lives, the
+  /// connection stays open. Drain the connection, or destroy the server first, when
+  /// you rely on the last handle's going to close it.
   std::optional<jetstream> probe;
   /// An outbox holding an event pending for longer means the broker has been out of reach that long.
   std::chrono::milliseconds max_outbox_age{std::chrono::seconds(60)};

@@ -94,14 +94,17 @@ struct run_options {
 };
 
 struct runner_stats {
-  std::uint64_t handled = 0;                ///< handlers that succeeded (message acknowledged)
-  std::uint64_t failed_attempts = 0;        ///< handler attempts that threw
-  std::uint64_t retried = 0;                ///< attempts that will be (or were) made again
-  std::uint64_t dead_lettered = 0;          ///< stored in the DLQ, then terminated
-  std::uint64_t dead_letter_failures = 0;   ///< DLQ publishes that failed (original nak'ed)
-  std::uint64_t terminated = 0;             ///< out of attempts with no DLQ configured
-  std::uint64_t given_back = 0;             ///< nak'ed by a drain, not started or past the deadline
-  std::uint64_t moved_by_advisory = 0;      ///< dead-lettered from a max-deliveries advisory
+  std::uint64_t handled = 0;               ///< handlers that succeeded (message acknowledged)
+  std::uint64_t failed_attempts = 0;       ///< handler attempts that threw
+  std::uint64_t retried = 0;               ///< attempts that will be (or were) made again
+  std::uint64_t dead_lettered = 0;         ///< stored in the DLQ, then terminated
+  std::uint64_t dead_letter_failures = 0;  ///< DLQ publishes that failed (original nak'ed)
+  std::uint64_t terminated = 0;            ///< out of attempts with no DLQ configured
+  std::uint64_t given_back = 0;            ///< nak'ed by a drain, not started or past the deadline
+  std::uint64_t moved_by_advisory = 0;     ///< dead-lettered from a max-deliveries advisory
+  /// Messages in the dead-letter stream, as last read: when the run starts, after
+  /// each dead-letter, and every 10 s (an operator's replays lower it).
+  std::uint64_t dead_letter_queue_messages = 0;
   std::uint64_t already_processed = 0;      ///< acknowledged without the handler: the event id was recorded
   std::uint64_t processed_id_failures = 0;  ///< lookups or records of the processed-id store that failed
   std::size_t in_flight = 0;                ///< handlers running now

@@ -134,6 +134,7 @@ BOOST_FIXTURE_TEST_CASE(the_exposition_counts_what_happened_and_promtool_accepts
   BOOST_TEST(sample(text, "natscoro_consumer_pending_messages" + cons) == 0);  // caught up
   BOOST_TEST(sample(text, "natscoro_runner_handled_total" + cons) == events);
   BOOST_TEST(sample(text, "natscoro_runner_stream_to_handled_seconds_count" + cons) == events);
+  BOOST_TEST(sample(text, "natscoro_runner_dead_letter_queue_messages" + cons) == 0);  // no DLQ (runner_test: sizes)
   BOOST_TEST(sample(text, "natscoro_connection_connected{connection=\"main\"}") == 1);
 
   // Objects that are gone are no longer reported.
@@ -186,4 +187,20 @@ BOOST_FIXTURE_TEST_CASE(metrics_and_health_are_served_over_http, server_fixture)
     endpoint.stop();
     co_await conn.drain();
   });
+}
+
+// A port that is taken is said so when the server is made, not later.
+BOOST_AUTO_TEST_CASE(a_taken_port_is_refused_with_the_reason) {
+  asio::io_context ioc;
+  auto m = std::make_shared<nc::metrics>();
+  nc::metrics_server first(ioc.get_executor(), m, {asio::ip::make_address("127.0.0.1"), 0}, {});
+  const auto taken = first.local_endpoint();
+  try {
+    nc::metrics_server second(ioc.get_executor(), m, taken, {});
+    BOOST_FAIL("a second server listened on " << taken);
+  } catch (const boost::system::system_error& e) {
+    BOOST_TEST(e.code() == asio::error::address_in_use, e.code().message());
+  }
+  first.stop();
+  ioc.run();
 }

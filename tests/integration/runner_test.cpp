@@ -223,6 +223,8 @@ BOOST_FIXTURE_TEST_CASE(failures_end_in_the_dead_letter_queue_and_replay_brings_
     BOOST_TEST(cons.run_stats().failed_attempts == 3u);  // the poison event, three times; garbage never ran
     BOOST_REQUIRE(co_await wait_until([&] { return !alerts.empty(); }));
     BOOST_TEST(alerts.front() == 2u);
+    // The size the metrics report, read from the stream after each dead-letter.
+    BOOST_TEST(co_await wait_until([&] { return cons.run_stats().dead_letter_queue_messages == 2u; }));
     BOOST_REQUIRE(co_await wait_until([&] {
       auto state = inspect.consumer("AUTH_EVENTS", "dlq-test");
       return state && state->ack_pending == 0 && state->pending == 0;  // terminated after the DLQ's PubAck

@@ -99,7 +99,10 @@ class runner_core : public std::enable_shared_from_this<runner_core> {
   void give_back(slot& s);
   void on_deadline();
   void arm_keepalive();
-  void check_alert();
+  /// Reads the dead-letter stream's size (at the start, after each dead-letter, and
+  /// every dead_letter_observation_period) for runner_stats and the alert.
+  void observe_dead_letter_queue();
+  void check_alert(std::uint64_t dead_letter_messages);
   void check_settled();
   void update_gauges();
 
@@ -125,6 +128,8 @@ class runner_core : public std::enable_shared_from_this<runner_core> {
   bool cancelled_ = false;
   bool finished_ = false;
   bool alerted_ = false;
+  static constexpr std::chrono::seconds dead_letter_observation_period{10};
+  std::chrono::steady_clock::time_point dead_letter_observed_{};
   std::size_t dead_letters_pending_ = 0;
   error_code end_error_;
   std::shared_ptr<publisher> dlq_;
