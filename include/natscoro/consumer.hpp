@@ -147,7 +147,8 @@ class consumer {
   ///   the server). Messages already handed out stay the caller's to acknowledge.
   ///   With run() in progress, also for the runner to settle: its running handlers
   ///   get until `grace` has passed (see run()).
-  /// Completion: `void(error_code)`; no error of its own.
+  /// Completion: `void(error_code)`.
+  /// Errors: none of its own (it completes when the drain is done, whatever happened).
   /// Cancellation: terminal only: completes with operation_aborted at once; the drain goes on.
   template <class CompletionToken = natscoro::default_token_t>
   auto drain(std::chrono::milliseconds grace, CompletionToken&& token = {}) {

@@ -92,6 +92,7 @@ class dead_letter_queue {
   /// oldest first, one at a time: it holds one entry in memory, however long the DLQ.
   /// Entries it refuses (see replay()) are skipped and left in place; it stops at
   /// any other failure.
+  /// Waits for: each entry's replay in turn (as replay()).
   /// Completion: `void(error_code, std::size_t replayed)`. Errors: errc::replay_refused
   ///   when every other entry was replayed but some were refused; otherwise as replay().
   /// Cancellation: terminal only: completes with operation_aborted at once; what was

@@ -85,6 +85,7 @@ class message {
   void in_progress(error_code& ec) noexcept { ec = settle_now(ack_kind::in_progress, {}); }
 
   /// Acknowledges and waits for the server to confirm it (double ack).
+  /// Waits for: the server's reply to the ack (one round trip).
   /// Completion: `void(error_code)`. Errors: nats_errc::timeout (no confirmation within
   ///   the JetStream request timeout), nats_errc::no_responders (the consumer is gone),
   ///   errc::not_connected.

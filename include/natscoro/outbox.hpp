@@ -90,8 +90,10 @@ class outbox_handle {
   }
 
   /// Stops relaying (publishes in flight finish; claimed events not sent are
-  /// released), then closes the store. Completion: `void(error_code)`. What is not
-  /// relayed stays for the next open.
+  /// released), then closes the store. What is not relayed stays for the next open.
+  /// Waits for: the relay's publishes in flight, then the store's close.
+  /// Completion: `void(error_code)`.
+  /// Errors: none of its own.
   /// Cancellation: terminal only: completes with operation_aborted at once; the close goes on.
   template <class CompletionToken = natscoro::default_token_t>
   auto close(CompletionToken&& token = {}) {

@@ -141,8 +141,11 @@ class publisher {
 
   /// Publishes `msg` as it is, with the same guarantees as an event: a verified
   /// PubAck, retries with the same Nats-Msg-Id, the window.
-  /// Completion, errors and cancellation as publish(event): errc::invalid_subject
-  ///   and errc::payload_too_large are decided before sending; no event validation.
+  /// Waits for: room in the window, then the PubAck, as publish(event).
+  /// Completion: `void(error_code, pub_ack)`.
+  /// Errors: as publish(event), without event validation: errc::invalid_subject and
+  ///   errc::payload_too_large are decided before sending.
+  /// Cancellation: as publish(event).
   template <boost::asio::completion_token_for<void(error_code, pub_ack)> CompletionToken = natscoro::default_token_t>
   auto publish_raw(raw_message msg, CompletionToken&& token = {}) {
     auto prepared = prepare_raw(std::move(msg));
@@ -181,8 +184,9 @@ class publisher {
         token, core_);
   }
 
-  /// Waits until every publish started before has completed.
-  /// Completion: `void(error_code)`; no error of its own (each publish reports its own).
+  /// Waits for: every publish started before this call to complete.
+  /// Completion: `void(error_code)`.
+  /// Errors: none of its own (each publish reports its own).
   /// Cancellation: terminal only: completes with operation_aborted at once; the publishes go on.
   template <class CompletionToken = natscoro::default_token_t>
   auto flush(CompletionToken&& token = {}) {

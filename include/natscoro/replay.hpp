@@ -99,8 +99,10 @@ class replay {
   }
 
   /// Ends the replay early: deletes the consumer.
-  /// Waits for: the server's reply. Completion: `void(error_code)`; errors as for
-  ///   the JetStream API (none if the replay had ended).
+  /// Waits for: the server's reply.
+  /// Completion: `void(error_code)`.
+  /// Errors: as for the JetStream API: nats_errc::timeout, errc::not_connected (none if
+  ///   the replay had ended).
   /// Cancellation: terminal only: completes with operation_aborted at once; the close goes on.
   template <class CompletionToken = natscoro::default_token_t>
   auto close(CompletionToken&& token = {}) {
