@@ -1,4 +1,4 @@
-// The natscoro side of each workload, written the way the README shows natscoro
+// The natscoro side of each workload, written the way the documentation shows natscoro
 // is used; raw_nats_bench.cpp is the same workload on nats.c alone. scripts/bench.sh
 // alternates the two and then calls `summary`.
 //
@@ -53,7 +53,7 @@ asio::awaitable<void> stored(const nc::jetstream& js, bench::result& r) {
   r.message_size(info.state.bytes, info.state.messages);
 }
 
-/// Publishes `n` events pipelined as the README shows: at most the window
+/// Publishes `n` events pipelined as docs/publishing.md shows: at most the window
 /// unacknowledged, waiting for room only when there is none.
 asio::awaitable<void> publish_pipelined(nc::publisher& pub, const workload& w, std::uint64_t n) {
   const std::string data = event_data();
@@ -339,7 +339,7 @@ asio::awaitable<void> run(nc::connection& conn, const workload& w, bench::result
       co_await stored(js, r);
       auto cons = co_await js.consumer(bench::stream_name, durable("bench", "bench.>", nc::deliver_policy::all),
                                        nc::consumer_options{.capacity = w.batch});
-      // The first half one message at a time (next(), the README's loop), the
+      // The first half one message at a time (next(), the loop of docs/consuming.md), the
       // second in batches as raw nats.c fetches them (next_batch(500)): the headline.
       const std::uint64_t half = w.messages / 2;
       bench::section one_by_one;

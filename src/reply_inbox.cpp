@@ -117,7 +117,7 @@ std::shared_ptr<reply_inbox> reply_inbox::open(const connection& conn, const boo
   inbox->on_reply_ = std::move(on_reply);
 
   inbox->completion_ = std::make_shared<completion>();
-  inbox->completion_->drains = access::core(conn)->subscription_drains();
+  inbox->completion_->drains = access::core(conn)->subscriptions_draining();
   auto* r = new router{boost::asio::prefer(ex, boost::asio::execution::outstanding_work.tracked), inbox, inbox->prefix_,
                        inbox->completion_};
   const std::string wildcard = inbox->prefix_ + "*";

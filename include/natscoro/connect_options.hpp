@@ -64,7 +64,7 @@ struct connect_options {
   /// gathers writes for up to 1 ms, which lets a busy producer or consumer do
   /// more per system call; natscoro still writes a lone publish and JetStream API
   /// requests at once (see connection_core::flush_soon), so only acks and pulls
-  /// wait. On costs pipelined throughput 25-45 % (README, Performance).
+  /// wait. On costs pipelined throughput 25-45 % (benchmarks/README.md).
   bool send_asap = false;
 
   /// Degraded start: when no server answers, connect() completes anyway with a

@@ -71,7 +71,7 @@ BOOST_FIXTURE_TEST_CASE(a_paused_server_is_not_misreported, server_fixture) {
 
 // A server killed mid-run loses what it was sending: those events come back after
 // ack_wait, and may be handled after newer ones of their user. The demo reports such
-// an event as an order violation (README, "Ordering"), and counts nothing twice.
+// an event as an order violation (docs/runner.md, "Ordering"), and counts nothing twice.
 BOOST_FIXTURE_TEST_CASE(a_killed_and_restarted_server_is_not_misreported, server_fixture) {
   const auto r = run_demo(server, [&] {
     std::this_thread::sleep_for(30ms);  // into the publishing and handling

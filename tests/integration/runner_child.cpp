@@ -7,13 +7,13 @@
 // "handling <sequence>" and never finishes (the test kills the process). With
 // "handle" each handler prints "handled <key> <sequence>"; SIGTERM or SIGINT
 // drains (deadline 10 s) and the process prints "drained <handled>" and exits 0:
-// the wiring README.md shows. "pause" is "handle" that holds every handler after
+// the wiring docs/runner.md shows. "pause" is "handle" that holds every handler after
 // the 1,000th until SIGTERM, and prints "quiet" once the consumer is full and no
 // pull request is open: a SIGTERM then comes mid-stream, with nothing the server
 // could still be delivering (nats-server 2.9 registers pull requests
 // asynchronously, so one open at the drain may take a given-back message late).
 // "strict" is "handle" on a consumer with max_ack_pending 1 and ack_wait 1 s: the
-// configuration README.md gives for order per key across crashes.
+// configuration docs/runner.md gives for order per key across crashes.
 // "record" and "norecord" print "handled <event id>" per handler call, on a consumer
 // with ack_wait 10 s and room for 20,000 unacknowledged messages; "record" skips the
 // ids recorded in the processed-id bucket "processed" (the idempotency test, which

@@ -728,7 +728,7 @@ BOOST_FIXTURE_TEST_CASE(a_forged_max_deliveries_advisory_moves_nothing, server_f
 }
 
 // kill -9 of an instance mid-stream, then a fresh one: with the consumer's
-// max_ack_pending at 1 (README, "Ordering"), the server delivers nothing behind the
+// max_ack_pending at 1 (docs/runner.md, "Ordering"), the server delivers nothing behind the
 // message the dead instance held until that one comes back, so the first handling of
 // every event is in stream order per key. (With a larger max_ack_pending the dead
 // instance's messages come back after ack_wait, behind newer ones of their key.)

@@ -49,7 +49,9 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
 
   /// Subscription drains in progress, which the connection's drain waits for.
   /// Shared: nats.c reports a subscription complete on its own thread.
-  const std::shared_ptr<subscription_drains>& subscription_drains() const noexcept { return subscription_drains_; }
+  const std::shared_ptr<detail::subscription_drains>& subscriptions_draining() const noexcept {
+    return subscription_drains_;
+  }
 
   /// Flushes briefly and closes, on the blocking pool. Returns at once.
   void close_in_background();
